@@ -1,0 +1,46 @@
+# The PIM images pipeline. `make demo` runs it end to end; `make test` runs the tests.
+# Both create the virtualenv (.venv) and install pinned dependencies when needed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test lint sandbox airflow lock clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+## Run the import DAG once, end to end, against the sandbox Akeneo and sandbox SFTP.
+demo: install
+	$(BIN)/python scripts/demo.py
+
+## Lint, then the whole test suite.
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+## Sandbox Akeneo + SFTP until Ctrl-C; prints the `export` lines that point Airflow at them.
+sandbox: install
+	$(BIN)/python -m pim_images.sandbox
+
+## Sandbox + `airflow standalone` (SQLite, LocalExecutor) with the DAG and connections ready.
+airflow: install
+	$(BIN)/python scripts/airflow_ui.py
+
+## Re-resolve the lock (constraints.txt) after changing requirements*.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	.lock-venv/bin/pip freeze --exclude-editable > constraints.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf .demo .pytest_cache .ruff_cache

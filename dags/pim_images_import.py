@@ -1,0 +1,276 @@
+"""
+### PIM images import
+
+Takes product images out of Akeneo PIM and delivers them to Salesforce B2C Commerce (a
+site-import archive and a catalog XML) and to BSPK (a PRODUCT-IMAGES V2 CSV), as files
+dropped on SFTP.
+
+Each stage is its own task, retried on its own: validate the configuration, extract, download
+media, transform, render per target, deliver per target. Data moves through run-scoped staging
+files (``PIM_IMAGES_STAGING``, default ``$AIRFLOW_HOME/pim_images``); XCom carries only small
+summaries.
+
+Connections: `akeneo_default` (type http: host, login/password, extras `client_id` and
+`client_secret`), `sfcc_sftp` and `bspk_sftp` (type sftp, `host_key` pinned in extras).
+
+Parameters default to `config/pim_images.yaml`; the trigger form overrides them per run.
+Configuration errors fail at once and are not retried.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import Asset, ObjectStoragePath, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from pim_images import config as cfg
+from pim_images.akeneo.errors import AkeneoAuthError
+from pim_images.deliver import deliver_files
+from pim_images.errors import InputError
+from pim_images.extract import extract_catalog
+from pim_images.media import MediaCache, download_media
+from pim_images.render.bspk import render_bspk
+from pim_images.render.sfcc import render_sfcc
+from pim_images.transform import transform_catalog
+from pim_images_airflow.akeneo_hook import AkeneoHook
+from pim_images_airflow.sftp_delivery import open_remote_files
+
+CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "pim_images.yaml"
+SFCC_ASSET = Asset("pim-images-sfcc-delivery")
+BSPK_ASSET = Asset("pim-images-bspk-delivery")
+
+_DEFAULTS = cfg.read_config_file(CONFIG_FILE)
+
+
+def _param(name: str, title: str, description: str, section: str, **schema: Any) -> Param:
+    return Param(_DEFAULTS.get(name), title=title, description=description, section=section, **schema)
+
+
+PARAMS = {
+    "importMode": _param(
+        "importMode",
+        "Import mode",
+        "full: the whole catalog. differential: products updated in the run's data interval.",
+        "Run",
+        type="string",
+        enum=list(cfg.IMPORT_MODES),
+    ),
+    "targets": _param(
+        "targets",
+        "Targets",
+        "Where files are delivered.",
+        "Run",
+        type="array",
+        items={"type": "string", "enum": list(cfg.TARGETS)},
+        uniqueItems=True,
+        minItems=1,
+    ),
+    "akeneoImageType": _param(
+        "akeneoImageType",
+        "Akeneo image type",
+        "Read pim_catalog_image attributes (images), asset collections (assets), or both.",
+        "Akeneo",
+        type="string",
+        enum=list(cfg.IMAGE_TYPES),
+    ),
+    "akeneoAssetSystem": _param(
+        "akeneoAssetSystem",
+        "Asset system",
+        "new: Asset Manager (PIM >= 4.0). old: PAM (PIM < 4.0).",
+        "Akeneo",
+        type="string",
+        enum=list(cfg.ASSET_SYSTEMS),
+    ),
+    "akeneoImageImportType": _param(
+        "akeneoImageImportType",
+        "Image import type",
+        "For assets: binaries (media_file), links (media_link), or both.",
+        "Akeneo",
+        type="string",
+        enum=list(cfg.IMAGE_IMPORT_TYPES),
+    ),
+    "akeneoImageAttributes": _param(
+        "akeneoImageAttributes",
+        "Image attributes",
+        "pim_catalog_image attributes to read, in order. Empty: all, by sort order then code.",
+        "Akeneo",
+        type="array",
+        items={"type": "string"},
+    ),
+    "akeneoScope": _param(
+        "akeneoScope", "Channel", "The channel whose scopable values are read.", "Akeneo", type="string"
+    ),
+    "akeneoLocales": _param(
+        "akeneoLocales",
+        "Locales",
+        "Locales exported; values in other locales are ignored.",
+        "Akeneo",
+        type="array",
+        items={"type": "string"},
+        minItems=1,
+    ),
+    "akeneoImageViewTypes": _param(
+        "akeneoImageViewTypes",
+        "Image view types (JSON)",
+        'SFCC view types for image files, e.g. {"view-types": ["large","medium","small"]}; { } turns it off.',
+        "SFCC",
+        type="string",
+    ),
+    "akeneoImageLinkViewTypesMapping": _param(
+        "akeneoImageLinkViewTypesMapping",
+        "Link view types mapping (JSON)",
+        'Asset attribute -> SFCC view types, e.g. {"url_large": ["large"]}.',
+        "SFCC",
+        type="string",
+    ),
+    "akeneoExternalImageLocation": _param(
+        "akeneoExternalImageLocation",
+        "External image location",
+        "Base URL where images are hosted; base of the public URLs given to BSPK.",
+        "SFCC",
+        type="string",
+    ),
+    "sfccCatalogId": _param(
+        "sfccCatalogId", "SFCC catalog id", "The catalog written.", "SFCC", type="string"
+    ),
+    "sfccRemoteDir": _param(
+        "sfccRemoteDir", "SFCC remote folder", "Folder on the sfcc_sftp server.", "Delivery", type="string"
+    ),
+    "bspkRemoteDir": _param(
+        "bspkRemoteDir", "BSPK remote folder", "Folder on the bspk_sftp server.", "Delivery", type="string"
+    ),
+}
+
+default_args = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=10),
+    "execution_timeout": timedelta(hours=2),
+}
+
+
+def _config() -> cfg.PipelineConfig:
+    """This run's configuration: the YAML file overridden by the run's params."""
+    params = get_current_context()["params"]
+    try:
+        return cfg.load_config(CONFIG_FILE, overrides={k: params.get(k) for k in PARAMS})
+    except InputError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+def _staging_base() -> ObjectStoragePath:
+    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
+    return ObjectStoragePath(os.environ.get("PIM_IMAGES_STAGING", f"file://{home}/pim_images"))
+
+
+def _run_dir() -> ObjectStoragePath:
+    """One staging folder per DAG run: retries of any task find their inputs there."""
+    run_id = get_current_context()["run_id"]
+    return _staging_base() / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
+
+
+def _media_cache() -> MediaCache:
+    return MediaCache(_staging_base() / "media-cache")
+
+
+def _stamp() -> str:
+    """The run's time in file names: the same for every try of the run (idempotent names)."""
+    context = get_current_context()
+    when = context.get("data_interval_end") or context["dag_run"].run_after
+    return when.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fail_on_input(exc: Exception) -> None:
+    """Bad input and refused credentials fail the task at once: a retry would fail the same way."""
+    if isinstance(exc, (InputError, AkeneoAuthError)):
+        raise AirflowFailException(str(exc)) from exc
+
+
+@dag(
+    dag_id="pim_images_import",
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params=PARAMS,
+    default_args=default_args,
+    tags=["pim", "akeneo", "sfcc", "bspk", "images"],
+    doc_md=__doc__,
+)
+def pim_images_import() -> None:
+    @task(retries=0)
+    def validate_config() -> dict[str, Any]:
+        config = _config()
+        return {"config": config.to_dict(), "fingerprint": config.fingerprint()}
+
+    @task
+    def extract(_: dict[str, Any]) -> dict[str, Any]:
+        config = _config()
+        context = get_current_context()
+        interval: dict[str, Any] = {}
+        if config.importMode == "differential":
+            start, end = context.get("data_interval_start"), context.get("data_interval_end")
+            if start is None or end is None:
+                raise AirflowFailException("importMode 'differential' needs a run with a data interval")
+            interval = {"updated_from": start, "updated_to": end}
+        try:
+            with AkeneoHook().get_conn() as client:
+                return extract_catalog(client, config, _run_dir(), **interval).to_dict()
+        except Exception as exc:
+            _fail_on_input(exc)
+            raise
+
+    @task(task_id="download_media")
+    def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
+        try:
+            with AkeneoHook().get_conn() as client:
+                return download_media(client, _run_dir(), _media_cache()).to_dict()
+        except Exception as exc:
+            _fail_on_input(exc)
+            raise
+
+    @task(task_id="transform")
+    def transform_task(_: dict[str, Any]) -> dict[str, Any]:
+        return transform_catalog(_config(), _run_dir()).to_dict()
+
+    @task(task_id="render_sfcc")
+    def render_sfcc_task(_: dict[str, Any]) -> dict[str, Any]:
+        config = _config()
+        if "sfcc" not in config.targets:
+            raise AirflowSkipException("sfcc is not among this run's targets")
+        return render_sfcc(config, _run_dir(), _media_cache(), _stamp()).to_dict()
+
+    @task(task_id="render_bspk")
+    def render_bspk_task(_: dict[str, Any]) -> dict[str, Any]:
+        config = _config()
+        if "bspk" not in config.targets:
+            raise AirflowSkipException("bspk is not among this run's targets")
+        return render_bspk(config, _run_dir(), _stamp()).to_dict()
+
+    @task(outlets=[SFCC_ASSET])
+    def deliver_sfcc(rendered: dict[str, Any]) -> dict[str, Any]:
+        return _deliver("sfcc", "sfcc_sftp", rendered["files"], _config().sfccRemoteDir)
+
+    @task(outlets=[BSPK_ASSET])
+    def deliver_bspk(rendered: dict[str, Any]) -> dict[str, Any]:
+        return _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir)
+
+    transformed = transform_task(download_media_task(extract(validate_config())))
+    deliver_sfcc(render_sfcc_task(transformed))
+    deliver_bspk(render_bspk_task(transformed))
+
+
+def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> dict[str, Any]:
+    context = get_current_context()
+    token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
+    with open_remote_files(conn_id) as remote:
+        return deliver_files(remote, target, _run_dir() / target, files, remote_dir, token).to_dict()
+
+
+pim_images_import()

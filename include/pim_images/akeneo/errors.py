@@ -1,0 +1,27 @@
+"""Errors raised by the Akeneo client, each naming the endpoint and what Akeneo said."""
+
+from __future__ import annotations
+
+
+class AkeneoError(RuntimeError):
+    """Akeneo answered with an error status, or a response lacks what the client needs.
+
+    :param status: the HTTP status (``None`` when the transport failed or a key is missing).
+    :param endpoint: method and path of the call, without query secrets.
+    :param message: Akeneo's own ``message`` when it sent one (responses.md).
+    """
+
+    def __init__(self, endpoint: str, message: str, status: int | None = None) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.message = message
+        where = f"{endpoint} answered {status}" if status is not None else endpoint
+        super().__init__(f"Akeneo {where}: {message}")
+
+
+class AkeneoAuthError(AkeneoError):
+    """401/403: bad credentials or a missing permission; retrying will not help."""
+
+
+class AkeneoNotFoundError(AkeneoError):
+    """404: the resource or the endpoint does not exist on this PIM."""

@@ -1,0 +1,92 @@
+"""Deliver stage: put files on an SFTP drop so that a consumer never sees a partial file.
+
+Each file is uploaded under a hidden temporary name, its size checked against the local
+file, and only then renamed to its final name (an atomic replace on the server). All files of
+one delivery are uploaded and verified before the first rename, so a failure part-way leaves
+no final file of that delivery half-written (spec §4, Delivery). Final names come from the
+run, so a retry or a backfill replaces the same files instead of adding copies.
+
+The remote side is a tiny interface (:class:`RemoteFiles`); the Airflow edge implements it
+over the SFTP provider's hook.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from pim_images.staging import StagingPath
+
+
+class RemoteFiles(Protocol):
+    """The verbs delivery needs of a remote file server."""
+
+    def makedirs(self, path: str) -> None: ...
+    def upload(self, local: StagingPath, remote: str) -> None: ...
+    def size(self, remote: str) -> int: ...
+    def rename(self, source: str, target: str) -> None:
+        """Replace ``target`` atomically (SFTP's ``posix-rename@openssh.com``)."""
+        ...
+
+    def remove(self, remote: str) -> None: ...
+
+
+class DeliveryError(RuntimeError):
+    """A file could not be delivered whole; names the file and the remote path."""
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    target: str
+    remote_dir: str
+    files: list[str]
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def temporary_name(remote_dir: str, name: str, token: str) -> str:
+    """Hidden and distinct per attempt, so consumers polling for ``*.csv`` or ``*.zip`` skip it."""
+    return posixpath.join(remote_dir, f".{name}.{token}.part")
+
+
+def deliver_files(
+    remote: RemoteFiles, target: str, local_dir: StagingPath, names: list[str], remote_dir: str, token: str
+) -> DeliverySummary:
+    """Upload ``names`` from ``local_dir`` to ``remote_dir``: temporary name, verify size, rename.
+
+    :param token: distinguishes this attempt's temporary files (e.g. run id and try number).
+    :raises DeliveryError: a size mismatch or a transfer failure; temporary files are removed.
+    """
+    remote.makedirs(remote_dir)
+    staged: list[tuple[str, str]] = []
+    total = 0
+    try:
+        for name in names:
+            local = local_dir / name
+            expected = local.stat().st_size
+            temporary = temporary_name(remote_dir, name, token)
+            staged.append((temporary, posixpath.join(remote_dir, name)))
+            remote.upload(local, temporary)
+            actual = remote.size(temporary)
+            if actual != expected:
+                raise DeliveryError(
+                    f"{target}: {temporary} has {actual} bytes on the server, {name} has {expected}"
+                )
+            total += expected
+    except Exception:
+        for temporary, _ in staged:
+            _remove_quietly(remote, temporary)
+        raise
+    for temporary, final in staged:
+        remote.rename(temporary, final)
+    return DeliverySummary(target=target, remote_dir=remote_dir, files=list(names), bytes=total)
+
+
+def _remove_quietly(remote: RemoteFiles, path: str) -> None:
+    try:
+        remote.remove(path)
+    except OSError:
+        pass  # never uploaded, or the connection is gone: the original error is what matters

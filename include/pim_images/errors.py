@@ -1,0 +1,30 @@
+"""Errors about the pipeline's input: the configuration or the Akeneo catalog.
+
+They carry every problem found, not just the first, each naming the code or value at fault
+(spec §6), so a user fixes a configuration or catalog in one go. The Airflow edge turns them
+into failures that are not retried: the same input would fail the same way.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input; ``problems`` lists each offending code or value and the rule it broke."""
+
+    title = "invalid input"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{self.title}:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class ConfigError(InputError):
+    """The configuration (YAML file and DAG params) breaks a rule of spec §1."""
+
+    title = "invalid configuration"
+
+
+class CatalogError(InputError):
+    """The Akeneo catalog breaks a rule the pipeline needs (spec §2)."""
+
+    title = "the Akeneo catalog cannot be imported"

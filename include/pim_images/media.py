@@ -1,0 +1,186 @@
+"""Media stage: download every image file once, into a content-addressed cache.
+
+Akeneo media codes already carry a hash of the file (``a/b/c/d/<sha1>_<name>``), so a code
+seen before is not downloaded again: the cache remembers code -> sha256 of the bytes, and the
+bytes live once under their sha256, whatever code or product points at them. The cache
+outlives runs; a run's ``media.jsonl`` says what each code of this run resolved to.
+
+Bytes are checked with Pillow: the format comes from the content, not the file name, and a
+file that does not decode is reported (spec §6) and left out of the outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image, UnidentifiedImageError
+
+from pim_images import staging
+from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
+from pim_images.akeneo.errors import AkeneoNotFoundError
+from pim_images.extract import MAX_WARNINGS
+from pim_images.staging import StagingPath
+
+#: Pillow format name -> file extension used in delivered paths.
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
+
+#: Guard against decompression bombs in a PIM upload.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+
+@dataclass(frozen=True)
+class MediaRecord:
+    """What one media code resolved to; ``format`` is ``None`` when the bytes are no image."""
+
+    code: str
+    sha256: str | None
+    size: int
+    format: str | None
+    error: str | None = None
+
+    @property
+    def extension(self) -> str | None:
+        return EXTENSIONS.get(self.format or "")
+
+
+@dataclass(frozen=True)
+class MediaSummary:
+    media: int
+    downloaded: int
+    from_cache: int
+    bytes_downloaded: int
+    unusable: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class MediaCache:
+    """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``codes/<sha1(code)>.json``."""
+
+    def __init__(self, root: StagingPath) -> None:
+        self.root = root
+
+    def blob(self, sha256: str) -> StagingPath:
+        return self.root / "blobs" / sha256[:2] / sha256
+
+    def _code_entry(self, code: str) -> StagingPath:
+        return self.root / "codes" / f"{hashlib.sha1(code.encode()).hexdigest()}.json"
+
+    def lookup(self, code: str) -> MediaRecord | None:
+        """The record of a code downloaded before, if its bytes are still there."""
+        entry = self._code_entry(code)
+        if not entry.exists():
+            return None
+        record = MediaRecord(**staging.read_json(entry))
+        if record.sha256 and not self.blob(record.sha256).exists():
+            return None
+        return record
+
+    def store(self, code: str, content: bytes) -> MediaRecord:
+        """Keep ``content`` under its hash (written once), and remember the code."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        fmt, error = identify_image(content)
+        blob = self.blob(sha256)
+        if not blob.exists():
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            partial = blob.parent / f".{sha256}.part"
+            with partial.open("wb") as f:
+                f.write(content)
+            partial.rename(blob)  # a crash mid-write never leaves a truncated blob under the hash
+        record = MediaRecord(code=code, sha256=sha256, size=len(content), format=fmt, error=error)
+        staging.write_json(self._code_entry(code), asdict(record))
+        return record
+
+
+def identify_image(content: bytes) -> tuple[str | None, str | None]:
+    """The image format read from the bytes, or ``(None, reason)`` when they do not decode."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            fmt = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return None, f"not a decodable image ({type(exc).__name__})"
+    return fmt, None
+
+
+def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache) -> MediaSummary:
+    """Resolve every media code of this run's products, downloading only unseen codes.
+
+    Writes ``media.jsonl`` (sorted by code, so reruns write the same bytes).
+    """
+    codes = sorted(_media_codes(staging.iter_jsonl(run_dir / staging.PRODUCTS)))
+    stats = {"downloaded": 0, "from_cache": 0, "bytes": 0}
+    lock = threading.Lock()
+    warnings: list[str] = []
+
+    def count(key: str, amount: int = 1) -> None:
+        with lock:
+            stats[key] += amount
+
+    def resolve(code: str) -> MediaRecord:
+        cached = cache.lookup(code)
+        if cached is not None:
+            count("from_cache")
+            return cached
+        try:
+            content, _ = client.download(f"/api/rest/v1/media-files/{quote(code, safe='/')}/download")
+        except AkeneoNotFoundError as exc:
+            return MediaRecord(
+                code=code, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})"
+            )
+        count("downloaded")
+        count("bytes", len(content))
+        return cache.store(code, content)
+
+    def records() -> Iterator[dict[str, Any]]:
+        for record in _bounded_map(resolve, codes, MAX_CONCURRENCY):
+            if record.error:
+                warnings.append(f"media {record.code!r}: {record.error}; its images are skipped")
+            yield asdict(record)
+
+    written = staging.write_jsonl(run_dir / staging.MEDIA, records())
+    return MediaSummary(
+        media=written,
+        downloaded=stats["downloaded"],
+        from_cache=stats["from_cache"],
+        bytes_downloaded=stats["bytes"],
+        unusable=len(warnings),
+        warnings=warnings[:MAX_WARNINGS],
+    )
+
+
+def read_media_index(run_dir: StagingPath) -> dict[str, MediaRecord]:
+    """This run's media records by code."""
+    return {r["code"]: MediaRecord(**r) for r in staging.iter_jsonl(run_dir / staging.MEDIA)}
+
+
+def _media_codes(products: Iterable[dict[str, Any]]) -> set[str]:
+    return {
+        value["data"]
+        for product in products
+        for values in product["values"].values()
+        for value in values
+        if isinstance(value.get("data"), str)
+    }
+
+
+def _bounded_map(fn: Callable[[str], MediaRecord], items: list[str], workers: int) -> Iterator[MediaRecord]:
+    """``executor.map`` that keeps only a window of futures alive, in input order."""
+    window = workers * 4
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media") as pool:
+        pending: list[Future[MediaRecord]] = []
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= window:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()

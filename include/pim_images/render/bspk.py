@@ -1,0 +1,86 @@
+"""BSPK renderer (spec §4): the PRODUCT-IMAGES V2 CSV.
+
+``product_ref,skus,image_url,position``, UTF-8, comma, RFC 4180 quoting and line ends. BSPK
+deletes a product's images at its first row in a file, so each product's rows are its
+complete image list, written together, positions 1..n. BSPK downloads each ``image_url`` and
+caches it by URL: the content-addressed paths make a changed image a new URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pim_images import staging
+from pim_images.config import PipelineConfig
+from pim_images.extract import MAX_WARNINGS
+from pim_images.staging import StagingPath
+from pim_images.transform import BSPK_FORMATS
+
+HEADER = ("product_ref", "skus", "image_url", "position")
+#: BSPK's limit on product_ref (and on each skus cell).
+MAX_REF = 255
+
+
+@dataclass(frozen=True)
+class BspkOutput:
+    files: list[str]
+    products: int
+    rows: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def output_name(stamp: str) -> str:
+    """BSPK file names start with the feed's prefix and version (PRODUCT-IMAGES, V2)."""
+    return f"PRODUCT-IMAGES_V2_{stamp}.csv"
+
+
+def product_rows(
+    product_ref: str, images: list[dict[str, Any]], base_url: str
+) -> list[tuple[str, str, str, int]]:
+    """A product's rows: each distinct JPG/PNG once, in image order, positions 1..n."""
+    paths = list(dict.fromkeys(i["path"] for i in images if i["format"] in BSPK_FORMATS))
+    return [(product_ref, "", base_url + path, position) for position, path in enumerate(paths, start=1)]
+
+
+def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
+    """Write this run's PRODUCT-IMAGES CSV under ``run_dir/bspk``."""
+    out = run_dir / staging.BSPK_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    name = output_name(stamp)
+    warnings: list[str] = []
+    counts = {"products": 0, "rows": 0}
+
+    def rows() -> Iterator[tuple[str, str, str, int]]:
+        for record in staging.iter_jsonl(run_dir / staging.IMAGES):
+            ref = record["product_ref"]
+            if len(ref) > MAX_REF:
+                warnings.append(f"product_ref {ref[:40]!r}...: longer than {MAX_REF} characters; skipped")
+                continue
+            for image in record["images"]:
+                if image["format"] not in BSPK_FORMATS:
+                    warnings.append(
+                        f"product {ref!r} attribute {image['attribute']!r}: {image['format']} "
+                        "is not taken by BSPK (JPG and PNG only); skipped"
+                    )
+            product = product_rows(ref, record["images"], config.akeneoExternalImageLocation)
+            counts["products"] += bool(product)
+            counts["rows"] += len(product)
+            yield from product
+
+    with (out / name).open("wb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows())
+        text.flush()
+        text.detach()
+    return BspkOutput(
+        files=[name], products=counts["products"], rows=counts["rows"], warnings=warnings[:MAX_WARNINGS]
+    )

@@ -1,0 +1,223 @@
+"""SFCC renderer (spec §4): catalog XML, metadata XML and the site-import archive.
+
+The catalog XML carries image settings in its header and, per product, only its ``images``
+with ``merge-mode="replace"``: in SFCC's MERGE import mode the delivered image groups replace
+the product's old ones, and nothing else of the product is touched. It is written with lxml's
+incremental writer, one product at a time, so memory stays flat whatever the catalog size.
+
+Outputs are deterministic (same input, same bytes, same names), so retries and backfills
+deliver identical files.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+from lxml import etree
+
+from pim_images import staging
+from pim_images.config import PipelineConfig
+from pim_images.extract import MAX_WARNINGS
+from pim_images.media import MediaCache
+from pim_images.staging import StagingPath
+from pim_images.transform import SFCC_FORMATS, locale_view_type
+
+CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
+METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
+METADATA_FILE = "system-objecttype-extensions.xml"
+#: ``internal-location/@base-path``: image paths are relative to the catalog's static root.
+BASE_PATH = "/"
+#: SFCC product ids are 1-100 characters (catalog.xsd, simpleType.Generic.NonEmptyString.100).
+MAX_PRODUCT_ID = 100
+#: A fixed time for archive entries: the same files must give the same zip bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SfccOutput:
+    """What the SFCC renderer wrote: files to deliver (names under ``run_dir/sfcc``) and counts."""
+
+    files: list[str]
+    products: int
+    image_groups: int
+    binaries: int
+    view_types: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
+    """Catalog XML and archive names; the archive's single top folder has the zip's name."""
+    return f"catalog_{catalog_id}_{stamp}.xml", f"pim-images_{catalog_id}_{stamp}"
+
+
+def view_types_used(config: PipelineConfig, locales_used: Iterable[str]) -> list[str]:
+    """Every view type the groups may use, declared in the header (spec §3)."""
+    locales = list(locales_used)
+    return [
+        name
+        for vt in config.image_view_types
+        for name in (vt, *(locale_view_type(vt, loc) for loc in locales))
+    ]
+
+
+def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[tuple[str, list[str]]]:
+    """A product's image groups: per view type, non-localized first, then per locale.
+
+    Only image files SFCC shows (JPG, PNG, GIF, WEBP) go in groups; a path appears once per
+    group, at its first position.
+    """
+    usable = [i for i in images if i["format"] in SFCC_FORMATS]
+    keys = [None, *config.akeneoLocales]
+    groups: list[tuple[str, list[str]]] = []
+    for view_type in config.image_view_types:
+        for locale in keys:
+            paths = list(dict.fromkeys(i["path"] for i in usable if i["locale"] == locale))
+            if paths:
+                groups.append((locale_view_type(view_type, locale), paths))
+    return groups
+
+
+def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
+    """Write the catalog XML, the metadata XML and the site-import archive for this run.
+
+    :param stamp: the run's time stamp (from its data interval), part of every file name.
+    """
+    out = run_dir / staging.SFCC_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
+    locales_used = staging.read_json(run_dir / staging.IMAGE_SUMMARY)["locales_used"]
+    view_types = view_types_used(config, locales_used)
+    warnings: list[str] = []
+    counts = {"products": 0, "groups": 0}
+
+    def products() -> Iterator[tuple[str, list[tuple[str, list[str]]]]]:
+        for record in staging.iter_jsonl(run_dir / staging.IMAGES):
+            product_id = record["product_ref"]
+            if len(product_id) > MAX_PRODUCT_ID:
+                warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
+                continue
+            for image in record["images"]:
+                if image["format"] not in SFCC_FORMATS:
+                    warnings.append(
+                        f"product {product_id!r} attribute {image['attribute']!r}: "
+                        f"{image['format']} is not an image file SFCC shows; skipped"
+                    )
+            groups = image_groups(record["images"], config)
+            counts["products"] += 1
+            counts["groups"] += len(groups)
+            yield product_id, groups
+
+    with (out / xml_name).open("wb") as f:
+        write_catalog_xml(f, config.sfccCatalogId, view_types, products())
+    with (out / METADATA_FILE).open("wb") as f:
+        write_metadata_xml(f)
+    binaries = _binaries(run_dir)
+    with (out / f"{archive_name}.zip").open("wb") as f:
+        write_site_archive(
+            f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
+        )
+    return SfccOutput(
+        files=[f"{archive_name}.zip", xml_name],
+        products=counts["products"],
+        image_groups=counts["groups"],
+        binaries=len(binaries),
+        view_types=view_types,
+        warnings=warnings[:MAX_WARNINGS],
+    )
+
+
+def write_catalog_xml(
+    f: IO[bytes],
+    catalog_id: str,
+    view_types: list[str],
+    products: Iterable[tuple[str, list[tuple[str, list[str]]]]],
+) -> None:
+    """Stream a catalog XML: header image settings, then each product's image groups."""
+
+    def q(name: str) -> str:
+        return f"{{{CATALOG_NS}}}{name}"
+
+    with etree.xmlfile(f, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(q("catalog"), {"catalog-id": catalog_id}, nsmap={None: CATALOG_NS}):
+            xf.write("\n  ")
+            with xf.element(q("header")), xf.element(q("image-settings")):
+                with xf.element(q("internal-location"), {"base-path": BASE_PATH}):
+                    pass
+                with xf.element(q("view-types")):
+                    for view_type in view_types:
+                        with xf.element(q("view-type")):
+                            xf.write(view_type)
+            for product_id, groups in products:
+                xf.write("\n  ")
+                with xf.element(q("product"), {"product-id": product_id}):
+                    with xf.element(q("images"), {"merge-mode": "replace"}):
+                        for view_type, paths in groups:
+                            xf.write("\n      ")
+                            with xf.element(q("image-group"), {"view-type": view_type}):
+                                for path in paths:
+                                    with xf.element(q("image"), {"path": path}):
+                                        pass
+                        if groups:
+                            xf.write("\n    ")
+            xf.write("\n")
+
+
+def write_metadata_xml(f: IO[bytes]) -> None:
+    """System object extensions for ``Product``.
+
+    Image attributes need no custom attribute; the file is still part of every site-import
+    archive so that its layout does not change when asset collections add definitions.
+    """
+    root = etree.Element(f"{{{METADATA_NS}}}metadata", nsmap={None: METADATA_NS})
+    etree.SubElement(root, f"{{{METADATA_NS}}}type-extension", {"type-id": "Product"})
+    f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def write_site_archive(
+    f: IO[bytes],
+    name: str,
+    catalog_id: str,
+    catalog_xml: StagingPath,
+    metadata_xml: StagingPath,
+    binaries: dict[str, str],
+    cache: MediaCache,
+) -> None:
+    """The site-import zip (spec §4): ``<name>/meta/...``, ``<name>/catalogs/<id>/catalog.xml``
+    and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
+
+    Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
+    bytes; images are stored, not deflated (JPEG and PNG are compressed already).
+    """
+    catalog_dir = f"{name}/catalogs/{catalog_id}"
+    with zipfile.ZipFile(f, "w") as archive:
+        with metadata_xml.open("rb") as xml:
+            _add(archive, f"{name}/meta/{METADATA_FILE}", xml.read(), zipfile.ZIP_DEFLATED)
+        with catalog_xml.open("rb") as xml:
+            _add(archive, f"{catalog_dir}/catalog.xml", xml.read(), zipfile.ZIP_DEFLATED)
+        for path in sorted(binaries):
+            with cache.blob(binaries[path]).open("rb") as blob:
+                _add(archive, f"{catalog_dir}/static/default/{path}", blob.read(), zipfile.ZIP_STORED)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def _binaries(run_dir: StagingPath) -> dict[str, str]:
+    """Distinct delivered paths -> sha256, for the image files SFCC shows."""
+    return {
+        image["path"]: image["sha256"]
+        for record in staging.iter_jsonl(run_dir / staging.IMAGES)
+        for image in record["images"]
+        if image["format"] in SFCC_FORMATS
+    }

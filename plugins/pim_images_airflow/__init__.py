@@ -1,0 +1,1 @@
+"""Airflow edge of the PIM images pipeline: Akeneo hook and SFTP delivery adapter."""

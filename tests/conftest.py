@@ -1,0 +1,77 @@
+"""Shared test fixtures: project paths, SFCC schemas, an isolated Airflow home.
+
+Airflow reads its configuration when first imported, so the environment is set here, at
+collection time, before any test module imports it: a throw-away ``AIRFLOW_HOME`` and the
+project's DAG folder, so no test touches a developer's own Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "tests" / "schemas"
+GOLDEN = ROOT / "tests" / "golden"
+
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="pim-images-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["PIM_IMAGES_STAGING"] = f"file://{_AIRFLOW_HOME}/pim_images"
+
+
+def _schema(name: str) -> etree.XMLSchema:
+    # parsed from the file so the relative xml.xsd import resolves offline
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "sfcc" / name)))
+
+
+@pytest.fixture(scope="session")
+def catalog_schema() -> etree.XMLSchema:
+    return _schema("catalog.xsd")
+
+
+@pytest.fixture(scope="session")
+def metadata_schema() -> etree.XMLSchema:
+    return _schema("metadata.xsd")
+
+
+def assert_valid(schema: etree.XMLSchema, xml: bytes) -> etree._Element:
+    """Parse and validate; the failure message lists the schema's complaints."""
+    document = etree.fromstring(xml)
+    if not schema.validate(document):
+        raise AssertionError("XML does not validate:\n" + "\n".join(str(e) for e in schema.error_log))
+    return document
+
+
+def assert_golden(case: str, name: str, actual: bytes) -> None:
+    """Compare with ``tests/golden/<case>/<name>``; ``UPDATE_GOLDEN=1`` rewrites it (only then)."""
+    path = GOLDEN / case / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual)
+    assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1 once and review it"
+    assert actual == path.read_bytes(), f"{name} differs from golden {path}"
+
+
+@pytest.fixture(scope="session")
+def validate_catalog(catalog_schema: etree.XMLSchema):
+    """A function: catalog XML bytes -> parsed root, failing the test if the schema refuses it."""
+    return lambda xml: assert_valid(catalog_schema, xml)
+
+
+@pytest.fixture(scope="session")
+def validate_metadata(metadata_schema: etree.XMLSchema):
+    """A function: metadata XML bytes -> parsed root, failing the test if the schema refuses it."""
+    return lambda xml: assert_valid(metadata_schema, xml)
+
+
+@pytest.fixture(scope="session")
+def golden():
+    """A function ``(case, name, bytes)`` comparing with a golden file."""
+    return assert_golden
