@@ -29,8 +29,13 @@ lint: install
 	$(BIN)/ruff check .
 
 ## Sandbox Akeneo + SFTP until Ctrl-C; prints the `export` lines that point Airflow at them.
+SANDBOX_DB := $(CURDIR)/.demo/sandbox-airflow/airflow.db
+
 sandbox: install
-	$(BIN)/python -m pim_images.sandbox
+	mkdir -p $(dir $(SANDBOX_DB))
+	AIRFLOW_HOME=$(dir $(SANDBOX_DB)) AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(SANDBOX_DB) \
+		$(BIN)/airflow db migrate > $(dir $(SANDBOX_DB))migrate.log 2>&1
+	$(BIN)/python -m pim_images.sandbox --airflow-db $(SANDBOX_DB)
 
 ## Sandbox + `airflow standalone` (SQLite, LocalExecutor) with the DAG and connections ready.
 airflow: install

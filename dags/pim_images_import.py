@@ -25,7 +25,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Asset, ObjectStoragePath, Param, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    CronDataIntervalTimetable,
+    ObjectStoragePath,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pim_images import config as cfg
@@ -194,7 +202,9 @@ def _fail_on_input(exc: Exception) -> None:
 
 @dag(
     dag_id="pim_images_import",
-    schedule="@daily",
+    # Data intervals (not Airflow 3's default trigger timetable): a differential import reads
+    # the products updated within its run's interval, and backfills cover consecutive intervals.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

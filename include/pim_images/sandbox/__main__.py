@@ -1,0 +1,86 @@
+"""``python -m pim_images.sandbox`` (``make sandbox``): run the sandbox until interrupted.
+
+Prints, one per line, the ``export`` lines that point Airflow at the sandbox, then
+``SFTP root: <folder>``. With those exported, from the project root::
+
+    airflow dags test pim_images_import -c '{"akeneoLocales": ["en_US"]}'
+
+runs the import against the sandbox with any fresh ``AIRFLOW_HOME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import threading
+from pathlib import Path
+
+from pim_images.sandbox.environment import SandboxSettings, run_sandbox
+
+PROJECT = Path(__file__).resolve().parents[3]
+
+
+def airflow_environment(connections: dict[str, str], airflow_db: Path | None = None) -> dict[str, str]:
+    """The connections and the project's DAG folder, so that any AIRFLOW_HOME will do.
+
+    :param airflow_db: an already migrated SQLite metadata database to point Airflow at, so
+        that ``airflow dags test`` works at once in a fresh ``AIRFLOW_HOME`` (it refuses an
+        unmigrated database).
+    """
+    env = {
+        **connections,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    if airflow_db is not None:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{airflow_db.resolve()}"
+    return env
+
+
+def airflow_exports(connections: dict[str, str], airflow_db: Path | None = None) -> list[str]:
+    """:func:`airflow_environment` as shell ``export`` lines."""
+    env = airflow_environment(connections, airflow_db)
+    return [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pim_images.sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=300, help="products in the generated catalog")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the catalog generator")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--akeneo-port", type=int, default=8081)
+    parser.add_argument("--sftp-port", type=int, default=2222)
+    parser.add_argument("--root", type=Path, default=PROJECT / ".demo" / "sandbox-sftp", help="folder served")
+    parser.add_argument("--host-key", type=Path, default=PROJECT / ".demo" / "sandbox_host_key")
+    parser.add_argument(
+        "--airflow-db", type=Path, help="migrated SQLite metadata DB to export (make sandbox)"
+    )
+    args = parser.parse_args(argv)
+    settings = SandboxSettings(
+        sftp_root=args.root.resolve(),
+        products=args.products,
+        seed=args.seed,
+        host=args.host,
+        akeneo_port=args.akeneo_port,
+        sftp_port=args.sftp_port,
+        host_key_path=args.host_key.resolve(),
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with run_sandbox(settings) as sandbox:
+        for line in airflow_exports(sandbox.airflow_connections(), args.airflow_db):
+            print(line)
+        print(f"SFTP root: {sandbox.sftp_root}")
+        print(
+            f"# Akeneo sandbox at {sandbox.akeneo_url} ({args.products} products); Ctrl-C stops", flush=True
+        )
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

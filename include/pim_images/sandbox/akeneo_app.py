@@ -1,0 +1,1062 @@
+"""Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_images.sandbox.catalog.SandboxCatalog`.
+
+It answers the read endpoints the pipeline uses with the paths, JSON shapes, status codes and error messages
+of a real Akeneo 7 PIM (the Swagger file and concept pages in ``shared/specs/akeneo``, and where they are
+silent, the PIM's own source):
+
+- ``POST /api/oauth/v1/token``: password and refresh-token grants (authentication.md);
+- ``GET /api/rest/v1/{attributes,families,channels,locales}[/{code}]``: offset pagination (pagination.md);
+- ``GET /api/rest/v1/products-uuid[/{uuid}]``: ``search`` filters (filter.md), ``scope``/``locales``/
+  ``attributes`` value filters, ``page`` and ``search_after`` pagination;
+- ``GET /api/rest/v1/media-files/{code}[/download]``.
+
+Errors are ``{"code": <status>, "message": "..."}`` (responses.md). Tests steer the server through
+``app.state``:
+
+- ``app.state.faults`` (:class:`Faults`): inject error statuses with ``Retry-After``, latency, expired tokens;
+- ``app.state.requests`` (:class:`RequestLog`): every request served, to count attempts;
+- ``app.state.catalog`` and ``app.state.tokens``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from pim_images.sandbox.catalog import MediaFile, ProductHeader, SandboxCatalog
+
+__all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
+
+_API = "/api/rest/v1"
+_DEFAULT_LIMIT = 10
+_MAX_LIMIT = 100
+# Elasticsearch's result window: offset pagination stops at 10,000 items (pagination.md, "Limitation").
+_MAX_OFFSET_WINDOW = 10_000
+_REFRESH_TTL = 1_209_600  # 14 days, authentication.md
+_DOC_SEARCH_AFTER = "http://api.akeneo.com/documentation/pagination.html#the-search-after-method"
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_GRANT_TYPE_RE = re.compile(
+    r"^(authorization_code|token|password|client_credentials|refresh_token|https?://.+|urn:.+)$"
+)
+
+Predicate = Callable[["ProductHeader"], bool]
+
+
+# -- errors and responses ------------------------------------------------------------------------------
+
+
+class AkeneoError(Exception):
+    """An error answered as Akeneo does: ``{"code": status, "message": message}`` (responses.md).
+
+    :param status: HTTP status.
+    :param message: Akeneo's message, word for word where known.
+    :param documentation: optional URL added as ``_links.documentation.href``, as Akeneo's documented
+        errors do.
+    :param headers: extra response headers.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        documentation: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.documentation = documentation
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """Return the JSON body."""
+        body: dict[str, Any] = {"code": self.status, "message": self.message}
+        if self.documentation:
+            body["_links"] = {"documentation": {"href": self.documentation}}
+        return body
+
+
+def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    # PHP's json_encode escapes non-ASCII by default; ensure_ascii does the same.
+    payload = json.dumps(content, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return Response(payload, status_code=status, media_type="application/json", headers=dict(headers or {}))
+
+
+def _php_type(value: Any) -> str:
+    """Name a JSON value's type as PHP's ``gettype`` does, for Akeneo-style messages."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    return "array"
+
+
+# -- tokens --------------------------------------------------------------------------------------------
+
+
+class TokenStore:
+    """Issued OAuth tokens; thread-safe, since tests expire tokens from another thread.
+
+    :param ttl: access token lifetime in seconds (``expires_in``).
+    :param clock: source of the current time in seconds, replaceable in tests.
+    """
+
+    def __init__(self, ttl: int, clock: Callable[[], float] = time.time) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._access: dict[str, float] = {}
+        self._refresh: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> dict[str, Any]:
+        """Create a token pair and return the token endpoint's response body (authentication.md)."""
+        access, refresh = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
+        now = self._clock()
+        with self._lock:
+            self._access[access] = now + self.ttl
+            self._refresh[refresh] = now + _REFRESH_TTL
+        return {
+            "access_token": access,
+            "expires_in": self.ttl,
+            "token_type": "bearer",
+            "scope": None,
+            "refresh_token": refresh,
+        }
+
+    def use_refresh(self, refresh: str) -> bool:
+        """Consume a refresh token; FOSOAuthServer deletes it once used, so a second use fails."""
+        with self._lock:
+            expires_at = self._refresh.pop(refresh, None)
+        return expires_at is not None and expires_at > self._clock()
+
+    def status(self, access: str) -> str:
+        """Return ``"valid"``, ``"expired"`` or ``"invalid"`` for an access token."""
+        with self._lock:
+            expires_at = self._access.get(access)
+        if expires_at is None:
+            return "invalid"
+        return "valid" if expires_at > self._clock() else "expired"
+
+    def expire_all(self) -> None:
+        """Make every access token issued so far expired; refresh tokens stay usable."""
+        with self._lock:
+            past = self._clock() - 1
+            self._access = dict.fromkeys(self._access, past)
+
+
+# -- request log and faults ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request served: method, path (decoded), raw query string and response status."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+class RequestLog(list[RequestRecord]):
+    """The list of requests served, oldest first, trimmed to its newest ``max_records`` half by half.
+
+    A plain list for tests (``len``, indexing, ``clear``), bounded so that a 100k-product benchmark does not
+    grow memory without end.
+    """
+
+    def __init__(self, max_records: int = 200_000) -> None:
+        super().__init__()
+        self.max_records = max_records
+
+    def append(self, record: RequestRecord) -> None:
+        """Add a record, dropping the oldest half when full."""
+        super().append(record)
+        if len(self) > self.max_records:
+            del self[: len(self) // 2]
+
+    def matching(
+        self, path_regex: str = "", *, method: str | None = None, status: int | None = None
+    ) -> list[RequestRecord]:
+        """Return the records whose path matches ``path_regex`` (``re.search``) and method/status if given."""
+        pattern = re.compile(path_regex)
+        return [
+            record
+            for record in list(self)
+            if pattern.search(record.path)
+            and (method is None or record.method == method)
+            and (status is None or record.status == status)
+        ]
+
+
+@dataclass(slots=True)
+class FaultRule:
+    """A pending fault: the next ``remaining`` requests whose path matches get ``status``.
+
+    ``remaining`` is ``None`` for a fault that lasts until :meth:`Faults.clear`.
+    """
+
+    pattern: re.Pattern[str]
+    status: int
+    remaining: int | None
+    retry_after: int | str | None
+    body: Any
+    method: str | None
+    hits: int = 0
+
+    def response(self) -> Response:
+        """Build the fault's response: Akeneo-style JSON by default, or the given body."""
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if isinstance(self.body, str):
+            return Response(self.body, status_code=self.status, media_type="text/html", headers=headers)
+        if isinstance(self.body, bytes):
+            return Response(self.body, status_code=self.status, headers=headers)
+        body = (
+            self.body
+            if self.body is not None
+            else {"code": self.status, "message": _fault_message(self.status)}
+        )
+        return _json(body, self.status, headers)
+
+
+def _fault_message(status: int) -> str:
+    if status == 429:
+        return "You have exceeded the limit of API requests per second."  # Swagger's 429Error example
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+@dataclass(slots=True)
+class _Latency:
+    pattern: re.Pattern[str] | None
+    seconds: float
+
+
+class Faults:
+    """Fault injection switches, available as ``app.state.faults``; thread-safe.
+
+    Faults are checked before authentication and routing, as a rate limiter or load balancer in front of
+    the PIM would answer. Typical use in a test::
+
+        faults.add(r"/products-uuid$", 429, retry_after=1)   # next products list call gets a 429
+        faults.add(r"/media-files/", 503, times=2)           # next two media calls get a 503
+        faults.latency(0.2)                                   # every response waits 200 ms
+        faults.expire_tokens()                                # access tokens issued so far now expire
+        faults.clear()                                        # back to normal
+    """
+
+    def __init__(self, tokens: TokenStore) -> None:
+        self._tokens = tokens
+        self._rules: list[FaultRule] = []
+        self._latencies: list[_Latency] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        path_regex: str,
+        status: int,
+        times: int | None = 1,
+        retry_after: int | str | None = None,
+        body: Any = None,
+        *,
+        method: str | None = None,
+    ) -> FaultRule:
+        """Answer the next ``times`` requests whose path matches ``path_regex`` with ``status``.
+
+        :param path_regex: searched (``re.search``) in the request path, without the query string.
+        :param status: HTTP status to answer, e.g. 429, 500, 503.
+        :param times: how many matching requests fail; ``None`` means until :meth:`clear`.
+        :param retry_after: value of the ``Retry-After`` header (seconds or an HTTP date), if any.
+        :param body: JSON-able body; a ``str`` is sent as HTML (as a gateway would), ``bytes`` as is.
+            Default: ``{"code": status, "message": ...}`` as Akeneo answers.
+        :param method: only fail this HTTP method.
+        :return: the rule, whose ``hits`` counts the requests it answered.
+        """
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 or None, got {times}")
+        rule = FaultRule(re.compile(path_regex), status, times, retry_after, body, method)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def latency(self, seconds: float, path_regex: str | None = None) -> None:
+        """Delay every response (or those whose path matches ``path_regex``) by ``seconds``."""
+        with self._lock:
+            self._latencies.append(_Latency(re.compile(path_regex) if path_regex else None, seconds))
+
+    def expire_tokens(self) -> None:
+        """Expire every access token issued so far: the next call with one gets a 401 "has expired"."""
+        self._tokens.expire_all()
+
+    def clear(self) -> None:
+        """Remove every fault and latency (expired tokens stay expired)."""
+        with self._lock:
+            self._rules.clear()
+            self._latencies.clear()
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """Return the first matching fault and count the request against it (used by the middleware)."""
+        with self._lock:
+            for rule in self._rules:
+                if (rule.method is None or rule.method == method) and rule.pattern.search(path):
+                    rule.hits += 1
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining == 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+    def delay(self, path: str) -> float:
+        """Return the latency to apply to a request on ``path`` (the largest matching one)."""
+        with self._lock:
+            delays = [
+                item.seconds for item in self._latencies if item.pattern is None or item.pattern.search(path)
+            ]
+        return max(delays, default=0.0)
+
+
+class _SandboxMiddleware:
+    """Pure ASGI middleware: latency, faults, then the app; records every request with its status."""
+
+    def __init__(self, app: ASGIApp, *, faults: Faults, log: RequestLog) -> None:
+        self.app = app
+        self.faults = faults
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        recorded = False
+
+        async def recording_send(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                # Record before the client can see the response, so a test reading the log right after
+                # its call always finds it.
+                self.log.append(RequestRecord(method, path, query, message["status"]))
+                recorded = True
+            await send(message)
+
+        try:
+            delay = self.faults.delay(path)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            rule = self.faults.take(method, path)
+            if rule is not None:
+                await rule.response()(scope, receive, recording_send)
+            else:
+                await self.app(scope, receive, recording_send)
+        finally:
+            if not recorded:  # the app raised before answering: the server sends a 500
+                self.log.append(RequestRecord(method, path, query, 500))
+
+
+# -- query parameters ----------------------------------------------------------------------------------
+
+
+def _is_php_integer(raw: str) -> bool:
+    # Akeneo's PaginationParametersValidator: strval($x) === strval(intval($x)).
+    return re.fullmatch(r"-?[1-9]\d*|0", raw) is not None
+
+
+def _limit(request: Request) -> int:
+    """Return ``limit`` (default 10, 1..100), or raise Akeneo's 422 (pagination.md, "The limit parameter")."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return _DEFAULT_LIMIT
+    if not _is_php_integer(raw) or int(raw) < 1:
+        raise AkeneoError(422, f'"{raw}" is not a valid limit number.')
+    if int(raw) > _MAX_LIMIT:
+        raise AkeneoError(422, f"You cannot request more than {_MAX_LIMIT} items.")
+    return int(raw)
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    if not _is_php_integer(raw) or int(raw) < 1:
+        raise AkeneoError(422, f'"{raw}" is not a valid page number.')
+    return int(raw)
+
+
+def _with_count(request: Request) -> bool:
+    raw = request.query_params.get("with_count", "false")
+    if raw not in ("true", "false"):
+        raise AkeneoError(
+            422, f'Parameter "with_count" has to be a boolean. Only "true" or "false" allowed, "{raw}" given.'
+        )
+    return raw == "true"
+
+
+def _pagination_type(request: Request, *, search_after: bool) -> str:
+    raw = request.query_params.get("pagination_type", "page")
+    if raw not in ("page", "search_after"):
+        raise AkeneoError(422, "Pagination type does not exist.")
+    if raw == "search_after" and not search_after:
+        raise AkeneoError(422, "Pagination type is not supported.")
+    return raw
+
+
+def _search(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """Parse and check the structure of ``search`` as Akeneo's list-query validators do (filter.md)."""
+    raw = request.query_params.get("search")
+    if raw is None:
+        return {}
+    try:
+        search = json.loads(raw)
+    except ValueError:
+        search = None
+    if search == []:
+        return {}  # PHP decodes [] as an empty array, which passes
+    if not isinstance(search, dict):
+        raise AkeneoError(400, "Search query parameter should be valid JSON.")
+    for key, filters in search.items():
+        if (
+            not isinstance(filters, list)
+            or not filters
+            or not all(isinstance(item, dict) for item in filters)
+        ):
+            raise AkeneoError(
+                422,
+                f'Structure of filter "{key}" should respect this structure: '
+                f'{{"{key}":[{{"operator": "my_operator", "value": "my_value"}}]}}',
+            )
+        for item in filters:
+            if "operator" not in item:
+                raise AkeneoError(422, f'Operator is missing for the property "{key}".')
+            if not isinstance(item["operator"], str):
+                raise AkeneoError(422, f'Operator has to be a string, "{_php_type(item["operator"])}" given.')
+    return search
+
+
+def _unsupported(prop: str, operator: str) -> AkeneoError:
+    return AkeneoError(
+        422, f'Filter on property "{prop}" is not supported or does not support operator "{operator}"'
+    )
+
+
+def _string_list(prop: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise AkeneoError(422, f'Property "{prop}" expects an array as data, "{_php_type(value)}" given.')
+    return value
+
+
+# -- product filters (filter.md, "Filter on product properties") ---------------------------------------
+
+
+def _parse_datetime(prop: str, value: Any) -> datetime:
+    if isinstance(value, str) and _DATETIME_RE.match(value):
+        try:
+            # Dates are read in the server's time zone, UTC on SaaS (filter.md).
+            return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    shown = value if isinstance(value, str) else _php_type(value)
+    raise AkeneoError(
+        422,
+        f'Property "{prop}" expects a string with the format "yyyy-mm-dd H:i:s" as data, "{shown}" given.',
+    )
+
+
+def _date_predicate(prop: str, operator: str, value: Any) -> Predicate:
+    """Filter on ``created``/``updated`` (filter.md, "On their creation or update date").
+
+    ``=``/``!=`` compare the day, ``<``/``>`` are strict, ``BETWEEN`` includes both ends.
+    """
+
+    def moment(header: ProductHeader) -> datetime:
+        return getattr(header, prop)
+
+    if operator in ("=", "!=", "<", ">"):
+        bound = _parse_datetime(prop, value)
+        if operator == "=":
+            return lambda header: moment(header).date() == bound.date()
+        if operator == "!=":
+            return lambda header: moment(header).date() != bound.date()
+        if operator == "<":
+            return lambda header: moment(header) < bound
+        return lambda header: moment(header) > bound
+    if operator in ("BETWEEN", "NOT BETWEEN"):
+        if not isinstance(value, list) or len(value) != 2:
+            raise AkeneoError(
+                422,
+                f'Property "{prop}" expects an array with valid data, should contain 2 strings with '
+                "the format "
+                f'"yyyy-mm-dd H:i:s".',
+            )
+        low, high = (_parse_datetime(prop, item) for item in value)
+        inside = operator == "BETWEEN"
+        return lambda header: (low <= moment(header) <= high) is inside
+    if operator == "SINCE LAST N DAYS":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise AkeneoError(
+                422, f'Property "{prop}" expects a numeric as data, "{_php_type(value)}" given.'
+            )
+        since = datetime.now(UTC) - timedelta(days=value)
+        return lambda header: moment(header) >= since
+    raise _unsupported(prop, operator)
+
+
+def _product_predicate(prop: str, item: dict[str, Any]) -> Predicate:
+    operator, value = item["operator"], item.get("value")
+    if prop in ("updated", "created"):
+        return _date_predicate(prop, operator, value)
+    if prop == "family" and operator in ("IN", "NOT IN"):
+        families = set(_string_list(prop, value))
+        inside = operator == "IN"
+        return lambda header: (header.family in families) is inside
+    if prop == "family" and operator in ("EMPTY", "NOT EMPTY"):
+        return lambda header: (header.family is None) is (operator == "EMPTY")
+    if prop == "enabled" and operator in ("=", "!="):
+        if not isinstance(value, bool):
+            raise AkeneoError(
+                422, f'Property "enabled" expects a boolean as data, "{_php_type(value)}" given.'
+            )
+        return lambda header: (header.enabled == value) is (operator == "=")
+    if prop == "uuid" and operator in ("IN", "NOT IN"):
+        uuids = {uuid.lower() for uuid in _string_list(prop, value)}
+        return lambda header: (header.uuid in uuids) is (operator == "IN")
+    if prop == "categories" and operator in ("IN", "NOT IN"):
+        codes = set(_string_list(prop, value))
+        return lambda header: bool(codes.intersection(header.categories)) is (operator == "IN")
+    raise _unsupported(prop, operator)
+
+
+def _product_predicates(search: dict[str, list[dict[str, Any]]]) -> list[Predicate]:
+    return [_product_predicate(prop, item) for prop, items in search.items() for item in items]
+
+
+@dataclass(frozen=True, slots=True)
+class _ValueFilter:
+    """The ``scope``/``locales``/``attributes`` query parameters (filter.md, "Filter product values")."""
+
+    scope: str | None = None
+    locales: frozenset[str] | None = None
+    attributes: frozenset[str] | None = None
+
+    def apply(self, values: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for code, items in values.items():
+            if self.attributes is not None and code not in self.attributes:
+                continue
+            chosen = [
+                item
+                for item in items
+                if (self.locales is None or item["locale"] is None or item["locale"] in self.locales)
+                and (self.scope is None or item["scope"] is None or item["scope"] == self.scope)
+            ]
+            if chosen:
+                kept[code] = chosen
+        return kept
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _value_filter(request: Request, catalog: SandboxCatalog) -> _ValueFilter:
+    """Check ``scope``, ``locales`` and ``attributes``, then build the value filter.
+
+    Messages are those of Akeneo's ``ValidateChannel``, ``ValidateLocales`` and ``ValidateAttributes``. With a
+    ``scope`` and no ``locales``, values are limited to the channel's locales, as the PIM's
+    ``ListProductsQueryHandler::getLocales`` does.
+    """
+    params = request.query_params
+    scope = params.get("scope")
+    if scope is not None and scope not in catalog.channels:
+        raise AkeneoError(422, f'Scope "{scope}" does not exist.')
+    locales: list[str] | None = None
+    if "locales" in params:
+        locales = _split(params["locales"])
+        unknown = [code for code in locales if not catalog.locales.get(code, {}).get("enabled")]
+        _raise_unknown(
+            unknown,
+            'Locale "{}" does not exist or is not activated.',
+            'Locales "{}" do not exist or are not activated.',
+        )
+        if scope is not None:
+            inactive = [code for code in locales if code not in catalog.channels[scope]["locales"]]
+            _raise_unknown(
+                inactive,
+                f'Locale "{{}}" is not activated for the scope "{scope}".',
+                f'Locales "{{}}" are not activated for the scope "{scope}".',
+            )
+    elif scope is not None:
+        locales = list(catalog.channels[scope]["locales"])
+    attributes: list[str] | None = None
+    if "attributes" in params:
+        attributes = _split(params["attributes"])
+        unknown = [code for code in attributes if code not in catalog.attributes]
+        _raise_unknown(unknown, 'Attribute "{}" does not exist.', 'Attributes "{}" do not exist.')
+    return _ValueFilter(
+        scope,
+        frozenset(locales) if locales is not None else None,
+        frozenset(attributes) if attributes is not None else None,
+    )
+
+
+def _raise_unknown(codes: list[str], singular: str, plural: str) -> None:
+    if codes:
+        raise AkeneoError(422, (plural if len(codes) > 1 else singular).format(", ".join(codes)))
+
+
+def _encode_cursor(uuid: str) -> str:
+    return base64.urlsafe_b64encode(uuid.encode("ascii")).rstrip(b"=").decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> str:
+    """Return the uuid inside a ``search_after`` cursor; the cursor is opaque to clients (pagination.md)."""
+    try:
+        uuid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        uuid = ""
+    if not _UUID_RE.match(uuid):
+        raise AkeneoError(
+            422, f'"{cursor}" is not a valid search_after cursor. Use the links of the previous page.'
+        )
+    return uuid
+
+
+# -- links ---------------------------------------------------------------------------------------------
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _href(request: Request, path: str, **overrides: Any) -> dict[str, str]:
+    """Return ``{"href": ...}`` for ``path`` with the request's query and ``overrides`` (``None`` removes)."""
+    params = dict(request.query_params.items())
+    for key, value in overrides.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params, quote_via=quote)
+    return {"href": f"{_base_url(request)}{path}" + (f"?{query}" if query else "")}
+
+
+def _with_self_link(request: Request, path: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {"_links": {"self": {"href": f"{_base_url(request)}{path}"}}, **resource}
+
+
+def _offset_page(
+    request: Request, path: str, items: list[dict[str, Any]], page: int, limit: int, count: int | None
+) -> dict[str, Any]:
+    """Wrap items as Akeneo's ``OffsetHalPaginator`` does.
+
+    ``next`` is there whenever the page is full, so a catalog whose size is a multiple of ``limit`` ends with
+    an empty page without ``next``; ``previous`` is there from page 2.
+    """
+    links = {
+        "self": _href(request, path, page=page, limit=limit),
+        "first": _href(request, path, page=1, limit=limit),
+    }
+    if page > 1:
+        links["previous"] = _href(request, path, page=page - 1, limit=limit)
+    if len(items) == limit:
+        links["next"] = _href(request, path, page=page + 1, limit=limit)
+    body: dict[str, Any] = {"_links": links, "current_page": page}
+    if count is not None:
+        body["items_count"] = count
+    body["_embedded"] = {"items": items}
+    return body
+
+
+# -- structure resources -------------------------------------------------------------------------------
+
+
+def _in_filter(key: str) -> Callable[[dict[str, Any], Any], bool]:
+    def matches(resource: dict[str, Any], value: Any) -> bool:
+        return resource[key] in _string_list(key, value)
+
+    return matches
+
+
+def _bool_filter(key: str) -> Callable[[dict[str, Any], Any], bool]:
+    def matches(resource: dict[str, Any], value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise AkeneoError(422, f'Property "{key}" expects a boolean as data, "{_php_type(value)}" given.')
+        return resource[key] is value
+
+    return matches
+
+
+_STRUCTURE_FILTERS: dict[str, dict[str, dict[str, Callable[[dict[str, Any], Any], bool]]]] = {
+    "attributes": {"code": {"IN": _in_filter("code")}, "type": {"IN": _in_filter("type")}},
+    "families": {"code": {"IN": _in_filter("code")}},
+    "channels": {},
+    "locales": {"enabled": {"=": _bool_filter("enabled")}},
+}
+
+
+def _list_structure(request: Request, kind: str, resources: Mapping[str, dict[str, Any]]) -> Response:
+    """List attributes, families, channels or locales, ordered by code, with offset pagination."""
+    _pagination_type(request, search_after=False)
+    limit, page, with_count = _limit(request), _page(request), _with_count(request)
+    search = _search(request) if _STRUCTURE_FILTERS[kind] else {}
+    chosen = [resource for resource in resources.values() if _structure_matches(kind, resource, search)]
+    offset = (page - 1) * limit
+    path = f"{_API}/{kind}"
+    items = [_with_self_link(request, f"{path}/{r['code']}", r) for r in chosen[offset : offset + limit]]
+    return _json(_offset_page(request, path, items, page, limit, len(chosen) if with_count else None))
+
+
+def _structure_matches(kind: str, resource: dict[str, Any], search: dict[str, list[dict[str, Any]]]) -> bool:
+    for prop, items in search.items():
+        for item in items:
+            check = _STRUCTURE_FILTERS[kind].get(prop, {}).get(item["operator"])
+            if check is None:
+                raise _unsupported(prop, item["operator"])
+            if not check(resource, item.get("value")):
+                return False
+    return True
+
+
+def _get_structure(resources: Mapping[str, dict[str, Any]], code: str, label: str) -> Response:
+    resource = resources.get(code)
+    if resource is None:
+        raise AkeneoError(404, f'{label} "{code}" does not exist.')
+    return _json(resource)
+
+
+# -- products ------------------------------------------------------------------------------------------
+
+
+def _matching(headers: Iterator[ProductHeader], predicates: list[Predicate]) -> Iterator[ProductHeader]:
+    return (header for header in headers if all(predicate(header) for predicate in predicates))
+
+
+def _product_item(
+    request: Request, catalog: SandboxCatalog, index: int, values: _ValueFilter
+) -> dict[str, Any]:
+    product = catalog.product(index, _base_url(request))
+    product["values"] = values.apply(product["values"])
+    return _with_self_link(request, f"{_API}/products-uuid/{product['uuid']}", product)
+
+
+def _list_products(request: Request, catalog: SandboxCatalog) -> Response:
+    """``GET /products-uuid``: filters, value filters and both pagination types (pagination.md, filter.md)."""
+    pagination_type = _pagination_type(request, search_after=True)
+    limit = _limit(request)
+    predicates = _product_predicates(_search(request))
+    values = _value_filter(request, catalog)
+    if values.scope is not None:
+        # With a scope, only products classified in the channel's category tree come back (filter.md).
+        tree = catalog.channels[values.scope]["category_tree"]
+        in_tree = {
+            code
+            for code, category in catalog.categories.items()
+            if code == tree or category["parent"] == tree
+        }
+        predicates.append(lambda header: bool(in_tree.intersection(header.categories)))
+    path = f"{_API}/products-uuid"
+    if pagination_type == "search_after":
+        return _json(_search_after_page(request, catalog, predicates, values, limit, path))
+    page, with_count = _page(request), _with_count(request)
+    if page * limit > _MAX_OFFSET_WINDOW:
+        raise AkeneoError(
+            422,
+            'You have reached the maximum number of pages you can retrieve with the "page" pagination type. '
+            "Please use the search after pagination type instead",
+            documentation=_DOC_SEARCH_AFTER,
+        )
+    offset = (page - 1) * limit
+    if predicates:
+        headers = islice(_matching(catalog.iter_headers(), predicates), offset, offset + limit)
+    else:
+        headers = islice(catalog.iter_headers(offset), limit)
+    items = [_product_item(request, catalog, header.index, values) for header in headers]
+    count = None
+    if with_count:
+        count = (
+            sum(1 for _ in _matching(catalog.iter_headers(), predicates))
+            if predicates
+            else catalog.products_count
+        )
+    return _json(_offset_page(request, path, items, page, limit, count))
+
+
+def _search_after_page(
+    request: Request,
+    catalog: SandboxCatalog,
+    predicates: list[Predicate],
+    values: _ValueFilter,
+    limit: int,
+    path: str,
+) -> dict[str, Any]:
+    """Build a page as Akeneo's ``SearchAfterHalPaginator``: no ``current_page``, ``next`` on full pages."""
+    cursor = request.query_params.get("search_after")
+    start = catalog.first_index_after_uuid(_decode_cursor(cursor)) if cursor else 0
+    headers = list(islice(_matching(catalog.iter_headers(start), predicates), limit))
+    items = [_product_item(request, catalog, header.index, values) for header in headers]
+    links = {
+        "self": _href(request, path, limit=limit, search_after=cursor),
+        "first": _href(request, path, limit=limit, search_after=None),
+    }
+    if len(headers) == limit:
+        links["next"] = _href(request, path, limit=limit, search_after=_encode_cursor(headers[-1].uuid))
+    return {"_links": links, "_embedded": {"items": items}}
+
+
+# -- token endpoint ------------------------------------------------------------------------------------
+
+_INVALID_REQUEST = 'Parameter "grant_type", "username" or "password" is missing, empty or invalid'
+_INVALID_REFRESH_REQUEST = 'Parameter "grant_type" or "refresh_token" is missing or empty'
+_INVALID_CLIENT = 'Parameter "client_id" is missing or does not match any client, or secret is invalid'
+_UNAUTHORIZED_GRANT = "This grant type is not authorized for this client"
+_INVALID_USER = "No user found for the given username and password"
+_INVALID_REFRESH = "Refresh token is invalid or has expired"
+
+
+async def _token_body(request: Request) -> dict[str, str]:
+    """Read the token request body; JSON and form bodies are both accepted (authentication.md)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if content_type == "application/json":
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as error:
+            raise AkeneoError(400, "Invalid json message received") from error
+        if not isinstance(data, dict):
+            raise AkeneoError(400, "Invalid json message received")
+        return {str(key): str(value) for key, value in data.items() if value is not None}
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        return dict(parse_qsl(raw.decode("utf-8", "replace")))
+    raise AkeneoError(
+        415,
+        f'"{content_type}" in "Content-Type" header is not valid. Only "application/json" or '
+        f'"application/x-www-form-urlencoded" are allowed.',
+    )
+
+
+def _client_credentials(request: Request, body: dict[str, str]) -> tuple[str, str]:
+    """Return the client id and secret from HTTP Basic auth, or from the body as FOSOAuthServer allows."""
+    header = request.headers.get("authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "", ""
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+    return body.get("client_id", ""), body.get("client_secret", "")
+
+
+# -- application ---------------------------------------------------------------------------------------
+
+
+def create_app(
+    catalog: SandboxCatalog,
+    *,
+    client_id: str = "sandbox-client",
+    client_secret: str = "sandbox-secret",
+    username: str = "admin",
+    password: str = "admin",
+    token_ttl: int = 3600,
+) -> FastAPI:
+    """Build the sandbox Akeneo server for ``catalog``.
+
+    :param catalog: the catalog to serve.
+    :param client_id: OAuth client id expected in the token request's Basic auth.
+    :param client_secret: its secret.
+    :param username: API user for the password grant.
+    :param password: its password.
+    :param token_ttl: access token lifetime in seconds (Akeneo's default is 3600).
+    :return: the FastAPI app; ``app.state`` holds ``catalog``, ``tokens``, ``faults`` and ``requests``.
+    """
+    app = FastAPI(title="Akeneo sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    tokens = TokenStore(token_ttl)
+    app.state.catalog = catalog
+    app.state.tokens = tokens
+    app.state.faults = Faults(tokens)
+    app.state.requests = RequestLog()
+    app.add_middleware(_SandboxMiddleware, faults=app.state.faults, log=app.state.requests)
+    _add_error_handlers(app)
+    token = _token_endpoint(tokens, client_id, client_secret, username, password)
+    app.add_api_route("/api/oauth/v1/token", token, methods=["POST"])
+    app.include_router(_api_router(catalog, tokens))
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def akeneo_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, AkeneoError)
+        return _json(error.body(), error.status, error.headers)
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        # Symfony's router wording for unknown routes and methods (responses.md, 404 and 405).
+        assert isinstance(error, StarletteHTTPException)
+        route = f"{request.method} {request.url.path}"
+        if error.status_code == 405:
+            allowed = (error.headers or {}).get("Allow", "")
+            message = f'No route found for "{route}": Method Not Allowed (Allow: {allowed})'
+        elif error.status_code == 404:
+            message = f'No route found for "{route}"'
+        else:
+            message = str(error.detail)
+        return _json({"code": error.status_code, "message": message}, error.status_code, error.headers)
+
+    app.add_exception_handler(AkeneoError, akeneo_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _token_endpoint(
+    tokens: TokenStore, client_id: str, client_secret: str, username: str, password: str
+) -> Callable[[Request], Any]:
+    """Return ``POST /api/oauth/v1/token``, checking in FOSOAuthServer's order with Akeneo's messages.
+
+    Failures are 422 (Akeneo's ``TokenController`` turns every OAuth error into one): grant type, then client,
+    then the grant's own parameters.
+    """
+
+    async def token(request: Request) -> Response:
+        body = await _token_body(request)
+        grant_type = body.get("grant_type", "")
+        invalid_request = _INVALID_REFRESH_REQUEST if grant_type == "refresh_token" else _INVALID_REQUEST
+        if not _GRANT_TYPE_RE.match(grant_type):
+            raise AkeneoError(422, invalid_request)
+        if _client_credentials(request, body) != (client_id, client_secret):
+            raise AkeneoError(422, _INVALID_CLIENT)
+        if grant_type == "password":
+            if not body.get("username") or not body.get("password"):
+                raise AkeneoError(422, invalid_request)
+            if (body["username"], body["password"]) != (username, password):
+                raise AkeneoError(422, _INVALID_USER)
+        elif grant_type == "refresh_token":
+            if not body.get("refresh_token"):
+                raise AkeneoError(422, invalid_request)
+            if not tokens.use_refresh(body["refresh_token"]):
+                raise AkeneoError(422, _INVALID_REFRESH)
+        else:
+            raise AkeneoError(422, _UNAUTHORIZED_GRANT)
+        return _json(tokens.issue(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    return token
+
+
+def _authenticator(tokens: TokenStore) -> Callable[[Request], None]:
+    """Return the dependency that guards every REST route with the Bearer token (authentication.md)."""
+
+    def authenticate(request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AkeneoError(401, "Authentication is required")
+        status = tokens.status(token.strip())
+        if status == "valid":
+            return
+        message = {
+            "expired": "The access token provided has expired.",
+            "invalid": "The access token provided is invalid.",
+        }[status]
+        challenge = f'Bearer realm="Service", error="invalid_grant", error_description="{message}"'
+        raise AkeneoError(401, message, headers={"WWW-Authenticate": challenge})
+
+    return authenticate
+
+
+def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
+    router = APIRouter(prefix=_API, dependencies=[Depends(_authenticator(tokens))])
+
+    @router.get("/attributes")
+    async def list_attributes(request: Request) -> Response:
+        return _list_structure(request, "attributes", catalog.attributes)
+
+    @router.get("/attributes/{code}")
+    async def get_attribute(code: str) -> Response:
+        return _get_structure(catalog.attributes, code, "Attribute")
+
+    @router.get("/families")
+    async def list_families(request: Request) -> Response:
+        return _list_structure(request, "families", catalog.families)
+
+    @router.get("/families/{code}")
+    async def get_family(code: str) -> Response:
+        return _get_structure(catalog.families, code, "Family")
+
+    @router.get("/channels")
+    async def list_channels(request: Request) -> Response:
+        return _list_structure(request, "channels", catalog.channels)
+
+    @router.get("/channels/{code}")
+    async def get_channel(code: str) -> Response:
+        return _get_structure(catalog.channels, code, "Channel")
+
+    @router.get("/locales")
+    async def list_locales(request: Request) -> Response:
+        return _list_structure(request, "locales", catalog.locales)
+
+    @router.get("/locales/{code}")
+    async def get_locale(code: str) -> Response:
+        return _get_structure(catalog.locales, code, "Locale")
+
+    @router.get("/products-uuid")
+    async def list_products(request: Request) -> Response:
+        return _list_products(request, catalog)
+
+    @router.get("/products-uuid/{uuid}")
+    async def get_product(request: Request, uuid: str) -> Response:
+        index = catalog.index_of_uuid(uuid)
+        if index is None:
+            raise AkeneoError(
+                404, f'Product "{uuid}" does not exist or you do not have permission to access it.'
+            )
+        return _json(catalog.product(index, _base_url(request)))
+
+    # The download route goes first: "{code:path}" would also match ".../download".
+    @router.get("/media-files/{code:path}/download")
+    async def download_media(code: str) -> Response:
+        media = _media_or_404(catalog, code)
+        # Akeneo writes the original name raw (UTF-8 bytes) between quotes; Starlette encodes header values
+        # as latin-1, so hand it the UTF-8 bytes spelled as latin-1 characters.
+        disposition = f'attachment; filename="{media.original_filename}"'.encode().decode("latin-1")
+        return Response(
+            media.content, media_type=media.mime_type, headers={"Content-Disposition": disposition}
+        )
+
+    @router.get("/media-files/{code:path}")
+    async def get_media(request: Request, code: str) -> Response:
+        media = _media_or_404(catalog, code)
+        download = f"{_base_url(request)}{_API}/media-files/{media.code}/download"
+        return _json({"_links": {"download": {"href": download}}, **media.to_resource()})
+
+    return router
+
+
+def _media_or_404(catalog: SandboxCatalog, code: str) -> MediaFile:
+    try:
+        return catalog.media(code)
+    except KeyError:
+        raise AkeneoError(404, f'Media file "{code}" does not exist.') from None

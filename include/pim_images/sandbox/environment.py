@@ -1,0 +1,95 @@
+"""The whole sandbox in one call: a generated catalog served over HTTP, and an SFTP drop.
+
+Used by ``make demo``, ``make sandbox``, ``make airflow`` and the end-to-end tests, so all of
+them meet the same servers, credentials and connection strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pim_images.sandbox.akeneo_app import create_app
+from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+    SFTP_PASSWORD,
+    SFTP_USER,
+)
+from pim_images.sandbox.http_server import serve_in_thread
+from pim_images.sandbox.sftp_server import SandboxSFTPServer
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How to start the sandbox; ports 0 mean free ports."""
+
+    sftp_root: Path
+    products: int = 300
+    seed: int = 7
+    host: str = "127.0.0.1"
+    akeneo_port: int = 0
+    sftp_port: int = 0
+    host_key_path: Path | None = None
+
+
+@dataclass
+class Sandbox:
+    """Running sandbox servers, and the Airflow connections that point at them."""
+
+    catalog: SandboxCatalog
+    app: Any
+    akeneo_url: str
+    sftp: SandboxSFTPServer
+    sftp_root: Path
+
+    def akeneo_conn_json(self) -> str:
+        return json.dumps(
+            {
+                "conn_type": "http",
+                "host": self.akeneo_url,
+                "login": AKENEO_USER,
+                "password": AKENEO_PASSWORD,
+                "extra": {"client_id": AKENEO_CLIENT_ID, "client_secret": AKENEO_CLIENT_SECRET},
+            }
+        )
+
+    def airflow_connections(self) -> dict[str, str]:
+        """``AIRFLOW_CONN_*`` variables for the DAG's three connections (both drops on one server)."""
+        sftp = self.sftp.airflow_conn_json()
+        return {
+            "AIRFLOW_CONN_AKENEO_DEFAULT": self.akeneo_conn_json(),
+            "AIRFLOW_CONN_SFCC_SFTP": sftp,
+            "AIRFLOW_CONN_BSPK_SFTP": sftp,
+        }
+
+
+@contextmanager
+def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
+    """Start the sandbox Akeneo and SFTP servers; stop both on exit."""
+    catalog = generate_catalog(products=settings.products, seed=settings.seed)
+    app = create_app(
+        catalog,
+        client_id=AKENEO_CLIENT_ID,
+        client_secret=AKENEO_CLIENT_SECRET,
+        username=AKENEO_USER,
+        password=AKENEO_PASSWORD,
+    )
+    settings.sftp_root.mkdir(parents=True, exist_ok=True)
+    sftp = SandboxSFTPServer(
+        settings.sftp_root,
+        username=SFTP_USER,
+        password=SFTP_PASSWORD,
+        host=settings.host,
+        port=settings.sftp_port,
+        host_key_path=settings.host_key_path,
+    )
+    with serve_in_thread(app, host=settings.host, port=settings.akeneo_port) as url, sftp:
+        yield Sandbox(catalog=catalog, app=app, akeneo_url=url, sftp=sftp, sftp_root=settings.sftp_root)

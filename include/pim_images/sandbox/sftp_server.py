@@ -1,0 +1,310 @@
+"""A real SSH/SFTP server on loopback, rooted in one folder, for the demo and the tests.
+
+Delivery is tested through Airflow's ``SFTPHook`` (paramiko) over a real SSH handshake, so the
+host-key pinning, password login, ``confirm=True`` size check and ``posix-rename@openssh.com``
+replace all run as they would against a partner's server; only the far end is ours. asyncssh's
+:class:`asyncssh.SFTPServer` speaks the whole protocol; this module adds a folder it cannot
+leave, password-only login, a host key that can outlive the process, and the Airflow connection
+that points at it.
+
+The server runs its own event loop in a daemon thread, so synchronous callers (pytest fixtures,
+``python -m pim_images.sandbox``) start and stop it like any other object::
+
+    with SandboxSFTPServer(tmp_path) as server:
+        os.environ["AIRFLOW_CONN_SANDBOX_SFTP"] = server.airflow_conn_json()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote, urlencode
+
+import asyncssh
+
+__all__ = ["SandboxSFTPServer"]
+
+#: Ed25519: small, fast to generate, and one of the host-key types the SSH provider can pin.
+HOST_KEY_ALGORITHM = "ssh-ed25519"
+
+_log = logging.getLogger(__name__)
+
+
+class _RootedSFTPServer(asyncssh.SFTPServer):
+    """asyncssh's SFTP server confined to one folder.
+
+    asyncssh's ``chroot`` already folds ``..`` at the root back onto the root; this also refuses
+    any path whose real location (after following symbolic links) lies outside it, because
+    asyncssh follows links that already exist inside the root.
+    """
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, *, root: bytes) -> None:
+        super().__init__(chan, chroot=root)
+        self._root = os.path.realpath(root)
+
+    def map_path(self, path: bytes) -> bytes:
+        local = super().map_path(path)
+        real = os.path.realpath(local)
+        if real != self._root and not real.startswith(self._root + b"/"):
+            raise asyncssh.SFTPPermissionDenied("path is outside the sandbox root")
+        return local
+
+
+class _PasswordOnlyServer(asyncssh.SSHServer):
+    """One user, one password; every connection is tracked so :meth:`SandboxSFTPServer.stop`
+    can close the ones still open instead of leaving them to the interpreter's exit."""
+
+    def __init__(self, username: str, password: str, connections: set[asyncssh.SSHServerConnection]) -> None:
+        self._username = username
+        self._password = password
+        self._connections = connections
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        self._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._conn is not None:
+            self._connections.discard(self._conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # always require authentication
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        # constant-time comparisons of UTF-8 bytes; both are checked so timing reveals neither
+        user_ok = hmac.compare_digest(username.encode(), self._username.encode())
+        password_ok = hmac.compare_digest(password.encode(), self._password.encode())
+        return user_ok and password_ok
+
+
+class SandboxSFTPServer:
+    """An SFTP server on ``host:port`` serving ``root``, with password login only.
+
+    :param root: the folder clients see as ``/``; created if missing. Clients cannot reach
+        anything outside it.
+    :param username: the only accepted login.
+    :param password: its password.
+    :param host: interface to listen on; loopback by default so the sandbox is never exposed.
+    :param port: port to listen on; 0 picks a free one (read :attr:`port` after :meth:`start`).
+    :param host_key_path: where to keep the private host key. When the file exists it is reused,
+        so a long-running sandbox (``make sandbox``) keeps the identity that connections already
+        pin; when it does not, a new key is written there (mode 0600). ``None`` keeps a fresh key
+        in memory only.
+    :param startup_timeout: seconds :meth:`start` waits for the server to listen.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        username: str = "pim",
+        password: str = "pim",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        host_key_path: Path | None = None,
+        startup_timeout: float = 10.0,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.username = username
+        self.password = password
+        self.host = host
+        self._requested_port = port
+        self._startup_timeout = startup_timeout
+        self._host_key = _load_or_create_host_key(host_key_path)
+        self._connections: set[asyncssh.SSHServerConnection] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+
+    # -- identity and connection strings ---------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (the real one when it was started with port 0).
+
+        :raises RuntimeError: if the port was 0 and the server has not been started.
+        """
+        if self._acceptor is not None:
+            return int(self._acceptor.get_port())
+        if self._requested_port == 0:
+            raise RuntimeError("the SFTP server picks its port when started; call start() first")
+        return self._requested_port
+
+    @property
+    def host_key_line(self) -> str:
+        """The public host key as ``"<type> <base64>"``: the SSH provider's ``host_key`` extra."""
+        algorithm, data = self._host_key.export_public_key("openssh").decode("ascii").split()[:2]
+        return f"{algorithm} {data}"
+
+    def connection_extra(self) -> dict[str, str]:
+        """Connection extras: the pinned host key, and no probing of the user's own SSH keys.
+
+        ``look_for_keys=false`` stops paramiko from offering ``~/.ssh/id_*`` to a server that only
+        takes passwords. ``no_host_key_check`` is never set: the sandbox is verified like a real
+        partner server, so a test that passes here passes with host-key checking on.
+        """
+        return {"host_key": self.host_key_line, "look_for_keys": "false", "conn_timeout": "10"}
+
+    def airflow_conn_json(self) -> str:
+        """The value of an ``AIRFLOW_CONN_<ID>`` variable, JSON form (conn_type ``sftp``)."""
+        return json.dumps(
+            {
+                "conn_type": "sftp",
+                "host": self.host,
+                "port": self.port,
+                "login": self.username,
+                "password": self.password,
+                "extra": self.connection_extra(),
+            }
+        )
+
+    def airflow_conn_uri(self) -> str:
+        """The same connection as :meth:`airflow_conn_json`, URI form (``sftp://…?host_key=…``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        credentials = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}"
+        return f"sftp://{credentials}@{host}:{self.port}/?{urlencode(self.connection_extra())}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> SandboxSFTPServer:
+        """Listen in a daemon thread; return once connections are accepted.
+
+        :raises RuntimeError: if already started.
+        :raises OSError: if the address cannot be bound (e.g. the port is taken).
+        """
+        if self._thread is not None:
+            raise RuntimeError("the SFTP server is already running")
+        _quiet_asyncssh()
+        self.root.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=_run_loop, args=(loop,), name="sandbox-sftp", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._listen(), loop)
+            self._acceptor = future.result(timeout=self._startup_timeout)
+        except BaseException:
+            self._stop_loop()
+            raise
+        _log.debug("sandbox SFTP server on %s:%s serving %s", self.host, self.port, self.root)
+        return self
+
+    def stop(self) -> None:
+        """Close open sessions, stop listening and join the thread; a no-op when not running."""
+        if self._loop is None:
+            return
+        if self._acceptor is not None:
+            future = asyncio.run_coroutine_threadsafe(self._close(self._acceptor), self._loop)
+            try:
+                future.result(timeout=10)
+            finally:
+                self._acceptor = None
+                self._stop_loop()
+        else:
+            self._stop_loop()
+
+    def __enter__(self) -> SandboxSFTPServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _listen(self) -> asyncssh.SSHAcceptor:
+        server_factory = functools.partial(
+            _PasswordOnlyServer, self.username, self.password, self._connections
+        )
+        return await asyncssh.listen(
+            self.host,
+            self._requested_port,
+            server_factory=server_factory,
+            server_host_keys=[self._host_key],
+            sftp_factory=functools.partial(_RootedSFTPServer, root=os.fsencode(self.root)),
+            allow_scp=False,
+            password_auth=True,
+            kbdint_auth=False,
+            public_key_auth=False,
+            host_based_auth=False,
+            gss_host=None,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_pty=False,
+            reuse_address=True,
+        )
+
+    async def _close(self, acceptor: asyncssh.SSHAcceptor) -> None:
+        acceptor.close()
+        connections = list(self._connections)
+        for conn in connections:
+            conn.close()
+        await asyncio.gather(*(conn.wait_closed() for conn in connections), return_exceptions=True)
+        await acceptor.wait_closed()
+
+    def _stop_loop(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        if not thread.is_alive():
+            loop.close()
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Body of the server thread: run until stopped, then cancel what is left, so closing the
+    loop does not warn about pending tasks."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+
+
+def _load_or_create_host_key(path: Path | None) -> asyncssh.SSHKey:
+    """Reuse the key at ``path``, or generate one (and save it there when ``path`` is given)."""
+    if path is not None and path.exists():
+        return asyncssh.read_private_key(path)
+    key = asyncssh.generate_private_key(HOST_KEY_ALGORITHM)
+    if path is not None:
+        _write_private(path, key.export_private_key("openssh"))
+    return key
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write owner-only (0600) from the first byte, then move into place so a reader never
+    sees half a key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(partial, path)
+
+
+def _quiet_asyncssh() -> None:
+    """asyncssh logs every connection, auth and SFTP session at INFO; keep warnings only,
+    unless someone has already chosen a level for it."""
+    logger = logging.getLogger("asyncssh")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.WARNING)

@@ -1,0 +1,98 @@
+"""``make demo``: run the import DAG once, end to end, through Airflow, against the sandbox.
+
+Starts the sandbox Akeneo and SFTP servers, runs ``airflow dags test pim_images_import`` in a
+throw-away Airflow home (SQLite metadata) under ``.demo/``, then reads back what landed on the
+SFTP server and prints a short summary. The delivered files stay in ``.demo/sftp/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+from pim_images.render.sfcc import CATALOG_NS
+from pim_images.sandbox.__main__ import airflow_environment
+from pim_images.sandbox.environment import SandboxSettings, run_sandbox
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEMO = PROJECT / ".demo"
+PRODUCTS = int(os.environ.get("DEMO_PRODUCTS", "300"))
+
+
+def airflow_env(connections: dict[str, str]) -> dict[str, str]:
+    env = {**os.environ, **airflow_environment(connections)}
+    env["AIRFLOW_HOME"] = str(DEMO / "airflow")
+    env["PIM_IMAGES_STAGING"] = f"file://{DEMO / 'staging'}"
+    return env
+
+
+def run(command: list[str], env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as out:
+        result = subprocess.run(
+            command, env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    if result.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-60:]
+        sys.exit(
+            f"{' '.join(command[:3])} failed (exit {result.returncode}); last lines of {log}:\n"
+            + "\n".join(tail)
+        )
+
+
+def summarize(sftp_root: Path) -> None:
+    files = sorted(p for p in sftp_root.rglob("*") if p.is_file())
+    print(f"\nDelivered to the sandbox SFTP server (local folder {sftp_root}):")
+    for path in files:
+        print(f"  {path.relative_to(sftp_root)}  ({path.stat().st_size} bytes)")
+    for path in files:
+        if path.suffix == ".csv":
+            rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+            products = len({r["product_ref"] for r in rows})
+            print(f"BSPK {path.name}: {len(rows)} image rows for {products} products")
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                catalog = etree.fromstring(archive.read(next(n for n in names if n.endswith("/catalog.xml"))))
+            ns = {"c": CATALOG_NS}
+            products = len(catalog.xpath("c:product", namespaces=ns))
+            with_images = len(catalog.xpath("c:product[c:images/c:image-group]", namespaces=ns))
+            images = len(catalog.xpath("//c:image", namespaces=ns))
+            binaries = sum("/static/default/" in n for n in names)
+            print(
+                f"SFCC {path.name}: {products} products ({with_images} with images), "
+                f"{images} image references, {binaries} binaries"
+            )
+
+
+def main() -> None:
+    shutil.rmtree(DEMO / "sftp", ignore_errors=True)
+    shutil.rmtree(DEMO / "airflow", ignore_errors=True)
+    shutil.rmtree(DEMO / "staging" / "runs", ignore_errors=True)
+    (DEMO / "airflow").mkdir(parents=True)
+    log = DEMO / "airflow-run.log"
+    log.write_bytes(b"")
+    airflow = str(PROJECT / ".venv" / "bin" / "airflow")
+    settings = SandboxSettings(sftp_root=DEMO / "sftp", products=PRODUCTS)
+    with run_sandbox(settings) as sandbox:
+        print(
+            f"Sandbox Akeneo at {sandbox.akeneo_url} ({PRODUCTS} products), SFTP on port {sandbox.sftp.port}"
+        )
+        env = airflow_env(sandbox.airflow_connections())
+        print("Preparing the Airflow metadata database (SQLite)...", flush=True)
+        run([airflow, "db", "migrate"], env, log)
+        print("Running the DAG pim_images_import (airflow dags test)...", flush=True)
+        run([airflow, "dags", "test", "pim_images_import"], env, log)
+    summarize(DEMO / "sftp")
+    print(f"\nAirflow log of the run: {log}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Validate sandbox responses against Akeneo's official Swagger 2.0 file, corrected where it is wrong.
+
+The file (``tests/schemas/akeneo/akeneo-web-api.json``, a byte-for-byte copy of the team's reference; override
+with ``AKENEO_SWAGGER_FILE``) describes each response with a schema close to JSON Schema draft 4. Where a
+real Akeneo answers differently, the real answer wins (``ERRATA.md``): each such place is fixed by one
+:class:`Correction` below, which says why. Tests check that every correction is still needed, so one that
+Akeneo fixes upstream shows up.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+__all__ = ["CORRECTIONS", "Correction", "corrected_spec", "raw_spec", "response_schema", "validate"]
+
+_DEFAULT_FILE = Path(__file__).resolve().parents[1] / "schemas" / "akeneo" / "akeneo-web-api.json"
+
+_PRODUCT_OPERATIONS = (("/api/rest/v1/products-uuid", "get"), ("/api/rest/v1/products-uuid/{uuid}", "get"))
+_LIST_OPERATIONS = (
+    "/api/rest/v1/attributes",
+    "/api/rest/v1/families",
+    "/api/rest/v1/channels",
+    "/api/rest/v1/locales",
+    "/api/rest/v1/products-uuid",
+)
+# Placeholders the file uses as property names where any code may appear ("labels": {"localeCode": ...}).
+_PLACEHOLDERS = (
+    "localeCode",
+    "channelCode",
+    "attributeCode",
+    "associationTypeCode",
+    "quantifiedAssociationTypeCode",
+)
+# Attribute properties a real PIM returns as null when they do not apply to the attribute's type; see the
+# attribute example of catalog-structure.md, and the Attribute example in the Swagger file itself.
+_NULLABLE_ATTRIBUTE_PROPERTIES = (
+    "metric_family",
+    "default_metric_unit",
+    "reference_data_name",
+    "max_characters",
+    "validation_rule",
+    "validation_regexp",
+    "wysiwyg_enabled",
+    "number_min",
+    "number_max",
+    "decimals_allowed",
+    "negative_allowed",
+    "date_min",
+    "date_max",
+    "max_file_size",
+    "default_value",
+    "decimal_places_strategy",
+    "decimal_places",
+)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One fix to the Swagger file: a name, the reason (with its source) and the change itself."""
+
+    name: str
+    why: str
+    apply: Callable[[dict[str, Any]], None]
+
+
+def raw_spec() -> dict[str, Any]:
+    """Return the Swagger file as published (a fresh copy: parsing the text beats ``copy.deepcopy``)."""
+    return json.loads(_text())
+
+
+@functools.cache
+def _text() -> str:
+    path = Path(os.environ.get("AKENEO_SWAGGER_FILE", _DEFAULT_FILE))
+    if not path.is_file():
+        pytest.fail(f"Akeneo Swagger file not found at {path}; set AKENEO_SWAGGER_FILE")
+    return path.read_text(encoding="utf-8")
+
+
+def corrected_spec(skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Return the Swagger file with every correction applied, except those named in ``skip``."""
+    return _corrected(skip)
+
+
+@functools.cache
+def _corrected(skip: frozenset[str]) -> dict[str, Any]:
+    unknown = skip - {correction.name for correction in CORRECTIONS}
+    if unknown:
+        raise KeyError(f"unknown corrections: {sorted(unknown)}")
+    spec = raw_spec()
+    for correction in CORRECTIONS:
+        if correction.name not in skip:
+            correction.apply(spec)
+    return spec
+
+
+def response_schema(spec: dict[str, Any], path: str, method: str, status: int) -> dict[str, Any]:
+    """Return the schema of one response, with every ``$ref`` inlined.
+
+    :raises AssertionError: if the file documents no such response, or no schema for it.
+    """
+    operation = spec["paths"][path][method.lower()]
+    response = operation["responses"].get(str(status))
+    if response is None:
+        raise AssertionError(f"the Swagger file documents no {status} response for {method.upper()} {path}")
+    response = _resolve(spec, response)
+    if "schema" not in response:
+        raise AssertionError(f"the Swagger file gives no schema for {status} on {method.upper()} {path}")
+    return _resolve(spec, response["schema"])
+
+
+def validate(body: Any, path: str, method: str, status: int, *, skip: frozenset[str] = frozenset()) -> None:
+    """Validate a response body against the (corrected) Swagger schema of ``method path`` for ``status``.
+
+    :raises jsonschema.ValidationError: naming the first offending place in the body.
+    """
+    _validator(path, method.lower(), status, skip).validate(body)
+
+
+@functools.cache
+def _validator(path: str, method: str, status: int, skip: frozenset[str]) -> Draft4Validator:
+    schema = response_schema(corrected_spec(skip), path, method, status)
+    Draft4Validator.check_schema(schema)
+    # No format checker: Swagger formats such as "dateTime" are not JSON Schema formats.
+    return Draft4Validator(schema)
+
+
+def _resolve(spec: dict[str, Any], node: Any) -> Any:
+    """Inline local ``$ref``s (``#/definitions/X``, ``#/responses/Y``) recursively."""
+    if isinstance(node, list):
+        return [_resolve(spec, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        return _resolve(spec, target)
+    return {key: _resolve(spec, value) for key, value in node.items()}
+
+
+# -- walking the file ----------------------------------------------------------------------------------
+
+
+def _schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """Yield every dict below ``node`` (schemas and everything else), depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _schemas(item)
+
+
+def _response_schemas(spec: dict[str, Any], path: str, method: str) -> Iterator[dict[str, Any]]:
+    for response in spec["paths"][path][method]["responses"].values():
+        if "schema" in response:
+            yield from _schemas(response["schema"])
+
+
+def _nullable(schema: dict[str, Any]) -> None:
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind != "null":
+        schema["type"] = [kind, "null"]
+
+
+def _product_value_items(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for path, method in _PRODUCT_OPERATIONS:
+        for schema in _response_schemas(spec, path, method):
+            values = schema.get("properties", {}).get("values")
+            if values is not None and "additionalProperties" in values:
+                yield values["additionalProperties"]["items"]
+
+
+def _products(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for path, method in _PRODUCT_OPERATIONS:
+        for schema in _response_schemas(spec, path, method):
+            if "uuid" in schema.get("properties", {}) and "values" in schema["properties"]:
+                yield schema
+
+
+# -- the corrections -----------------------------------------------------------------------------------
+
+
+def _value_locale_scope_nullable(spec: dict[str, Any]) -> None:
+    for item in _product_value_items(spec):
+        _nullable(item["properties"]["locale"])
+        _nullable(item["properties"]["scope"])
+
+
+def _value_data_any_type(spec: dict[str, Any]) -> None:
+    for item in _product_value_items(spec):
+        item["properties"]["data"].pop("type", None)
+
+
+def _product_parent_nullable(spec: dict[str, Any]) -> None:
+    for product in _products(spec):
+        _nullable(product["properties"]["parent"])
+
+
+def _token_scope_nullable(spec: dict[str, Any]) -> None:
+    _nullable(
+        spec["paths"]["/api/oauth/v1/token"]["post"]["responses"]["200"]["schema"]["properties"]["scope"]
+    )
+
+
+def _attribute_nulls(spec: dict[str, Any]) -> None:
+    for path in ("/api/rest/v1/attributes", "/api/rest/v1/attributes/{code}"):
+        for schema in _response_schemas(spec, path, "get"):
+            properties = schema.get("properties", {})
+            if "type" in properties and "group" in properties:
+                for name in _NULLABLE_ATTRIBUTE_PROPERTIES:
+                    _nullable(properties[name])
+
+
+def _placeholders_to_additional_properties(spec: dict[str, Any]) -> None:
+    for schema in _schemas(spec["paths"]):
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and len(properties) == 1 and next(iter(properties)) in _PLACEHOLDERS:
+            schema["additionalProperties"] = properties.popitem()[1]
+            del schema["properties"]
+
+
+def _list_errors(spec: dict[str, Any]) -> None:
+    for path in _LIST_OPERATIONS:
+        responses = spec["paths"][path]["get"]["responses"]
+        responses.setdefault("400", {"$ref": "#/responses/400Error"})
+        responses.setdefault("422", {"$ref": "#/responses/422Error"})
+
+
+def _429_everywhere(spec: dict[str, Any]) -> None:
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", {"$ref": "#/responses/429Error"})
+
+
+def _asset_items_erratum(spec: dict[str, Any]) -> None:
+    for schema in _schemas(spec["paths"]):
+        embedded = schema.get("properties", {}).get("_embedded")
+        if isinstance(embedded, dict) and "_items" in embedded.get("properties", {}):
+            embedded["properties"]["items"] = embedded["properties"].pop("_items")
+
+
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(
+        "asset-items-erratum",
+        "ERRATA.md: Asset Manager lists put items under _embedded.items, not _embedded._items.",
+        _asset_items_erratum,
+    ),
+    Correction(
+        "value-locale-scope-nullable",
+        "products.md, 'The global format': locale is null when the attribute is not localizable and scope is "
+        "null when it is not scopable; the file types both as plain strings.",
+        _value_locale_scope_nullable,
+    ),
+    Correction(
+        "value-data-any-type",
+        "products.md, 'The data format': data is a string for identifier, text, image and file values, an "
+        "array for multi-selects, a number or an object elsewhere; the file says it is always an object.",
+        _value_data_any_type,
+    ),
+    Correction(
+        "product-parent-nullable",
+        "products.md and the file's own ProductUuid example: parent is null for a product that is not a "
+        "variant; the file types it as a string.",
+        _product_parent_nullable,
+    ),
+    Correction(
+        "token-scope-nullable",
+        'authentication.md: the token response has "scope": null; the file types scope as a string.',
+        _token_scope_nullable,
+    ),
+    Correction(
+        "attribute-nulls",
+        "catalog-structure.md's attribute example and the file's own Attribute example: properties that do "
+        "not apply to an attribute's type are null; the file types them as strings, numbers or booleans.",
+        _attribute_nulls,
+    ),
+    Correction(
+        "code-placeholders",
+        "The file names code-keyed maps with placeholder properties (labels.localeCode, "
+        "attribute_requirements.channelCode, associations.associationTypeCode...), so real keys go "
+        "unchecked; they become additionalProperties so that every real key is checked. This tightens.",
+        _placeholders_to_additional_properties,
+    ),
+    Correction(
+        "list-400-422",
+        "pagination.md: a limit above 100 gives a 422 on every list, and the products list answers a "
+        "search that is not JSON with 400 'Search query parameter should be valid JSON.'; several list "
+        "operations document neither.",
+        _list_errors,
+    ),
+    Correction(
+        "429-everywhere",
+        "responses.md: abusing the API gives 429 with Retry-After on any endpoint; the file defines "
+        "#/responses/429Error but no operation refers to it.",
+        _429_everywhere,
+    ),
+)

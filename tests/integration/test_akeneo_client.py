@@ -1,0 +1,145 @@
+"""The Akeneo client and the extract/media/transform stages against the sandbox, over real HTTP.
+
+Retry settings wait no time: the waits the client asked for are recorded instead, and what
+went over the wire is read from the sandbox's request log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pim_images import staging
+from pim_images.akeneo.auth import Credentials
+from pim_images.akeneo.client import AkeneoClient
+from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
+from pim_images.akeneo.retry import RetryPolicy
+from pim_images.config import load_config
+from pim_images.extract import extract_catalog
+from pim_images.media import MediaCache, download_media
+from pim_images.sandbox.akeneo_app import create_app
+from pim_images.sandbox.catalog import generate_catalog
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+)
+from pim_images.sandbox.http_server import serve_in_thread
+from pim_images.transform import transform_catalog
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
+PRODUCTS = 45
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[str, object]]:
+    catalog = generate_catalog(products=PRODUCTS, seed=11)
+    app = create_app(
+        catalog,
+        client_id=AKENEO_CLIENT_ID,
+        client_secret=AKENEO_CLIENT_SECRET,
+        username=AKENEO_USER,
+        password=AKENEO_PASSWORD,
+    )
+    with serve_in_thread(app) as url:
+        yield url, app
+
+
+@pytest.fixture
+def app(sandbox):
+    _, app = sandbox
+    app.state.faults.clear()
+    app.state.requests.clear()
+    yield app
+    app.state.faults.clear()
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(sandbox, waits: list[float]) -> Iterator[AkeneoClient]:
+    url, _ = sandbox
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    policy = RetryPolicy(max_attempts=4, base=0.5, cap=30.0, jitter=lambda: 1.0)
+    with AkeneoClient(url, credentials, retry=policy, sleep=waits.append) as c:
+        yield c
+
+
+def test_search_after_walks_the_whole_catalog_once(client: AkeneoClient, app) -> None:
+    params = {"pagination_type": "search_after", "limit": 10}
+    uuids = [p["uuid"] for p in client.iter_items("/api/rest/v1/products-uuid", params)]
+    assert len(uuids) == PRODUCTS == len(set(uuids))
+    assert len(app.state.requests.matching(r"/products-uuid$", method="GET")) == 5  # 45 items / 10 per page
+    assert client.tokens.tokens_fetched == 1
+
+
+def test_429_waits_for_retry_after_then_succeeds(client: AkeneoClient, app, waits: list[float]) -> None:
+    app.state.faults.add(r"/attributes$", 429, times=2, retry_after=3)
+    page = client.get_json("/api/rest/v1/attributes", {"limit": 5})
+    assert page["_embedded"]["items"]
+    assert waits == [3.0, 3.0]
+    assert [r.status for r in app.state.requests.matching(r"/attributes$")] == [429, 429, 200]
+
+
+def test_5xx_backs_off_then_fails_naming_the_endpoint(client: AkeneoClient, app, waits: list[float]) -> None:
+    app.state.faults.add(r"/families$", 503, times=None)
+    with pytest.raises(AkeneoError) as err:
+        client.get_json("/api/rest/v1/families")
+    assert err.value.status == 503
+    assert "GET /api/rest/v1/families" in str(err.value)
+    assert waits == [0.5, 1.0, 2.0]  # 4 attempts, exponential backoff between them
+    assert len(app.state.requests.matching(r"/families$")) == 4
+
+
+def test_expired_token_is_renewed_once(client: AkeneoClient, app) -> None:
+    client.get_json("/api/rest/v1/channels")
+    app.state.faults.expire_tokens()
+    client.get_json("/api/rest/v1/channels")
+    assert client.tokens.tokens_fetched == 2
+    assert [r.status for r in app.state.requests.matching(r"/channels$")] == [200, 401, 200]
+
+
+def test_bad_credentials_fail_without_retry(sandbox, waits: list[float]) -> None:
+    url, _ = sandbox
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, "wrong")
+    with AkeneoClient(url, credentials, sleep=waits.append) as c, pytest.raises(AkeneoAuthError) as err:
+        c.get_json("/api/rest/v1/channels")
+    assert "POST /api/oauth/v1/token" in str(err.value) and "login/password" in str(err.value)
+    assert waits == []
+
+
+def test_unknown_resource_is_a_not_found_error(client: AkeneoClient) -> None:
+    with pytest.raises(AkeneoNotFoundError, match="/api/rest/v1/products-uuid/"):
+        client.get_json("/api/rest/v1/products-uuid/00000000-0000-0000-0000-000000000000")
+
+
+def test_extract_media_transform_on_the_sandbox(client: AkeneoClient, app, tmp_path: Path) -> None:
+    config = load_config(CONFIG)
+    run_dir = tmp_path / "run"
+    extracted = extract_catalog(client, config, run_dir)
+    products = list(staging.iter_jsonl(run_dir / staging.PRODUCTS))
+    assert extracted.products == len(products) > 0
+    assert extracted.image_attributes[0] == "main_image"
+    for product in products:
+        for values in product["values"].values():
+            for value in values:
+                assert value["scope"] in (None, config.akeneoScope)
+                assert value["locale"] in (None, *config.akeneoLocales)
+
+    cache = MediaCache(tmp_path / "cache")
+    first = download_media(client, run_dir, cache)
+    assert first.downloaded == first.media > 0 and first.from_cache == 0
+    downloads = len(app.state.requests.matching(r"/download$"))
+    second = download_media(client, run_dir, cache)
+    assert second.downloaded == 0 and second.from_cache == first.media
+    assert len(app.state.requests.matching(r"/download$")) == downloads  # nothing fetched twice
+
+    summary = transform_catalog(config, run_dir)
+    assert summary.products == extracted.products
+    assert summary.images > 0
