@@ -19,6 +19,7 @@ Configuration errors fail at once and are not retried.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from datetime import datetime, timedelta
@@ -47,6 +48,8 @@ from pim_images.render.sfcc import render_sfcc
 from pim_images.transform import transform_catalog
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.sftp_delivery import open_remote_files
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "pim_images.yaml"
 SFCC_ASSET = Asset("pim-images-sfcc-delivery")
@@ -194,6 +197,18 @@ def _stamp() -> str:
     return when.strftime("%Y%m%dT%H%M%SZ")
 
 
+def _report(stage: str, summary: Any) -> dict[str, Any]:
+    """Log a stage's counts and each of its warnings (what an ops engineer reads first), and
+    return the summary for XCom."""
+    data = summary.to_dict()
+    warnings = data.get("warnings") or []
+    counts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    log.info("%s: %s", stage, ", ".join(f"{k}={v}" for k, v in counts.items()))
+    for warning in warnings:
+        log.warning("%s: %s", stage, warning)
+    return data
+
+
 def _fail_on_input(exc: Exception) -> None:
     """Bad input and refused credentials fail the task at once: a retry would fail the same way."""
     if isinstance(exc, (InputError, AkeneoAuthError)):
@@ -231,7 +246,7 @@ def pim_images_import() -> None:
             interval = {"updated_from": start, "updated_to": end}
         try:
             with AkeneoHook().get_conn() as client:
-                return extract_catalog(client, config, _run_dir(), **interval).to_dict()
+                return _report("extract", extract_catalog(client, config, _run_dir(), **interval))
         except Exception as exc:
             _fail_on_input(exc)
             raise
@@ -240,28 +255,28 @@ def pim_images_import() -> None:
     def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
         try:
             with AkeneoHook().get_conn() as client:
-                return download_media(client, _run_dir(), _media_cache()).to_dict()
+                return _report("download_media", download_media(client, _run_dir(), _media_cache()))
         except Exception as exc:
             _fail_on_input(exc)
             raise
 
     @task(task_id="transform")
     def transform_task(_: dict[str, Any]) -> dict[str, Any]:
-        return transform_catalog(_config(), _run_dir()).to_dict()
+        return _report("transform", transform_catalog(_config(), _run_dir()))
 
     @task(task_id="render_sfcc")
     def render_sfcc_task(_: dict[str, Any]) -> dict[str, Any]:
         config = _config()
         if "sfcc" not in config.targets:
             raise AirflowSkipException("sfcc is not among this run's targets")
-        return render_sfcc(config, _run_dir(), _media_cache(), _stamp()).to_dict()
+        return _report("render_sfcc", render_sfcc(config, _run_dir(), _media_cache(), _stamp()))
 
     @task(task_id="render_bspk")
     def render_bspk_task(_: dict[str, Any]) -> dict[str, Any]:
         config = _config()
         if "bspk" not in config.targets:
             raise AirflowSkipException("bspk is not among this run's targets")
-        return render_bspk(config, _run_dir(), _stamp()).to_dict()
+        return _report("render_bspk", render_bspk(config, _run_dir(), _stamp()))
 
     @task(outlets=[SFCC_ASSET])
     def deliver_sfcc(rendered: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +295,9 @@ def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> di
     context = get_current_context()
     token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
     with open_remote_files(conn_id) as remote:
-        return deliver_files(remote, target, _run_dir() / target, files, remote_dir, token).to_dict()
+        summary = deliver_files(remote, target, _run_dir() / target, files, remote_dir, token)
+    log.info("deliver_%s: %s to %s:%s", target, ", ".join(summary.files), conn_id, remote_dir)
+    return summary.to_dict()
 
 
 pim_images_import()

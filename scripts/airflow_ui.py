@@ -30,6 +30,8 @@ def main() -> None:
             **os.environ,
             **airflow_environment(sandbox.airflow_connections()),
             "AIRFLOW_HOME": str(HOME),
+            # standalone starts its components as `airflow ...` subprocesses, found on PATH
+            "PATH": f"{PROJECT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from pim_images import staging
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
+from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.staging import StagingPath
@@ -58,6 +60,7 @@ def extract_catalog(
     :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
     attributes = _read_attributes(client)
+    attributes |= _configured_non_images(client, attributes, config.akeneoImageAttributes)
     image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
     identifier = _identifier_attribute(attributes)
     staging.write_json(
@@ -120,6 +123,20 @@ def _read_attributes(client: AkeneoClient) -> dict[str, dict[str, Any]]:
     search = search_param({"type": [{"operator": "IN", "value": [IMAGE_TYPE, IDENTIFIER_TYPE]}]})
     items = client.iter_items(ATTRIBUTES_PATH, {"search": search, "limit": PAGE_LIMIT})
     return {item["code"]: item for item in items if "code" in item}
+
+
+def _configured_non_images(
+    client: AkeneoClient, known: dict[str, dict[str, Any]], configured: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """Read the configured codes that are not image attributes, to say what they are instead."""
+    found = {}
+    for code in configured:
+        if code not in known:
+            try:
+                found[code] = client.get_json(f"{ATTRIBUTES_PATH}/{quote(code)}")
+            except AkeneoNotFoundError:
+                continue
+    return found
 
 
 def _identifier_attribute(attributes: dict[str, dict[str, Any]]) -> str:

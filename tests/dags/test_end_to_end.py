@@ -123,6 +123,9 @@ def test_full_import_delivers_sfcc_and_bspk_files(
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     expected = expected_images(sandbox, "ecommerce", ["en_US", "fr_FR"])
     assert any(expected.values()), "the sandbox catalog should give images"
+    # the sandbox has TIFF and BMP media: skipped for both targets, and said so in the task log
+    assert "is not taken by BSPK (JPG and PNG only); skipped" in result.stdout
+    assert "is not an image file SFCC shows; skipped" in result.stdout
 
     # BSPK: every enabled product with a JPG/PNG, its distinct images in order, positions 1..n
     (csv_file,) = delivered(sandbox.sftp_root, "/bspk/incoming")

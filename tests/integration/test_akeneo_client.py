@@ -7,6 +7,7 @@ went over the wire is read from the sandbox's request log.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
 from pim_images.akeneo.retry import RetryPolicy
 from pim_images.config import load_config
+from pim_images.errors import CatalogError
 from pim_images.extract import extract_catalog
 from pim_images.media import MediaCache, download_media
 from pim_images.sandbox.akeneo_app import create_app
@@ -143,3 +145,52 @@ def test_extract_media_transform_on_the_sandbox(client: AkeneoClient, app, tmp_p
     summary = transform_catalog(config, run_dir)
     assert summary.products == extracted.products
     assert summary.images > 0
+
+
+def test_configured_image_attributes_must_exist_and_be_images(client: AkeneoClient, tmp_path: Path) -> None:
+    config = load_config(CONFIG, {"akeneoImageAttributes": ["main_image", "nope", "name"]})
+    with pytest.raises(CatalogError) as err:
+        extract_catalog(client, config, tmp_path)
+    assert err.value.problems == [
+        "akeneoImageAttributes: attribute 'nope' does not exist in Akeneo",
+        "akeneoImageAttributes: attribute 'name' is of type 'pim_catalog_text', not pim_catalog_image",
+    ]
+
+
+def test_differential_extract_reads_the_data_interval_only(
+    client: AkeneoClient, sandbox, tmp_path: Path
+) -> None:
+    _, app = sandbox
+    catalog = app.state.catalog
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
+    summary = extract_catalog(client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end)
+    expected = [h.identifier for h in catalog.iter_headers() if h.enabled and start <= h.updated <= end]
+    assert 0 < len(expected) < PRODUCTS
+    assert summary.differential
+    assert [p["identifier"] for p in staging.iter_jsonl(tmp_path / staging.PRODUCTS)] == expected
+
+
+def test_a_list_without_items_is_named(client: AkeneoClient, app) -> None:
+    app.state.faults.add(r"/families$", 200, body={"_links": {}})
+    with pytest.raises(AkeneoError, match=r"GET /api/rest/v1/families.*'_embedded.items'"):
+        list(client.iter_items("/api/rest/v1/families"))
+
+
+def test_a_non_json_answer_is_named(client: AkeneoClient, app) -> None:
+    app.state.faults.add(r"/channels$", 200, body="<html>maintenance</html>")
+    with pytest.raises(AkeneoError, match=r"GET /api/rest/v1/channels.*not JSON"):
+        client.get_json("/api/rest/v1/channels")
+
+
+def test_missing_media_is_reported_and_skipped(client: AkeneoClient, app, tmp_path: Path) -> None:
+    config = load_config(CONFIG)
+    extract_catalog(client, config, tmp_path)
+    app.state.faults.add(r"/media-files/.*/download$", 404, times=1)
+    summary = download_media(client, tmp_path, MediaCache(tmp_path / "cache"))
+    assert summary.unusable == 1
+    assert "missing in Akeneo" in summary.warnings[0]
+    records = [r for r in staging.iter_jsonl(tmp_path / staging.MEDIA) if r["error"]]
+    assert len(records) == 1 and records[0]["sha256"] is None
+    transformed = transform_catalog(config, tmp_path)
+    assert transformed.skipped_images >= 1
+    assert any(records[0]["code"] in w for w in transformed.warnings)

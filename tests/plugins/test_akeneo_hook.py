@@ -1,0 +1,79 @@
+"""The Akeneo hook reads an ``http`` connection as ``HttpHook`` does, and refuses what it cannot use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from pim_images.sandbox.akeneo_app import create_app
+from pim_images.sandbox.catalog import generate_catalog
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+)
+from pim_images.sandbox.http_server import serve_in_thread
+from pim_images_airflow.akeneo_hook import AkeneoHook
+
+EXTRA = {"client_id": AKENEO_CLIENT_ID, "client_secret": AKENEO_CLIENT_SECRET}
+
+
+def _set_conn(monkeypatch: pytest.MonkeyPatch, **conn: object) -> None:
+    body = {"conn_type": "http", "login": AKENEO_USER, "password": AKENEO_PASSWORD, "extra": EXTRA, **conn}
+    monkeypatch.setenv("AIRFLOW_CONN_AKENEO_TEST", json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    ("conn", "base_url"),
+    [
+        ({"host": "https://pim.example.com/"}, "https://pim.example.com"),
+        ({"host": "pim.example.com", "schema": "https"}, "https://pim.example.com"),
+        ({"host": "pim.example.com", "port": 8443, "schema": "https"}, "https://pim.example.com:8443"),
+        ({"host": "pim.example.com"}, "http://pim.example.com"),
+    ],
+)
+def test_base_url_follows_httphook(monkeypatch: pytest.MonkeyPatch, conn: dict, base_url: str) -> None:
+    _set_conn(monkeypatch, **conn)
+    with AkeneoHook("akeneo_test").get_conn() as client:
+        assert client.base_url == base_url
+
+
+def test_unknown_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, host="pim", extra={**EXTRA, "client_secert": "typo"})
+    with pytest.raises(ValueError, match=r"unknown extra.*client_secert"):
+        AkeneoHook("akeneo_test").get_conn()
+
+
+def test_missing_oauth_pair_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, host="pim", extra={"client_id": "x"})
+    with pytest.raises(ValueError, match="missing client_secret"):
+        AkeneoHook("akeneo_test").get_conn()
+
+
+def test_constructor_does_no_io() -> None:
+    hook = AkeneoHook("a_connection_that_does_not_exist")
+    assert hook.akeneo_conn_id == "a_connection_that_does_not_exist"
+
+
+@pytest.fixture(scope="module")
+def sandbox_url() -> Iterator[str]:
+    app = create_app(
+        generate_catalog(products=5),
+        client_id=AKENEO_CLIENT_ID,
+        client_secret=AKENEO_CLIENT_SECRET,
+        username=AKENEO_USER,
+        password=AKENEO_PASSWORD,
+    )
+    with serve_in_thread(app) as url:
+        yield url
+
+
+def test_test_connection_against_the_sandbox(monkeypatch: pytest.MonkeyPatch, sandbox_url: str) -> None:
+    _set_conn(monkeypatch, host=sandbox_url)
+    assert AkeneoHook("akeneo_test").test_connection() == (True, "Connection successfully tested")
+    _set_conn(monkeypatch, host=sandbox_url, password="wrong")
+    ok, message = AkeneoHook("akeneo_test").test_connection()
+    assert not ok and "POST /api/oauth/v1/token answered" in message

@@ -1,0 +1,49 @@
+"""Identifiers longer than a target allows are skipped and reported, never truncated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pim_images import staging
+from pim_images.config import load_config
+from pim_images.media import MediaCache
+from pim_images.render.bspk import render_bspk
+from pim_images.render.sfcc import render_sfcc
+
+CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
+IMAGE = {
+    "attribute": "main_image",
+    "locale": None,
+    "sha256": "a" * 64,
+    "format": "JPEG",
+    "path": "images/aa/x.jpg",
+}
+
+
+def _run(tmp_path: Path, refs: list[str]) -> Path:
+    run_dir = tmp_path / "run"
+    staging.write_jsonl(run_dir / staging.IMAGES, [{"product_ref": r, "images": []} for r in refs])
+    staging.write_json(run_dir / staging.IMAGE_SUMMARY, {"locales_used": []})
+    return run_dir
+
+
+def test_sfcc_skips_product_ids_over_100_characters(tmp_path: Path) -> None:
+    long_id = "X" * 101
+    run_dir = _run(tmp_path, ["OK-1", long_id])
+    result = render_sfcc(load_config(CONFIG), run_dir, MediaCache(tmp_path / "cache"), "20260101T000000Z")
+    assert result.products == 1
+    assert any(long_id in w and "longer than 100" in w for w in result.warnings)
+    assert long_id.encode() not in (run_dir / "sfcc" / result.files[1]).read_bytes()
+
+
+def test_bspk_skips_product_refs_over_255_characters(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    long_ref = "Y" * 256
+    staging.write_jsonl(
+        run_dir / staging.IMAGES,
+        [{"product_ref": long_ref, "images": [IMAGE]}, {"product_ref": "OK-1", "images": [IMAGE]}],
+    )
+    result = render_bspk(load_config(CONFIG), run_dir, "20260101T000000Z")
+    assert result.rows == 1
+    assert any("longer than 255" in w for w in result.warnings)
+    assert long_ref.encode() not in (run_dir / "bspk" / result.files[0]).read_bytes()
