@@ -21,7 +21,6 @@ from pim_images.config import load_config
 from pim_images.errors import CatalogError
 from pim_images.extract import extract_catalog
 from pim_images.media import MediaCache, download_media
-from pim_images.sandbox.akeneo_app import create_app
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -29,6 +28,7 @@ from pim_images.sandbox.credentials import (
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
+from pim_images.sandbox.environment import create_sandbox_app
 from pim_images.sandbox.http_server import serve_in_thread
 from pim_images.transform import transform_catalog
 
@@ -39,13 +39,7 @@ PRODUCTS = 45
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[tuple[str, object]]:
     catalog = generate_catalog(products=PRODUCTS, seed=11)
-    app = create_app(
-        catalog,
-        client_id=AKENEO_CLIENT_ID,
-        client_secret=AKENEO_CLIENT_SECRET,
-        username=AKENEO_USER,
-        password=AKENEO_PASSWORD,
-    )
+    app = create_sandbox_app(catalog)
     with serve_in_thread(app) as url:
         yield url, app
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from pim_images.sandbox.akeneo_app import create_app
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -15,6 +14,7 @@ from pim_images.sandbox.credentials import (
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
+from pim_images.sandbox.environment import create_sandbox_app
 from pim_images.sandbox.http_server import serve_in_thread
 from pim_images_airflow.akeneo_hook import AkeneoHook
 
@@ -60,13 +60,7 @@ def test_constructor_does_no_io() -> None:
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    app = create_app(
-        generate_catalog(products=5),
-        client_id=AKENEO_CLIENT_ID,
-        client_secret=AKENEO_CLIENT_SECRET,
-        username=AKENEO_USER,
-        password=AKENEO_PASSWORD,
-    )
+    app = create_sandbox_app(generate_catalog(products=5))
     with serve_in_thread(app) as url:
         yield url
 

@@ -71,17 +71,22 @@ class Sandbox:
         }
 
 
-@contextmanager
-def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
-    """Start the sandbox Akeneo and SFTP servers; stop both on exit."""
-    catalog = generate_catalog(products=settings.products, seed=settings.seed)
-    app = create_app(
+def create_sandbox_app(catalog: SandboxCatalog) -> Any:
+    """The sandbox Akeneo app for ``catalog``, with the sandbox's fixed credentials."""
+    return create_app(
         catalog,
         client_id=AKENEO_CLIENT_ID,
         client_secret=AKENEO_CLIENT_SECRET,
         username=AKENEO_USER,
         password=AKENEO_PASSWORD,
     )
+
+
+@contextmanager
+def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
+    """Start the sandbox Akeneo and SFTP servers; stop both on exit."""
+    catalog = generate_catalog(products=settings.products, seed=settings.seed)
+    app = create_sandbox_app(catalog)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
     sftp = SandboxSFTPServer(
         settings.sftp_root,
