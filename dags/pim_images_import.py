@@ -158,7 +158,8 @@ PARAMS = {
 }
 
 default_args = {
-    "retries": 3,
+    # PIM_IMAGES_TASK_RETRIES lowers retries where a failure should surface at once (tests)
+    "retries": int(os.environ.get("PIM_IMAGES_TASK_RETRIES", "3")),
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),

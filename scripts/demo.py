@@ -25,6 +25,7 @@ from pim_images.sandbox.environment import SandboxSettings, run_sandbox
 PROJECT = Path(__file__).resolve().parents[1]
 DEMO = PROJECT / ".demo"
 PRODUCTS = int(os.environ.get("DEMO_PRODUCTS", "300"))
+ASSET_SYSTEM = os.environ.get("DEMO_ASSET_SYSTEM", "new")
 
 
 def airflow_env(connections: dict[str, str]) -> dict[str, str]:
@@ -80,7 +81,7 @@ def main() -> None:
     log = DEMO / "airflow-run.log"
     log.write_bytes(b"")
     airflow = str(PROJECT / ".venv" / "bin" / "airflow")
-    settings = SandboxSettings(sftp_root=DEMO / "sftp", products=PRODUCTS)
+    settings = SandboxSettings(sftp_root=DEMO / "sftp", products=PRODUCTS, asset_system=ASSET_SYSTEM)
     with run_sandbox(settings) as sandbox:
         print(
             f"Sandbox Akeneo at {sandbox.akeneo_url} ({PRODUCTS} products), SFTP on port {sandbox.sftp.port}"
@@ -89,7 +90,7 @@ def main() -> None:
         print("Preparing the Airflow metadata database (SQLite)...", flush=True)
         run([airflow, "db", "migrate"], env, log)
         print("Running the DAG pim_images_import (airflow dags test)...", flush=True)
-        run([airflow, "dags", "test", "pim_images_import"], env, log)
+        run([airflow, "dags", "test", "pim_images_import", "-c", os.environ.get("DEMO_CONF", "{}")], env, log)
     summarize(DEMO / "sftp")
     print(f"\nAirflow log of the run: {log}")
 

@@ -75,6 +75,32 @@ class PipelineConfig:
     link_view_types_mapping: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @property
+    def reads_images(self) -> bool:
+        """``pim_catalog_image`` attributes are read (spec §1, akeneoImageType)."""
+        return self.akeneoImageType in ("images", "both")
+
+    @property
+    def reads_assets(self) -> bool:
+        """Asset collection attributes are read (spec §1, akeneoImageType)."""
+        return self.akeneoImageType in ("assets", "both")
+
+    @property
+    def asset_files(self) -> bool:
+        """Asset binaries become images: media_file and both; always with PAM, whose assets
+        hold files only (it has no link attributes to read)."""
+        return self.akeneoAssetSystem == "old" or self.akeneoImageImportType in ("media_file", "both")
+
+    @property
+    def asset_links_as_images(self) -> bool:
+        """Asset links become SFCC images under the external location (media_link, Asset Manager)."""
+        return self.akeneoAssetSystem == "new" and self.akeneoImageImportType == "media_link"
+
+    @property
+    def asset_links_as_attributes(self) -> bool:
+        """Asset links go to product custom attributes (``both``, Asset Manager; spec §3)."""
+        return self.akeneoAssetSystem == "new" and self.akeneoImageImportType == "both"
+
+    @property
     def image_view_types(self) -> tuple[str, ...]:
         """View types every image file goes to; the default one when the feature is off."""
         return self.view_types or (DEFAULT_VIEW_TYPE,)
@@ -176,10 +202,10 @@ def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
         problems.append(f"targets: {bad!r} is not one of {', '.join(TARGETS)}")
     if "bspk" in targets and not location:
         problems.append("akeneoExternalImageLocation: required to give BSPK public image URLs")
-    if image_type != "images" and image_type in IMAGE_TYPES:
+    if not location and image_type != "images" and asset_system == "new" and import_type != "media_file":
         problems.append(
-            f"akeneoImageType: {image_type!r} (asset collections) is not supported by this version yet; "
-            "use 'images'"
+            "akeneoExternalImageLocation: required when links are imported "
+            f"(akeneoImageImportType {import_type!r})"
         )
     config = PipelineConfig(
         akeneoImageType=image_type,

@@ -17,17 +17,17 @@ from urllib.parse import quote
 from pim_images import staging
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
 from pim_images.akeneo.errors import AkeneoNotFoundError
+from pim_images.assets import extract_assets
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
-from pim_images.staging import StagingPath
+from pim_images.staging import MAX_WARNINGS, StagingPath
 
 IMAGE_TYPE = "pim_catalog_image"
 IDENTIFIER_TYPE = "pim_catalog_identifier"
+#: Product attribute type of asset collections, per asset system (products.md).
+COLLECTION_TYPES = {"new": "pim_catalog_asset_collection", "old": "pim_assets_collection"}
 ATTRIBUTES_PATH = "/api/rest/v1/attributes"
 PRODUCTS_PATH = "/api/rest/v1/products-uuid"
-
-#: Warnings kept verbatim in a summary; the rest are only counted (XCom stays small).
-MAX_WARNINGS = 50
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class ExtractSummary:
     image_attributes: list[str]
     identifier_attribute: str
     differential: bool
+    asset_collections: list[str] = field(default_factory=list)
+    assets: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,31 +61,66 @@ def extract_catalog(
         only products updated in it are read (spec §5). ``None`` reads the whole catalog.
     :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
-    attributes = _read_attributes(client)
-    attributes |= _configured_non_images(client, attributes, config.akeneoImageAttributes)
-    image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
+    collection_type = COLLECTION_TYPES[config.akeneoAssetSystem]
+    attributes = _read_attributes(client, collection_type)
+    image_attributes: list[str] = []
+    if config.reads_images:
+        attributes |= _configured_non_images(client, attributes, config.akeneoImageAttributes)
+        image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
+    collections = asset_collections(attributes, collection_type) if config.reads_assets else []
     identifier = _identifier_attribute(attributes)
     staging.write_json(
         run_dir / staging.ATTRIBUTES,
         {
             "identifier": identifier,
             "image_attributes": [_attribute_record(attributes[code]) for code in image_attributes],
+            "asset_collections": collections,
         },
     )
     differential = updated_from is not None and updated_to is not None
     skipped: list[str] = []
-    records = _iter_product_records(
-        client, config, identifier, image_attributes, skipped, updated_from, updated_to
-    )
+    read = [*image_attributes, *(c["code"] for c in collections)]
+    records = _iter_product_records(client, config, identifier, read, skipped, updated_from, updated_to)
     count = staging.write_jsonl(run_dir / staging.PRODUCTS, records)
+    assets = extract_assets(client, config, run_dir, collections) if collections else None
+    warnings = skipped + (assets.warnings if assets else [])
     return ExtractSummary(
         products=count,
         skipped=len(skipped),
         image_attributes=image_attributes,
         identifier_attribute=identifier,
         differential=differential,
-        warnings=skipped[:MAX_WARNINGS],
+        asset_collections=[c["code"] for c in collections],
+        assets=assets.assets if assets else 0,
+        warnings=warnings[:MAX_WARNINGS],
     )
+
+
+def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[dict[str, Any]]:
+    """The product's asset collection attributes, by ``sort_order`` then code (spec §2).
+
+    :raises CatalogError: naming every collection attribute that is localizable or scopable:
+        the connector reads locales and channels from the asset values, never from the
+        product attribute, so such an attribute cannot be imported (connector documentation).
+    """
+    found = sorted(
+        (a for a in attributes.values() if a.get("type") == collection_type),
+        key=lambda a: (a.get("sort_order") or 0, a["code"]),
+    )
+    problems = [
+        f"asset collection attribute {a['code']!r} is "
+        + " and ".join(k for k in ("localizable", "scopable") if a.get(k))
+        + "; it must be neither (the locale and channel are read from the asset values)"
+        for a in found
+        if a.get("localizable") or a.get("scopable")
+    ]
+    if problems:
+        raise CatalogError(problems)
+    # PAM assets have no families (their attributes' reference_data_name is just "assets")
+    new_system = collection_type == COLLECTION_TYPES["new"]
+    return [
+        {"code": a["code"], "family": a.get("reference_data_name") if new_system else None} for a in found
+    ]
 
 
 def order_image_attributes(attributes: dict[str, dict[str, Any]], configured: tuple[str, ...]) -> list[str]:
@@ -119,8 +156,9 @@ def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, 
     ]
 
 
-def _read_attributes(client: AkeneoClient) -> dict[str, dict[str, Any]]:
-    search = search_param({"type": [{"operator": "IN", "value": [IMAGE_TYPE, IDENTIFIER_TYPE]}]})
+def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, dict[str, Any]]:
+    types = [IMAGE_TYPE, IDENTIFIER_TYPE, collection_type]
+    search = search_param({"type": [{"operator": "IN", "value": types}]})
     items = client.iter_items(ATTRIBUTES_PATH, {"search": search, "limit": PAGE_LIMIT})
     return {item["code"]: item for item in items if "code" in item}
 
@@ -166,7 +204,7 @@ def _iter_product_records(
     client: AkeneoClient,
     config: PipelineConfig,
     identifier: str,
-    image_attributes: list[str],
+    attribute_codes: list[str],
     skipped: list[str],
     updated_from: datetime | None,
     updated_to: datetime | None,
@@ -182,7 +220,7 @@ def _iter_product_records(
         "limit": PAGE_LIMIT,
         "scope": config.akeneoScope,
         "locales": ",".join(config.akeneoLocales),
-        "attributes": ",".join([identifier, *image_attributes]),
+        "attributes": ",".join([identifier, *attribute_codes]),
     }
     for product in client.iter_items(PRODUCTS_PATH, params):
         values = product.get("values") or {}
@@ -197,7 +235,7 @@ def _iter_product_records(
             "parent": product.get("parent"),
             "values": {
                 code: select_values(values.get(code) or [], config.akeneoScope, config.akeneoLocales)
-                for code in image_attributes
+                for code in attribute_codes
                 if values.get(code)
             },
         }

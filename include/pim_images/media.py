@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,8 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from pim_images import staging
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.extract import MAX_WARNINGS
-from pim_images.staging import StagingPath
+from pim_images.staging import MAX_WARNINGS, StagingPath
 
 #: Pillow format name -> file extension used in delivered paths.
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
@@ -35,11 +34,18 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF":
 Image.MAX_IMAGE_PIXELS = 200_000_000
 
 
+def media_file_key(code: str) -> str:
+    """The media key of a product media file: its download path (media-files, products.md)."""
+    return f"/api/rest/v1/media-files/{quote(code, safe='/')}/download"
+
+
 @dataclass(frozen=True)
 class MediaRecord:
-    """What one media code resolved to; ``format`` is ``None`` when the bytes are no image."""
+    """What one media key (a download path) resolved to; ``format`` is ``None`` when the
+    bytes are no image. Keys are download paths, so product media files, Asset Manager media
+    files and PAM files share one cache without clashing."""
 
-    code: str
+    key: str
     sha256: str | None
     size: int
     format: str | None
@@ -64,7 +70,7 @@ class MediaSummary:
 
 
 class MediaCache:
-    """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``codes/<sha1(code)>.json``."""
+    """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``keys/<sha1(key)>.json``."""
 
     def __init__(self, root: StagingPath) -> None:
         self.root = root
@@ -72,12 +78,12 @@ class MediaCache:
     def blob(self, sha256: str) -> StagingPath:
         return self.root / "blobs" / sha256[:2] / sha256
 
-    def _code_entry(self, code: str) -> StagingPath:
-        return self.root / "codes" / f"{hashlib.sha1(code.encode()).hexdigest()}.json"
+    def _key_entry(self, key: str) -> StagingPath:
+        return self.root / "keys" / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
 
-    def lookup(self, code: str) -> MediaRecord | None:
-        """The record of a code downloaded before, if its bytes are still there."""
-        entry = self._code_entry(code)
+    def lookup(self, key: str) -> MediaRecord | None:
+        """The record of a key downloaded before, if its bytes are still there."""
+        entry = self._key_entry(key)
         if not entry.exists():
             return None
         record = MediaRecord(**staging.read_json(entry))
@@ -85,8 +91,8 @@ class MediaCache:
             return None
         return record
 
-    def store(self, code: str, content: bytes) -> MediaRecord:
-        """Keep ``content`` under its hash (written once), and remember the code."""
+    def store(self, key: str, content: bytes) -> MediaRecord:
+        """Keep ``content`` under its hash (written once), and remember the key."""
         sha256 = hashlib.sha256(content).hexdigest()
         fmt, error = identify_image(content)
         blob = self.blob(sha256)
@@ -96,8 +102,8 @@ class MediaCache:
             with partial.open("wb") as f:
                 f.write(content)
             partial.rename(blob)  # a crash mid-write never leaves a truncated blob under the hash
-        record = MediaRecord(code=code, sha256=sha256, size=len(content), format=fmt, error=error)
-        staging.write_json(self._code_entry(code), asdict(record))
+        record = MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error)
+        staging.write_json(self._key_entry(key), asdict(record))
         return record
 
 
@@ -113,38 +119,37 @@ def identify_image(content: bytes) -> tuple[str | None, str | None]:
 
 
 def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache) -> MediaSummary:
-    """Resolve every media code of this run's products, downloading only unseen codes.
+    """Resolve every media key of this run (product image values, asset files), downloading
+    only unseen keys.
 
-    Writes ``media.jsonl`` (sorted by code, so reruns write the same bytes).
+    Writes ``media.jsonl`` (sorted by key, so reruns write the same bytes).
     """
-    codes = sorted(_media_codes(staging.iter_jsonl(run_dir / staging.PRODUCTS)))
+    keys = sorted(_media_keys(run_dir))
     stats = {"downloaded": 0, "from_cache": 0, "bytes": 0}
     lock = threading.Lock()
     warnings: list[str] = []
 
-    def count(key: str, amount: int = 1) -> None:
+    def count(stat: str, amount: int = 1) -> None:
         with lock:
-            stats[key] += amount
+            stats[stat] += amount
 
-    def resolve(code: str) -> MediaRecord:
-        cached = cache.lookup(code)
+    def resolve(key: str) -> MediaRecord:
+        cached = cache.lookup(key)
         if cached is not None:
             count("from_cache")
             return cached
         try:
-            content, _ = client.download(f"/api/rest/v1/media-files/{quote(code, safe='/')}/download")
+            content, _ = client.download(key)
         except AkeneoNotFoundError as exc:
-            return MediaRecord(
-                code=code, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})"
-            )
+            return MediaRecord(key=key, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})")
         count("downloaded")
         count("bytes", len(content))
-        return cache.store(code, content)
+        return cache.store(key, content)
 
     def records() -> Iterator[dict[str, Any]]:
-        for record in _bounded_map(resolve, codes, MAX_CONCURRENCY):
+        for record in _bounded_map(resolve, keys, MAX_CONCURRENCY):
             if record.error:
-                warnings.append(f"media {record.code!r}: {record.error}; its images are skipped")
+                warnings.append(f"media {record.key!r}: {record.error}; its images are skipped")
             yield asdict(record)
 
     written = staging.write_jsonl(run_dir / staging.MEDIA, records())
@@ -159,18 +164,25 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
 
 
 def read_media_index(run_dir: StagingPath) -> dict[str, MediaRecord]:
-    """This run's media records by code."""
-    return {r["code"]: MediaRecord(**r) for r in staging.iter_jsonl(run_dir / staging.MEDIA)}
+    """This run's media records by key."""
+    return {r["key"]: MediaRecord(**r) for r in staging.iter_jsonl(run_dir / staging.MEDIA)}
 
 
-def _media_codes(products: Iterable[dict[str, Any]]) -> set[str]:
-    return {
-        value["data"]
-        for product in products
-        for values in product["values"].values()
-        for value in values
-        if isinstance(value.get("data"), str)
+def _media_keys(run_dir: StagingPath) -> set[str]:
+    image_attributes = [
+        a["code"] for a in staging.read_json(run_dir / staging.ATTRIBUTES)["image_attributes"]
+    ]
+    keys = {
+        media_file_key(value["data"])
+        for product in staging.iter_jsonl(run_dir / staging.PRODUCTS)
+        for code in image_attributes
+        for value in product["values"].get(code, [])
     }
+    if (run_dir / staging.ASSETS).exists():
+        keys.update(
+            f["media"] for asset in staging.iter_jsonl(run_dir / staging.ASSETS) for f in asset["files"]
+        )
+    return keys
 
 
 def _bounded_map(fn: Callable[[str], MediaRecord], items: list[str], workers: int) -> Iterator[MediaRecord]:

@@ -29,10 +29,14 @@ class StagingPath(Protocol):
     def name(self) -> str: ...
 
 
+#: Warnings kept verbatim in a stage summary; the rest are only counted (XCom stays small).
+MAX_WARNINGS = 50
+
 # File names inside a run's staging folder; the one place they are spelt.
 ATTRIBUTES = "attributes.json"
 PRODUCTS = "products.jsonl"
 MEDIA = "media.jsonl"
+ASSETS = "assets.jsonl"
 IMAGES = "images.jsonl"
 IMAGE_SUMMARY = "image_summary.json"
 SFCC_DIR = "sfcc"

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pim_images import staging
+from pim_images.assets import asset_key, iter_assets
 from pim_images.config import PipelineConfig
-from pim_images.extract import MAX_WARNINGS
-from pim_images.media import MediaRecord, read_media_index
-from pim_images.staging import StagingPath
+from pim_images.media import MediaRecord, media_file_key, read_media_index
+from pim_images.staging import MAX_WARNINGS, StagingPath
 
 #: Image files SFCC shows in image groups (spec §4, SFCC).
 SFCC_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
@@ -61,50 +62,190 @@ def order_values(values: list[dict[str, Any]], locales: tuple[str, ...]) -> list
 
 @dataclass(frozen=True)
 class ProductImage:
-    """One image of one product, as the renderers need it."""
+    """One image of one product, as the renderers need it.
+
+    :ivar kind: ``file`` (a delivered binary, ``path`` is content-addressed) or ``link`` (an
+        asset link, ``url`` as Akeneo gives it, ``path`` relative to the external location).
+    :ivar view_types: the base view types it goes to; ``None`` means the configured image
+        view types (``akeneoImageViewTypes``); links read through the mapping carry theirs.
+    :ivar format: the image format, from the bytes for files and from the URL's extension for
+        links (``None`` when it says nothing).
+    """
 
     attribute: str
     locale: str | None
-    sha256: str
-    format: str
+    format: str | None
     path: str
+    kind: str = "file"
+    sha256: str | None = None
+    url: str | None = None
+    asset: str | None = None
+    view_types: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def product_images(
-    product: dict[str, Any],
-    image_attributes: list[str],
-    media: dict[str, MediaRecord],
-    locales: tuple[str, ...],
-    warnings: list[str],
-) -> list[ProductImage]:
-    """A product's images in delivery order: attribute order, then value order (spec §3).
+def link_format(url: str) -> str | None:
+    """The image format a link's path names (links are not downloaded)."""
+    suffix = urlsplit(url).path.rsplit(".", 1)[-1].lower() if "." in urlsplit(url).path else ""
+    return _LINK_FORMATS.get(suffix)
 
-    A value whose media is missing or not an image is reported in ``warnings`` and skipped.
-    """
-    images: list[ProductImage] = []
-    for attribute in image_attributes:
-        for value in order_values(product["values"].get(attribute, []), locales):
-            record = media.get(value["data"])
-            if record is None or record.sha256 is None or record.extension is None:
-                reason = record.error if record else "not resolved by the media stage"
-                warnings.append(
-                    f"product {product['identifier']!r} attribute {attribute!r}: "
-                    f"media {value['data']!r} {reason}; skipped"
+
+_LINK_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+
+
+def declared_view_types(config: PipelineConfig) -> list[str]:
+    """Base view types in declaration order: image files' view types, then the mapping's."""
+    names: list[str] = []
+    if config.reads_images or (config.reads_assets and config.asset_files):
+        names += config.image_view_types
+    if config.reads_assets and config.asset_links_as_images:
+        mapping = config.link_view_types_mapping
+        names += [v for vts in mapping.values() for v in vts] if mapping else list(config.image_view_types)
+    return list(dict.fromkeys(names))
+
+
+class ProductTransformer:
+    """Builds one product's images and custom attributes from staged values, media and assets."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        image_attributes: list[str],
+        collections: list[dict[str, Any]],
+        media: dict[str, MediaRecord],
+        assets: dict[str, dict[str, Any]],
+        warnings: list[str],
+    ) -> None:
+        self.config = config
+        self.image_attributes = image_attributes
+        self.collections = collections
+        self.media = media
+        self.assets = assets
+        self.warnings = warnings
+        self.link_families: set[str] = set()  # families already reported as link-only
+
+    def images_and_attributes(
+        self, product: dict[str, Any]
+    ) -> tuple[list[ProductImage], list[dict[str, Any]]]:
+        """Images in delivery order (image attributes, then assets in collection order; spec §3)
+        and the product's custom attributes."""
+        images = [i for a in self.image_attributes for i in self._attribute_images(product, a)]
+        custom: dict[tuple[str, str | None], list[str]] = {}
+        for collection in self.collections:
+            images += self._collection(product, collection, custom)
+        attributes = [{"id": k[0], "locale": k[1], "values": v} for k, v in custom.items()]
+        return images, attributes
+
+    def _attribute_images(self, product: dict[str, Any], attribute: str) -> Iterator[ProductImage]:
+        for value in order_values(product["values"].get(attribute, []), self.config.akeneoLocales):
+            where = f"product {product['identifier']!r} attribute {attribute!r}"
+            image = self._file(media_file_key(value["data"]), attribute, value.get("locale"), None, where)
+            if image:
+                yield image
+
+    def _file(
+        self, key: str, attribute: str, locale: str | None, asset: str | None, where: str
+    ) -> ProductImage | None:
+        record = self.media.get(key)
+        if record is None or record.sha256 is None or record.extension is None:
+            reason = record.error if record else "not resolved by the media stage"
+            self.warnings.append(f"{where}: media {key!r} {reason}; skipped")
+            return None
+        return ProductImage(
+            attribute=attribute,
+            locale=locale,
+            format=record.format,
+            path=content_path(record.sha256, record.extension),
+            sha256=record.sha256,
+            asset=asset,
+        )
+
+    def _link(
+        self,
+        url: str,
+        attribute: str,
+        locale: str | None,
+        asset: str,
+        view_types: tuple[str, ...] | None,
+        where: str,
+    ) -> ProductImage | None:
+        location = self.config.akeneoExternalImageLocation
+        if not url.startswith(location):
+            self.warnings.append(
+                f"{where}: link {url!r} is not under akeneoExternalImageLocation {location!r}; skipped"
+            )
+            return None
+        return ProductImage(
+            attribute=attribute,
+            locale=locale,
+            format=link_format(url),
+            path=url[len(location) :],
+            kind="link",
+            url=url,
+            asset=asset,
+            view_types=view_types,
+        )
+
+    def _collection(
+        self,
+        product: dict[str, Any],
+        collection: dict[str, Any],
+        custom: dict[tuple[str, str | None], list[str]],
+    ) -> list[ProductImage]:
+        code = collection["code"]
+        codes = [c for v in product["values"].get(code, []) for c in (v.get("data") or [])]
+        found = []
+        for asset_code in codes:
+            asset = self.assets.get(asset_key(collection["family"], asset_code))
+            if asset is None:
+                self.warnings.append(
+                    f"product {product['identifier']!r} collection {code!r}: "
+                    f"asset {asset_code!r} does not exist; skipped"
                 )
                 continue
-            images.append(
-                ProductImage(
-                    attribute=attribute,
-                    locale=value.get("locale"),
-                    sha256=record.sha256,
-                    format=record.format or "",
-                    path=content_path(record.sha256, record.extension),
-                )
+            found.append(asset)
+        custom[(f"akeneo_{camelize(code)}", None)] = [a["code"] for a in found]
+        images: list[ProductImage] = []
+        for asset in found:
+            where = f"product {product['identifier']!r} collection {code!r} asset {asset['code']!r}"
+            images += self._asset_images(asset, code, where)
+            if self.config.asset_links_as_attributes:
+                for attribute, values in asset["links"].items():
+                    for value in order_values(values, self.config.akeneoLocales):
+                        url = value["url"]
+                        if self._link(url, code, value["locale"], asset["code"], None, where) is None:
+                            continue
+                        key = (f"akeneo_{camelize(code)}_{camelize(attribute)}", value["locale"])
+                        custom.setdefault(key, []).append(url)
+        return images
+
+    def _asset_images(self, asset: dict[str, Any], collection: str, where: str) -> list[ProductImage]:
+        images: list[ProductImage] = []
+        if self.config.asset_files and asset["main_is_link"] and asset["family"] not in self.link_families:
+            self.link_families.add(asset["family"])
+            self.warnings.append(
+                f"asset family {asset['family']!r}: its main media {asset['main']!r} is a link, which "
+                f"akeneoImageImportType {self.config.akeneoImageImportType!r} does not deliver as an image"
             )
-    return images
+        if self.config.asset_files:
+            for file in order_values(asset["files"], self.config.akeneoLocales):
+                image = self._file(file["media"], collection, file["locale"], asset["code"], where)
+                if image:
+                    images.append(image)
+        if self.config.asset_links_as_images:
+            mapping = self.config.link_view_types_mapping or (
+                {asset["main"]: None} if asset["main_is_link"] else {}
+            )
+            for attribute, view_types in mapping.items():
+                for value in order_values(asset["links"].get(attribute, []), self.config.akeneoLocales):
+                    image = self._link(
+                        value["url"], collection, value["locale"], asset["code"], view_types, where
+                    )
+                    if image:
+                        images.append(image)
+        return images
 
 
 @dataclass(frozen=True)
@@ -114,6 +255,8 @@ class TransformSummary:
     images: int
     locales_used: list[str]
     skipped_images: int
+    view_types: list[str] = field(default_factory=list)
+    custom_attributes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,35 +264,65 @@ class TransformSummary:
 
 
 def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> TransformSummary:
-    """Write ``images.jsonl`` (one line per product, its images in order) and a summary file.
+    """Write ``images.jsonl`` (one line per product: its images in order, its custom
+    attributes) and ``image_summary.json`` (view types and custom attributes used).
 
     Every extracted product gets a line, even with no image: its image list is canonical
     downstream (spec §4), so an empty list clears images a product no longer has.
     """
-    image_attributes = [
-        a["code"] for a in staging.read_json(run_dir / staging.ATTRIBUTES)["image_attributes"]
-    ]
-    media = read_media_index(run_dir)
+    structure = staging.read_json(run_dir / staging.ATTRIBUTES)
+    image_attributes = [a["code"] for a in structure["image_attributes"]]
+    collections = structure.get("asset_collections") or []
+    assets = (
+        {asset_key(a["family"], a["code"]): a for a in iter_assets(run_dir)}
+        if collections and (run_dir / staging.ASSETS).exists()
+        else {}
+    )
     warnings: list[str] = []
+    transformer = ProductTransformer(
+        config, image_attributes, collections, read_media_index(run_dir), assets, warnings
+    )
     totals = {"with_images": 0, "images": 0}
-    locales_used: set[str] = set()
+    used: set[tuple[str, str | None]] = set()
+    custom_ids: dict[str, bool] = {}
 
     def records() -> Iterator[dict[str, Any]]:
         for product in staging.iter_jsonl(run_dir / staging.PRODUCTS):
-            images = product_images(product, image_attributes, media, config.akeneoLocales, warnings)
+            images, custom = transformer.images_and_attributes(product)
             totals["with_images"] += bool(images)
             totals["images"] += len(images)
-            locales_used.update(i.locale for i in images if i.locale)
-            yield {"product_ref": product["identifier"], "images": [i.to_dict() for i in images]}
+            for image in images:
+                used.update((vt, image.locale) for vt in image.view_types or config.image_view_types)
+            for attribute in custom:
+                custom_ids[attribute["id"]] = custom_ids.get(attribute["id"], False) or bool(
+                    attribute["locale"]
+                )
+            yield {
+                "product_ref": product["identifier"],
+                "images": [i.to_dict() for i in images],
+                "custom": custom,
+            }
 
     count = staging.write_jsonl(run_dir / staging.IMAGES, records())
-    ordered_locales = [loc for loc in config.akeneoLocales if loc in locales_used]
-    staging.write_json(run_dir / staging.IMAGE_SUMMARY, {"locales_used": ordered_locales})
+    locales_used = [loc for loc in config.akeneoLocales if any(locale == loc for _, locale in used)]
+    view_types = [
+        locale_view_type(base, locale)
+        for base in declared_view_types(config)
+        for locale in (None, *config.akeneoLocales)
+        if (base, locale) in used
+    ]
+    custom_attributes = [{"id": k, "localizable": v} for k, v in sorted(custom_ids.items())]
+    staging.write_json(
+        run_dir / staging.IMAGE_SUMMARY,
+        {"locales_used": locales_used, "view_types": view_types, "custom_attributes": custom_attributes},
+    )
     return TransformSummary(
         products=count,
         products_with_images=totals["with_images"],
         images=totals["images"],
-        locales_used=ordered_locales,
+        locales_used=locales_used,
         skipped_images=len(warnings),
+        view_types=view_types,
+        custom_attributes=[c["id"] for c in custom_attributes],
         warnings=warnings[:MAX_WARNINGS],
     )

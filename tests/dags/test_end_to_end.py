@@ -11,9 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import os
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,13 +19,10 @@ import pytest
 from PIL import Image
 
 from pim_images.render.sfcc import CATALOG_NS
-from pim_images.sandbox.__main__ import airflow_environment
 from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(ROOT / ".venv" / "bin" / "airflow")
 PRODUCTS = 60
 NS = {"c": CATALOG_NS}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
@@ -42,39 +36,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def env(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {
-        **os.environ,
-        **airflow_environment(sandbox.airflow_connections()),
-        "AIRFLOW_HOME": str(home),
-        "PIM_IMAGES_STAGING": f"file://{home}/pim_images",
-        # paramiko reads ~/.ssh/known_hosts before the pinned host key: keep the user's out
-        "HOME": str(home),
-    }
-    migrate = subprocess.run(
-        [AIRFLOW, "db", "migrate"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    return env
-
-
-def run_dag(env: dict[str, str], logical_date: str, conf: dict) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AIRFLOW, "dags", "test", "pim_images_import", logical_date, "-c", json.dumps(conf)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+def env(sandbox: Sandbox, dag_env) -> dict[str, str]:
+    return dag_env(sandbox)
 
 
 def expected_images(
@@ -117,7 +80,7 @@ def delivered(root: Path, folder: str) -> list[Path]:
 
 
 def test_full_import_delivers_sfcc_and_bspk_files(
-    sandbox: Sandbox, env: dict[str, str], validate_catalog
+    sandbox: Sandbox, env: dict[str, str], run_dag, validate_catalog
 ) -> None:
     result = run_dag(env, "2026-03-01", {})
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -174,7 +137,7 @@ def test_full_import_delivers_sfcc_and_bspk_files(
         assert hashlib.sha256(static[path]).hexdigest() == path.rsplit("/", 1)[1].split(".")[0]
 
 
-def test_configuration_is_changed_per_run(sandbox: Sandbox, env: dict[str, str]) -> None:
+def test_configuration_is_changed_per_run(sandbox: Sandbox, env: dict[str, str], run_dag) -> None:
     conf = {
         "targets": ["bspk"],
         "akeneoLocales": ["de_DE"],
@@ -204,7 +167,9 @@ def test_configuration_is_changed_per_run(sandbox: Sandbox, env: dict[str, str])
     assert {r["product_ref"]: r["image_url"] for r in rows if r["position"] == "1"} == first_url
 
 
-def test_bad_configuration_fails_before_anything_is_delivered(sandbox: Sandbox, env: dict[str, str]) -> None:
+def test_bad_configuration_fails_before_anything_is_delivered(
+    sandbox: Sandbox, env: dict[str, str], run_dag
+) -> None:
     before = sorted(p.relative_to(sandbox.sftp_root) for p in sandbox.sftp_root.rglob("*"))
     result = run_dag(env, "2026-05-01", {"akeneoImageViewTypes": '{"view-types": ["large",]}'})
     output = result.stdout + result.stderr

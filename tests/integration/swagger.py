@@ -4,7 +4,8 @@ The file (``tests/schemas/akeneo/akeneo-web-api.json``, a byte-for-byte copy of 
 with ``AKENEO_SWAGGER_FILE``) describes each response with a schema close to JSON Schema draft 4. Where a
 real Akeneo answers differently, the real answer wins (``ERRATA.md``): each such place is fixed by one
 :class:`Correction` below, which says why. Tests check that every correction is still needed, so one that
-Akeneo fixes upstream shows up.
+Akeneo fixes upstream shows up. The corrections of the asset routes (Asset Manager and PAM) are in
+:data:`ASSET_CORRECTIONS`, checked by ``test_sandbox_assets.py``; :func:`corrected_spec` applies both tuples.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from typing import Any
 import pytest
 from jsonschema import Draft4Validator
 
-__all__ = ["CORRECTIONS", "Correction", "corrected_spec", "raw_spec", "response_schema", "validate"]
+__all__ = [
+    "ASSET_CORRECTIONS",
+    "CORRECTIONS",
+    "Correction",
+    "corrected_spec",
+    "raw_spec",
+    "response_schema",
+    "validate",
+]
 
 _DEFAULT_FILE = Path(__file__).resolve().parents[1] / "schemas" / "akeneo" / "akeneo-web-api.json"
 
@@ -92,11 +101,12 @@ def corrected_spec(skip: frozenset[str] = frozenset()) -> dict[str, Any]:
 
 @functools.cache
 def _corrected(skip: frozenset[str]) -> dict[str, Any]:
-    unknown = skip - {correction.name for correction in CORRECTIONS}
+    corrections = (*CORRECTIONS, *ASSET_CORRECTIONS)
+    unknown = skip - {correction.name for correction in corrections}
     if unknown:
         raise KeyError(f"unknown corrections: {sorted(unknown)}")
     spec = raw_spec()
-    for correction in CORRECTIONS:
+    for correction in corrections:
         if correction.name not in skip:
             correction.apply(spec)
     return spec
@@ -305,5 +315,206 @@ CORRECTIONS: tuple[Correction, ...] = (
         "responses.md: abusing the API gives 429 with Retry-After on any endpoint; the file defines "
         "#/responses/429Error but no operation refers to it.",
         _429_everywhere,
+    ),
+)
+
+
+# -- asset corrections (asset-manager.md, pam.md) -------------------------------------------------------
+
+_ASSET_VALUE_OPERATIONS = (
+    ("/api/rest/v1/asset-families/{asset_family_code}/assets", "get"),
+    ("/api/rest/v1/asset-families/{asset_family_code}/assets/{code}", "get"),
+)
+_ASSET_ATTRIBUTE_OPERATIONS = (
+    ("/api/rest/v1/asset-families/{asset_family_code}/attributes", "get"),
+    ("/api/rest/v1/asset-families/{asset_family_code}/attributes/{code}", "get"),
+)
+_ASSET_FAMILY_OPERATIONS = (
+    ("/api/rest/v1/asset-families", "get"),
+    ("/api/rest/v1/asset-families/{code}", "get"),
+)
+_PAM_FILE_OPERATIONS = (
+    ("/api/rest/v1/assets", "get"),
+    ("/api/rest/v1/assets/{code}", "get"),
+    ("/api/rest/v1/assets/{asset_code}/reference-files/{locale_code}", "get"),
+    ("/api/rest/v1/assets/{asset_code}/variation-files/{channel_code}/{locale_code}", "get"),
+)
+# Asset attribute properties a real PIM sends as null: asset-manager.md's examples show "suffix": null on a
+# media link, "is_rich_text_editor": null and "validation_regexp": null on a text attribute; a media link
+# without prefix (whole URLs in the data) has "prefix": null (its "linked_data" example shows the same).
+_NULLABLE_ASSET_ATTRIBUTE_PROPERTIES = ("prefix", "suffix", "is_rich_text_editor", "validation_regexp")
+# Statuses the sandbox answers, as a real PIM does, that the file does not document on these routes.
+_ASSET_ERRORS = {
+    # An unknown family is a 404 on every route below /asset-families/{asset_family_code}.
+    "/api/rest/v1/asset-families/{asset_family_code}/attributes": ("404",),
+    # filter.md, "Filter assets": search and value filters are checked like the products' (400 for a search
+    # that is not JSON, 422 for a bad filter, channel or locale).
+    "/api/rest/v1/asset-families/{asset_family_code}/assets": ("400", "404", "422"),
+    # pagination.md: limit, page and pagination_type are checked on every paginated list.
+    "/api/rest/v1/assets": ("422",),
+    # The locale of a PAM file route must be "no_locale" exactly when the asset is not localizable
+    # (the file's own locale_code parameter says so): a 422 otherwise.
+    "/api/rest/v1/assets/{asset_code}/reference-files/{locale_code}": ("422",),
+    "/api/rest/v1/assets/{asset_code}/reference-files/{locale_code}/download": ("422",),
+    "/api/rest/v1/assets/{asset_code}/variation-files/{channel_code}/{locale_code}": ("422",),
+    "/api/rest/v1/assets/{asset_code}/variation-files/{channel_code}/{locale_code}/download": ("422",),
+}
+_ERROR_REFS = {"400": "#/responses/400Error", "404": "#/responses/404Error", "422": "#/responses/422Error"}
+
+
+def _properties_with(
+    spec: dict[str, Any], operations: tuple[tuple[str, str], ...], *keys: str
+) -> Iterator[dict]:
+    """Yield the ``properties`` of every response schema of ``operations`` that has all of ``keys``."""
+    for path, method in operations:
+        for schema in _response_schemas(spec, path, method):
+            properties = schema.get("properties")
+            if isinstance(properties, dict) and all(key in properties for key in keys):
+                yield properties
+
+
+def _asset_value_locale_channel_nullable(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _ASSET_VALUE_OPERATIONS, "locale", "channel", "data"):
+        _nullable(properties["locale"])
+        _nullable(properties["channel"])
+
+
+def _asset_value_data_any_type(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _ASSET_VALUE_OPERATIONS, "locale", "channel", "data"):
+        properties["data"].pop("type", None)
+
+
+def _asset_attribute_media_type_required(spec: dict[str, Any]) -> None:
+    for path, method in _ASSET_ATTRIBUTE_OPERATIONS:
+        for schema in _response_schemas(spec, path, method):
+            if "media_type" in schema.get("required", []) and "value_per_locale" in schema.get(
+                "properties", {}
+            ):
+                schema["required"] = [name for name in schema["required"] if name != "media_type"]
+
+
+def _asset_attribute_nulls(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _ASSET_ATTRIBUTE_OPERATIONS, "type", "value_per_locale"):
+        for name in _NULLABLE_ASSET_ATTRIBUTE_PROPERTIES:
+            _nullable(properties[name])
+
+
+def _asset_family_nulls(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(
+        spec, _ASSET_FAMILY_OPERATIONS, "product_link_rules", "transformations"
+    ):
+        rule = properties["product_link_rules"]["items"]["properties"]
+        for part in ("product_selections", "assign_assets_to"):
+            for name in ("locale", "channel"):
+                _nullable(rule[part]["items"]["properties"][name])
+        transformation = properties["transformations"]["items"]["properties"]
+        for part in ("source", "target"):
+            for name in ("locale", "channel"):
+                _nullable(transformation[part]["properties"][name])
+
+
+def _asset_family_operations_array(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(
+        spec, _ASSET_FAMILY_OPERATIONS, "product_link_rules", "transformations"
+    ):
+        transformation = properties["transformations"]["items"]["properties"]
+        operation = transformation["operations"]
+        if operation.get("type") == "object":
+            transformation["operations"] = {"type": "array", "items": operation}
+
+
+def _pam_locale_nullable(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _PAM_FILE_OPERATIONS, "reference_files", "variation_files"):
+        for files in ("reference_files", "variation_files"):
+            _nullable(properties[files]["items"]["properties"]["locale"])
+    for properties in _properties_with(spec, _PAM_FILE_OPERATIONS, "code", "locale", "_link"):
+        _nullable(properties["locale"])
+
+
+def _pam_end_of_use_nullable(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _PAM_FILE_OPERATIONS, "end_of_use"):
+        _nullable(properties["end_of_use"])
+
+
+def _pam_collection_type(spec: dict[str, Any]) -> None:
+    for path in ("/api/rest/v1/attributes", "/api/rest/v1/attributes/{code}"):
+        for schema in _response_schemas(spec, path, "get"):
+            kind = schema.get("properties", {}).get("type")
+            if isinstance(kind, dict) and "pim_catalog_asset_collection" in kind.get("enum", []):
+                kind["enum"] = [*kind["enum"], "pim_assets_collection"]
+
+
+def _asset_errors(spec: dict[str, Any]) -> None:
+    for path, statuses in _ASSET_ERRORS.items():
+        responses = spec["paths"][path]["get"]["responses"]
+        for status in statuses:
+            responses.setdefault(status, {"$ref": _ERROR_REFS[status]})
+
+
+ASSET_CORRECTIONS: tuple[Correction, ...] = (
+    Correction(
+        "asset-value-locale-channel-nullable",
+        "asset-manager.md, 'The global format': an asset value's locale is null when the attribute is not "
+        "localizable and its channel null when it is not scopable; the file types both as plain strings.",
+        _asset_value_locale_channel_nullable,
+    ),
+    Correction(
+        "asset-value-data-any-type",
+        "asset-manager.md, 'The data format': data is a string for text, media file and media link values, "
+        "an array for multiple options, a boolean for booleans; the file says it is always an object.",
+        _asset_value_data_any_type,
+    ),
+    Correction(
+        "asset-attribute-media-type-required",
+        "The file requires media_type on every asset attribute, while the property's own x-warning says it "
+        "is 'Only required for media_link and media_file attribute types' and asset-manager.md's text "
+        "attribute has none.",
+        _asset_attribute_media_type_required,
+    ),
+    Correction(
+        "asset-attribute-nulls",
+        "asset-manager.md's attribute examples: suffix is null on a media link, is_rich_text_editor and "
+        "validation_regexp are null on a text attribute (and prefix null on a link holding whole URLs); the "
+        "file types them as strings and booleans.",
+        _asset_attribute_nulls,
+    ),
+    Correction(
+        "asset-family-nulls",
+        "asset-manager.md, product link rules ('All the fields of this formula are mandatory', null when the "
+        "attribute is not localizable or scopable) and transformations (source and target with null channel "
+        "and locale, also in the file's own example); the file types locale and channel as strings.",
+        _asset_family_nulls,
+    ),
+    Correction(
+        "asset-family-operations-array",
+        "asset-manager.md, 'Focus on the transformations': operations is an ordered array of operations, as "
+        "the file's own example shows; the file's schema types it as one object.",
+        _asset_family_operations_array,
+    ),
+    Correction(
+        "pam-locale-nullable",
+        "pam.md and the file's own examples: the locale of a reference or variation file is null when the "
+        "PAM asset is not localizable; the file types it as a string.",
+        _pam_locale_nullable,
+    ),
+    Correction(
+        "pam-end-of-use-nullable",
+        "The file gives end_of_use a default of null (an asset without end of use), yet types it as a "
+        "string.",
+        _pam_end_of_use_nullable,
+    ),
+    Correction(
+        "pam-collection-type",
+        "products.md, 'PAM asset collection attribute': a PIM with the PAM (2.1 to 3.x) has attributes of "
+        "type pim_assets_collection; the file describes 7.0, whose attribute type enum no longer lists it.",
+        _pam_collection_type,
+    ),
+    Correction(
+        "asset-errors",
+        "Errors a real PIM answers on the asset routes that the file does not document: 404 for an unknown "
+        "asset family, 400/422 for a bad search or value filter (filter.md), 422 for a bad page or limit "
+        "(pagination.md) and for a PAM locale that is not no_locale exactly when the asset is not "
+        "localizable.",
+        _asset_errors,
     ),
 )

@@ -187,4 +187,4 @@ def test_missing_media_is_reported_and_skipped(client: AkeneoClient, app, tmp_pa
     assert len(records) == 1 and records[0]["sha256"] is None
     transformed = transform_catalog(config, tmp_path)
     assert transformed.skipped_images >= 1
-    assert any(records[0]["code"] in w for w in transformed.warnings)
+    assert any(records[0]["key"] in w for w in transformed.warnings)

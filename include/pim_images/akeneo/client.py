@@ -79,18 +79,26 @@ class AkeneoClient:
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET a JSON object; ``url`` is a path under the base URL or an absolute link."""
+        data = self._get_parsed(url, params)
+        if not isinstance(data, dict):
+            raise AkeneoError(_endpoint("GET", url), "the response is not a JSON object")
+        return data
+
+    def get_list(self, url: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """GET a JSON array (the few endpoints that are not paginated, e.g. asset attributes)."""
+        data = self._get_parsed(url, params)
+        if not isinstance(data, list):
+            raise AkeneoError(_endpoint("GET", url), "the response is not a JSON array")
+        return data
+
+    def _get_parsed(self, url: str, params: dict[str, Any] | None) -> Any:
         response = self._send("GET", url, params=params)
         try:
-            data = response.json()
+            return response.json()
         except ValueError:
             raise AkeneoError(
                 _endpoint("GET", url), "the response is not JSON", response.status_code
             ) from None
-        if not isinstance(data, dict):
-            raise AkeneoError(
-                _endpoint("GET", url), "the response is not a JSON object", response.status_code
-            )
-        return data
 
     def iter_pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Yield each page of a list endpoint, following ``_links.next`` (never gathering them)."""

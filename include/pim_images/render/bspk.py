@@ -16,8 +16,7 @@ from typing import Any
 
 from pim_images import staging
 from pim_images.config import PipelineConfig
-from pim_images.extract import MAX_WARNINGS
-from pim_images.staging import StagingPath
+from pim_images.staging import MAX_WARNINGS, StagingPath
 from pim_images.transform import BSPK_FORMATS
 
 HEADER = ("product_ref", "skus", "image_url", "position")
@@ -44,9 +43,26 @@ def output_name(stamp: str) -> str:
 def product_rows(
     product_ref: str, images: list[dict[str, Any]], base_url: str
 ) -> list[tuple[str, str, str, int]]:
-    """A product's rows: each distinct JPG/PNG once, in image order, positions 1..n."""
-    paths = list(dict.fromkeys(i["path"] for i in images if i["format"] in BSPK_FORMATS))
-    return [(product_ref, "", base_url + path, position) for position, path in enumerate(paths, start=1)]
+    """A product's rows: each distinct JPG/PNG once, in image order, positions 1..n.
+
+    Delivered binaries go as public URLs under the external location, links as they are. An
+    asset read through the view-type mapping has one link per view type (large, thumbnail...):
+    BSPK takes images, not renditions, so only its first link (the first mapped attribute's)
+    is sent, per locale.
+    """
+    urls: list[str] = []
+    linked: set[tuple[str | None, str | None]] = set()
+    for image in images:
+        if image["format"] not in BSPK_FORMATS:
+            continue
+        if image["kind"] == "link":
+            if (image["asset"], image["locale"]) in linked:
+                continue
+            linked.add((image["asset"], image["locale"]))
+        url = image["url"] or base_url + image["path"]
+        if url not in urls:
+            urls.append(url)
+    return [(product_ref, "", url, position) for position, url in enumerate(urls, start=1)]
 
 
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
@@ -66,8 +82,8 @@ def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> Bsp
             for image in record["images"]:
                 if image["format"] not in BSPK_FORMATS:
                     warnings.append(
-                        f"product {ref!r} attribute {image['attribute']!r}: {image['format']} "
-                        "is not taken by BSPK (JPG and PNG only); skipped"
+                        f"product {ref!r} attribute {image['attribute']!r}: "
+                        f"{image['url'] or image['format']} is not taken by BSPK (JPG and PNG only); skipped"
                     )
             product = product_rows(ref, record["images"], config.akeneoExternalImageLocation)
             counts["products"] += bool(product)

@@ -20,14 +20,14 @@ from lxml import etree
 
 from pim_images import staging
 from pim_images.config import PipelineConfig
-from pim_images.extract import MAX_WARNINGS
 from pim_images.media import MediaCache
-from pim_images.staging import StagingPath
-from pim_images.transform import SFCC_FORMATS, locale_view_type
+from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.transform import SFCC_FORMATS, declared_view_types, locale_view_type
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
 METADATA_FILE = "system-objecttype-extensions.xml"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: ``internal-location/@base-path``: image paths are relative to the catalog's static root.
 BASE_PATH = "/"
 #: SFCC product ids are 1-100 characters (catalog.xsd, simpleType.Generic.NonEmptyString.100).
@@ -56,16 +56,6 @@ def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
     return f"catalog_{catalog_id}_{stamp}.xml", f"pim-images_{catalog_id}_{stamp}"
 
 
-def view_types_used(config: PipelineConfig, locales_used: Iterable[str]) -> list[str]:
-    """Every view type the groups may use, declared in the header (spec §3)."""
-    locales = list(locales_used)
-    return [
-        name
-        for vt in config.image_view_types
-        for name in (vt, *(locale_view_type(vt, loc) for loc in locales))
-    ]
-
-
 def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[tuple[str, list[str]]]:
     """A product's image groups: per view type, non-localized first, then per locale.
 
@@ -73,14 +63,25 @@ def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[t
     group, at its first position.
     """
     usable = [i for i in images if i["format"] in SFCC_FORMATS]
-    keys = [None, *config.akeneoLocales]
     groups: list[tuple[str, list[str]]] = []
-    for view_type in config.image_view_types:
-        for locale in keys:
-            paths = list(dict.fromkeys(i["path"] for i in usable if i["locale"] == locale))
+    for view_type in declared_view_types(config):
+        for locale in (None, *config.akeneoLocales):
+            paths = [
+                i["path"]
+                for i in usable
+                if i["locale"] == locale and view_type in (i["view_types"] or config.image_view_types)
+            ]
             if paths:
-                groups.append((locale_view_type(view_type, locale), paths))
+                groups.append((locale_view_type(view_type, locale), list(dict.fromkeys(paths))))
     return groups
+
+
+def external_location(config: PipelineConfig) -> tuple[str, str] | None:
+    """``(http-url, https-url)`` when images are links (spec §4: one location, never both)."""
+    if not (config.reads_assets and config.asset_links_as_images):
+        return None
+    rest = config.akeneoExternalImageLocation.split("://", 1)[1]
+    return f"http://{rest}", f"https://{rest}"
 
 
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
@@ -91,12 +92,12 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     out = run_dir / staging.SFCC_DIR
     out.mkdir(parents=True, exist_ok=True)
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
-    locales_used = staging.read_json(run_dir / staging.IMAGE_SUMMARY)["locales_used"]
-    view_types = view_types_used(config, locales_used)
+    summary = staging.read_json(run_dir / staging.IMAGE_SUMMARY)
+    view_types = summary["view_types"]
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0}
 
-    def products() -> Iterator[tuple[str, list[tuple[str, list[str]]]]]:
+    def products() -> Iterator[Product]:
         for record in staging.iter_jsonl(run_dir / staging.IMAGES):
             product_id = record["product_ref"]
             if len(product_id) > MAX_PRODUCT_ID:
@@ -106,17 +107,17 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
                 if image["format"] not in SFCC_FORMATS:
                     warnings.append(
                         f"product {product_id!r} attribute {image['attribute']!r}: "
-                        f"{image['format']} is not an image file SFCC shows; skipped"
+                        f"{image['url'] or image['format']} is not an image file SFCC shows; skipped"
                     )
             groups = image_groups(record["images"], config)
             counts["products"] += 1
             counts["groups"] += len(groups)
-            yield product_id, groups
+            yield Product(product_id, groups, record.get("custom") or [])
 
     with (out / xml_name).open("wb") as f:
-        write_catalog_xml(f, config.sfccCatalogId, view_types, products())
+        write_catalog_xml(f, config.sfccCatalogId, view_types, products(), external_location(config))
     with (out / METADATA_FILE).open("wb") as f:
-        write_metadata_xml(f)
+        write_metadata_xml(f, summary.get("custom_attributes") or [])
     binaries = _binaries(run_dir)
     with (out / f"{archive_name}.zip").open("wb") as f:
         write_site_archive(
@@ -132,13 +133,24 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     )
 
 
+@dataclass(frozen=True)
+class Product:
+    """What the catalog says of one product: its image groups and custom attributes."""
+
+    product_id: str
+    groups: list[tuple[str, list[str]]]
+    custom: list[dict[str, Any]]
+
+
 def write_catalog_xml(
     f: IO[bytes],
     catalog_id: str,
     view_types: list[str],
-    products: Iterable[tuple[str, list[tuple[str, list[str]]]]],
+    products: Iterable[Product],
+    external: tuple[str, str] | None = None,
 ) -> None:
-    """Stream a catalog XML: header image settings, then each product's image groups."""
+    """Stream a catalog XML: header image settings, then each product's image groups and
+    image-related custom attributes (nothing else of the product, so MERGE keeps the rest)."""
 
     def q(name: str) -> str:
         return f"{{{CATALOG_NS}}}{name}"
@@ -148,35 +160,85 @@ def write_catalog_xml(
         with xf.element(q("catalog"), {"catalog-id": catalog_id}, nsmap={None: CATALOG_NS}):
             xf.write("\n  ")
             with xf.element(q("header")), xf.element(q("image-settings")):
-                with xf.element(q("internal-location"), {"base-path": BASE_PATH}):
-                    pass
+                if external:
+                    with xf.element(q("external-location")):
+                        for name, url in zip(("http-url", "https-url"), external, strict=True):
+                            with xf.element(q(name)):
+                                xf.write(url)
+                else:
+                    with xf.element(q("internal-location"), {"base-path": BASE_PATH}):
+                        pass
                 with xf.element(q("view-types")):
                     for view_type in view_types:
                         with xf.element(q("view-type")):
                             xf.write(view_type)
-            for product_id, groups in products:
+            for product in products:
                 xf.write("\n  ")
-                with xf.element(q("product"), {"product-id": product_id}):
+                with xf.element(q("product"), {"product-id": product.product_id}):
                     with xf.element(q("images"), {"merge-mode": "replace"}):
-                        for view_type, paths in groups:
+                        for view_type, paths in product.groups:
                             xf.write("\n      ")
                             with xf.element(q("image-group"), {"view-type": view_type}):
                                 for path in paths:
                                     with xf.element(q("image"), {"path": path}):
                                         pass
-                        if groups:
+                        if product.groups:
                             xf.write("\n    ")
+                    if product.custom:
+                        _write_custom_attributes(xf, product.custom)
             xf.write("\n")
 
 
-def write_metadata_xml(f: IO[bytes]) -> None:
-    """System object extensions for ``Product``.
+def _write_custom_attributes(xf: Any, custom: list[dict[str, Any]]) -> None:
+    """``akeneo_<collection>`` (asset codes) and ``akeneo_<collection>_<link attribute>``
+    (links), one element per locale; a set-of-string keeps the collection order.
 
-    Image attributes need no custom attribute; the file is still part of every site-import
-    archive so that its layout does not change when asset collections add definitions.
+    Built as a small tree and written whole: lxml's incremental writer cannot emit the
+    ``xml:lang`` attribute itself.
     """
-    root = etree.Element(f"{{{METADATA_NS}}}metadata", nsmap={None: METADATA_NS})
-    etree.SubElement(root, f"{{{METADATA_NS}}}type-extension", {"type-id": "Product"})
+    element = etree.Element(f"{{{CATALOG_NS}}}custom-attributes", nsmap={None: CATALOG_NS})
+    for attribute in custom:
+        item = etree.SubElement(
+            element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute["id"]}
+        )
+        if attribute["locale"]:
+            item.set(XML_LANG, attribute["locale"].replace("_", "-"))
+        for value in attribute["values"]:
+            etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
+    xf.write("\n    ")
+    xf.write(element)
+    xf.write("\n  ")
+
+
+def write_metadata_xml(f: IO[bytes], custom_attributes: list[dict[str, Any]] | None = None) -> None:
+    """System object extensions for ``Product``: every custom attribute the catalog uses, so
+    that SFCC accepts it (spec §3), in an ``Akeneo`` attribute group for Business Manager.
+
+    The file is in every site-import archive, empty of definitions when there are none, so
+    the archive's layout never changes.
+    """
+
+    def m(name: str) -> str:
+        return f"{{{METADATA_NS}}}{name}"
+
+    root = etree.Element(m("metadata"), nsmap={None: METADATA_NS})
+    extension = etree.SubElement(root, m("type-extension"), {"type-id": "Product"})
+    if custom_attributes:
+        definitions = etree.SubElement(extension, m("custom-attribute-definitions"))
+        for attribute in custom_attributes:
+            definition = etree.SubElement(
+                definitions, m("attribute-definition"), {"attribute-id": attribute["id"]}
+            )
+            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute["id"]
+            etree.SubElement(definition, m("type")).text = "set-of-string"
+            etree.SubElement(definition, m("localizable-flag")).text = str(attribute["localizable"]).lower()
+            etree.SubElement(definition, m("mandatory-flag")).text = "false"
+            etree.SubElement(definition, m("externally-managed-flag")).text = "true"
+        groups = etree.SubElement(extension, m("group-definitions"))
+        group = etree.SubElement(groups, m("attribute-group"), {"group-id": "Akeneo"})
+        etree.SubElement(group, m("display-name"), {XML_LANG: "x-default"}).text = "Akeneo"
+        for attribute in custom_attributes:
+            etree.SubElement(group, m("attribute"), {"attribute-id": attribute["id"]})
     f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
@@ -219,5 +281,5 @@ def _binaries(run_dir: StagingPath) -> dict[str, str]:
         image["path"]: image["sha256"]
         for record in staging.iter_jsonl(run_dir / staging.IMAGES)
         for image in record["images"]
-        if image["format"] in SFCC_FORMATS
+        if image["kind"] == "file" and image["format"] in SFCC_FORMATS
     }

@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pim_images.sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=300, help="products in the generated catalog")
     parser.add_argument("--seed", type=int, default=7, help="seed of the catalog generator")
+    parser.add_argument(
+        "--asset-system",
+        choices=("new", "old"),
+        default="new",
+        help="Asset Manager (new) or PAM (old) assets",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--akeneo-port", type=int, default=8081)
     parser.add_argument("--sftp-port", type=int, default=2222)
@@ -66,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         akeneo_port=args.akeneo_port,
         sftp_port=args.sftp_port,
         host_key_path=args.host_key.resolve(),
+        asset_system=args.asset_system,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

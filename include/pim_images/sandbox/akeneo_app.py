@@ -8,7 +8,16 @@ silent, the PIM's own source):
 - ``GET /api/rest/v1/{attributes,families,channels,locales}[/{code}]``: offset pagination (pagination.md);
 - ``GET /api/rest/v1/products-uuid[/{uuid}]``: ``search`` filters (filter.md), ``scope``/``locales``/
   ``attributes`` value filters, ``page`` and ``search_after`` pagination;
-- ``GET /api/rest/v1/media-files/{code}[/download]``.
+- ``GET /api/rest/v1/media-files/{code}[/download]``;
+- with the Asset Manager (``asset_system="new"``, asset-manager.md):
+  ``GET /api/rest/v1/asset-families[/{code}]``, ``/asset-families/{f}/attributes[/{code}]``,
+  ``/asset-families/{f}/assets[/{code}]`` (``search`` on ``updated`` and ``code``, ``channel``/``locales``
+  value filters, ``search_after`` pages of 100) and ``/asset-media-files/{code}`` (the binary);
+- with the PAM (``asset_system="old"``, pam.md): ``GET /api/rest/v1/assets[/{code}]`` (page or
+  ``search_after`` pagination), ``/assets/{code}/reference-files/{locale}[/download]`` and
+  ``/assets/{code}/variation-files/{channel}/{locale}[/download]``, ``no_locale`` standing for no locale.
+
+A PIM has one asset system: the other one's routes answer 404 "No route found", as on a real PIM.
 
 Errors are ``{"code": <status>, "message": "..."}`` (responses.md). Tests steer the server through
 ``app.state``:
@@ -40,10 +49,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pim_images.sandbox.catalog import PAM_NO_LOCALE
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pim_images.sandbox.catalog import MediaFile, ProductHeader, SandboxCatalog
+    from pim_images.sandbox.catalog import AssetHeader, MediaFile, ProductHeader, SandboxCatalog
 
 __all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
 
@@ -831,6 +842,340 @@ def _search_after_page(
     return {"_links": links, "_embedded": {"items": items}}
 
 
+# -- assets: Asset Manager (asset-manager.md) ------------------------------------------------------------
+
+# The Asset Manager lists take no "limit": pages hold 100 items (the API client sends none either).
+_ASSET_PAGE_SIZE = 100
+# filter.md, "Filter assets", "By update date": ISO 8601, "2021-05-17T15:19:32Z" or "...+00:00".
+_ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
+
+AssetPredicate = Callable[["AssetHeader"], bool]
+
+
+def _parse_iso_datetime(prop: str, value: Any) -> datetime:
+    if isinstance(value, str) and _ISO_DATETIME_RE.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    shown = value if isinstance(value, str) else _php_type(value)
+    raise AkeneoError(
+        422, f'Property "{prop}" expects a string with the ISO 8601 format as data, "{shown}" given.'
+    )
+
+
+def _asset_predicate(prop: str, item: dict[str, Any]) -> AssetPredicate:
+    """Filter assets on ``updated`` or ``code`` (filter.md, "Filter assets"; the SaaS-only attribute value
+    filters are not served)."""
+    operator, value = item["operator"], item.get("value")
+    if prop == "code" and operator == "IN":
+        codes = set(_string_list(prop, value))
+        return lambda header: header.code in codes
+    if prop != "updated":
+        raise _unsupported(prop, operator)
+    if operator in (">", "<"):
+        bound = _parse_iso_datetime(prop, value)
+        if operator == ">":
+            return lambda header: header.updated > bound
+        return lambda header: header.updated < bound
+    if operator in ("BETWEEN", "NOT BETWEEN"):
+        if not isinstance(value, list) or len(value) != 2:
+            raise AkeneoError(
+                422,
+                f'Property "{prop}" expects an array with valid data, should contain 2 strings with the '
+                "ISO 8601 format.",
+            )
+        low, high = (_parse_iso_datetime(prop, part) for part in value)
+        inside = operator == "BETWEEN"
+        return lambda header: (low <= header.updated <= high) is inside
+    if operator == "SINCE LAST N DAYS":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise AkeneoError(
+                422, f'Property "{prop}" expects a numeric as data, "{_php_type(value)}" given.'
+            )
+        since = datetime.now(UTC) - timedelta(days=value)
+        return lambda header: header.updated >= since
+    raise _unsupported(prop, operator)
+
+
+@dataclass(frozen=True, slots=True)
+class _AssetValueFilter:
+    """The ``channel`` and ``locales`` query parameters of the asset list (filter.md, "Asset values by locale"
+    and "Asset values by channel"): values of other channels or locales go, values that are not scopable or
+    not localizable stay. Unlike products, a channel does not narrow the locales."""
+
+    channel: str | None = None
+    locales: frozenset[str] | None = None
+
+    def apply(self, asset: dict[str, Any]) -> dict[str, Any]:
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for code, items in asset["values"].items():
+            chosen = [
+                item
+                for item in items
+                if (self.locales is None or item["locale"] is None or item["locale"] in self.locales)
+                and (self.channel is None or item["channel"] is None or item["channel"] == self.channel)
+            ]
+            if chosen:
+                kept[code] = chosen
+        return {**asset, "values": kept}
+
+
+def _asset_value_filter(request: Request, catalog: SandboxCatalog) -> _AssetValueFilter:
+    params = request.query_params
+    channel = params.get("channel")
+    if channel is not None and channel not in catalog.channels:
+        raise AkeneoError(422, f'Channel "{channel}" does not exist.')
+    locales: list[str] | None = None
+    if "locales" in params:
+        locales = _split(params["locales"])
+        unknown = [code for code in locales if not catalog.locales.get(code, {}).get("enabled")]
+        _raise_unknown(
+            unknown,
+            'Locale "{}" does not exist or is not activated.',
+            'Locales "{}" do not exist or are not activated.',
+        )
+    return _AssetValueFilter(channel, frozenset(locales) if locales is not None else None)
+
+
+def _search_after_links(
+    request: Request, path: str, count: int, last: str | None, size: int
+) -> dict[str, dict[str, str]]:
+    """Links of a ``search_after`` page whose cursor is the last code served (as the Akeneo API client's own
+    tests show: ``?search_after=golden_table``); ``next`` only on a full page."""
+    links = {"self": _href(request, path), "first": _href(request, path, search_after=None)}
+    if count == size and last is not None:
+        links["next"] = _href(request, path, search_after=last)
+    return links
+
+
+def _list_asset_families(request: Request, catalog: SandboxCatalog) -> Response:
+    """``GET /asset-families``: ``search_after`` pages of 100, in code order."""
+    cursor = request.query_params.get("search_after")
+    codes = [code for code in catalog.asset_families if cursor is None or code > cursor][:_ASSET_PAGE_SIZE]
+    path = f"{_API}/asset-families"
+    items = [_with_self_link(request, f"{path}/{code}", catalog.asset_families[code]) for code in codes]
+    links = _search_after_links(request, path, len(codes), codes[-1] if codes else None, _ASSET_PAGE_SIZE)
+    return _json({"_links": links, "_embedded": {"items": items}})
+
+
+def _asset_family_or_404(catalog: SandboxCatalog, family: str) -> dict[str, Any]:
+    resource = catalog.asset_families.get(family)
+    if resource is None:
+        raise AkeneoError(404, f'Asset family "{family}" does not exist.')
+    return resource
+
+
+def _list_manager_assets(request: Request, catalog: SandboxCatalog, family: str) -> Response:
+    """``GET /asset-families/{f}/assets``: ``search`` on ``updated``/``code``, ``channel``/``locales`` value
+    filters, ``search_after`` pages of 100 in code order (pagination.md, filter.md)."""
+    _asset_family_or_404(catalog, family)
+    predicates = [_asset_predicate(prop, item) for prop, items in _search(request).items() for item in items]
+    values = _asset_value_filter(request, catalog)
+    cursor = request.query_params.get("search_after")
+    matching = (
+        header
+        for header in catalog.iter_asset_headers(family, after=cursor)
+        if all(predicate(header) for predicate in predicates)
+    )
+    headers = list(islice(matching, _ASSET_PAGE_SIZE))
+    path = f"{_API}/asset-families/{family}/assets"
+    base = _base_url(request)
+    items = [
+        _with_self_link(
+            request, f"{path}/{header.code}", values.apply(catalog.asset(family, header.code, base))
+        )
+        for header in headers
+    ]
+    last = headers[-1].code if headers else None
+    return _json(
+        {
+            "_links": _search_after_links(request, path, len(headers), last, _ASSET_PAGE_SIZE),
+            "_embedded": {"items": items},
+        }
+    )
+
+
+def _add_asset_manager_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """Serve the Asset Manager (PIM >= 4.0); the PAM routes are then unknown, as on a real 4.0+ PIM."""
+
+    @router.get("/asset-families")
+    async def list_asset_families(request: Request) -> Response:
+        return _list_asset_families(request, catalog)
+
+    @router.get("/asset-families/{code}")
+    async def get_asset_family(code: str) -> Response:
+        return _json(_asset_family_or_404(catalog, code))
+
+    @router.get("/asset-families/{family}/attributes")
+    async def list_asset_attributes(family: str) -> Response:
+        _asset_family_or_404(catalog, family)
+        return _json(catalog.asset_attributes(family))  # not paginated (asset-manager.md, "Asset attribute")
+
+    @router.get("/asset-families/{family}/attributes/{code}")
+    async def get_asset_attribute(family: str, code: str) -> Response:
+        _asset_family_or_404(catalog, family)
+        for attribute in catalog.asset_attributes(family):
+            if attribute["code"] == code:
+                return _json(attribute)
+        raise AkeneoError(404, f'Attribute "{code}" does not exist for the asset family "{family}".')
+
+    @router.get("/asset-families/{family}/assets")
+    async def list_assets(request: Request, family: str) -> Response:
+        return _list_manager_assets(request, catalog, family)
+
+    @router.get("/asset-families/{family}/assets/{code}")
+    async def get_asset(request: Request, family: str, code: str) -> Response:
+        _asset_family_or_404(catalog, family)
+        try:
+            return _json(catalog.asset(family, code, _base_url(request)))
+        except KeyError:
+            raise AkeneoError(404, f'Asset "{code}" does not exist.') from None
+
+    @router.get("/asset-media-files/{code:path}")
+    async def download_asset_media(code: str) -> Response:
+        try:
+            media = catalog.asset_media(code)
+        except KeyError:
+            raise AkeneoError(404, f'Asset media file "{code}" does not exist.') from None
+        return _download(media)
+
+
+# -- assets: PAM (pam.md) --------------------------------------------------------------------------------
+
+
+def _list_pam_assets(request: Request, catalog: SandboxCatalog) -> Response:
+    """``GET /assets`` as PIM 3.x: page pagination (default) or ``search_after``, in code order."""
+    pagination_type = _pagination_type(request, search_after=True)
+    limit = _limit(request)
+    path = f"{_API}/assets"
+    base = _base_url(request)
+
+    def item(header: AssetHeader) -> dict[str, Any]:
+        return _with_self_link(request, f"{path}/{header.code}", catalog.asset(None, header.code, base))
+
+    if pagination_type == "search_after":
+        cursor = request.query_params.get("search_after")
+        headers = list(islice(catalog.iter_asset_headers(after=cursor), limit))
+        last = headers[-1].code if headers else None
+        links = _search_after_links(request, path, len(headers), last, limit)
+        return _json({"_links": links, "_embedded": {"items": [item(header) for header in headers]}})
+    page, with_count = _page(request), _with_count(request)
+    offset = (page - 1) * limit
+    items = [item(header) for header in islice(catalog.iter_asset_headers(), offset, offset + limit)]
+    count = sum(1 for _ in catalog.iter_asset_headers()) if with_count else None
+    return _json(_offset_page(request, path, items, page, limit, count))
+
+
+def _pam_asset_or_404(request: Request, catalog: SandboxCatalog, code: str) -> dict[str, Any]:
+    try:
+        return catalog.asset(None, code, _base_url(request))
+    except KeyError:
+        raise AkeneoError(404, f'Asset "{code}" does not exist.') from None
+
+
+def _pam_locale(catalog: SandboxCatalog, asset: dict[str, Any], locale_code: str) -> str | None:
+    """Check a PAM route's locale: ``no_locale`` for a non-localizable asset, an active locale otherwise.
+
+    :return: the locale as the files list it (``None`` for ``no_locale``).
+    """
+    code = asset["code"]
+    if asset["localizable"]:
+        if locale_code == PAM_NO_LOCALE:
+            raise AkeneoError(
+                422,
+                f'The asset "{code}" is localizable, you must provide an existing locale code. '
+                f'"{PAM_NO_LOCALE}" is only allowed when the asset is not localizable.',
+            )
+        if not catalog.locales.get(locale_code, {}).get("enabled"):
+            raise AkeneoError(404, f'Locale "{locale_code}" does not exist or is not activated.')
+        return locale_code
+    if locale_code != PAM_NO_LOCALE:
+        raise AkeneoError(
+            422,
+            f'The asset "{code}" is not localizable, you must provide the string "{PAM_NO_LOCALE}" '
+            "as a locale.",
+        )
+    return None
+
+
+def _pam_reference(request: Request, catalog: SandboxCatalog, code: str, locale_code: str) -> dict[str, Any]:
+    asset = _pam_asset_or_404(request, catalog, code)
+    locale = _pam_locale(catalog, asset, locale_code)
+    for entry in asset["reference_files"]:
+        if entry["locale"] == locale:
+            return entry
+    raise AkeneoError(
+        404, f'Reference file for the asset "{code}" and the locale "{locale_code}" does not exist.'
+    )
+
+
+def _pam_variation(
+    request: Request, catalog: SandboxCatalog, code: str, channel: str, locale_code: str
+) -> dict[str, Any]:
+    asset = _pam_asset_or_404(request, catalog, code)
+    if channel not in catalog.channels:
+        raise AkeneoError(404, f'Channel "{channel}" does not exist.')
+    locale = _pam_locale(catalog, asset, locale_code)
+    for entry in asset["variation_files"]:
+        if entry["scope"] == channel and entry["locale"] == locale:
+            return entry
+    raise AkeneoError(
+        404,
+        f'Variation file for the asset "{code}", the channel "{channel}" and the locale "{locale_code}" '
+        "does not exist.",
+    )
+
+
+def _add_pam_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """Serve the PAM (PIM <= 3.2); the Asset Manager routes are then unknown, as on a real 3.x PIM."""
+
+    @router.get("/assets")
+    async def list_assets(request: Request) -> Response:
+        return _list_pam_assets(request, catalog)
+
+    @router.get("/assets/{code}")
+    async def get_asset(request: Request, code: str) -> Response:
+        return _json(_pam_asset_or_404(request, catalog, code))
+
+    @router.get("/assets/{code}/reference-files/{locale_code}")
+    async def get_reference_file(request: Request, code: str, locale_code: str) -> Response:
+        entry = _pam_reference(request, catalog, code, locale_code)
+        # The file resource shows only its download link (the Swagger file's DeprecatedAssetReferenceFile).
+        return _json(
+            {
+                "code": entry["code"],
+                "locale": entry["locale"],
+                "_link": {"download": entry["_link"]["download"]},
+            }
+        )
+
+    @router.get("/assets/{code}/reference-files/{locale_code}/download")
+    async def download_reference_file(request: Request, code: str, locale_code: str) -> Response:
+        entry = _pam_reference(request, catalog, code, locale_code)
+        return _download(catalog.pam_file(code, "reference", None, entry["locale"]))
+
+    @router.get("/assets/{code}/variation-files/{channel}/{locale_code}")
+    async def get_variation_file(request: Request, code: str, channel: str, locale_code: str) -> Response:
+        entry = _pam_variation(request, catalog, code, channel, locale_code)
+        download = entry["_link"]["download"]
+        return _json(
+            {
+                "code": entry["code"],
+                "locale": entry["locale"],
+                "scope": channel,
+                "_link": {"download": download},
+            }
+        )
+
+    @router.get("/assets/{code}/variation-files/{channel}/{locale_code}/download")
+    async def download_variation_file(
+        request: Request, code: str, channel: str, locale_code: str
+    ) -> Response:
+        entry = _pam_variation(request, catalog, code, channel, locale_code)
+        return _download(catalog.pam_file(code, "variation", channel, entry["locale"]))
+
+
 # -- token endpoint ------------------------------------------------------------------------------------
 
 _INVALID_REQUEST = 'Parameter "grant_type", "username" or "password" is missing, empty or invalid'
@@ -1038,13 +1383,7 @@ def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
     # The download route goes first: "{code:path}" would also match ".../download".
     @router.get("/media-files/{code:path}/download")
     async def download_media(code: str) -> Response:
-        media = _media_or_404(catalog, code)
-        # Akeneo writes the original name raw (UTF-8 bytes) between quotes; Starlette encodes header values
-        # as latin-1, so hand it the UTF-8 bytes spelled as latin-1 characters.
-        disposition = f'attachment; filename="{media.original_filename}"'.encode().decode("latin-1")
-        return Response(
-            media.content, media_type=media.mime_type, headers={"Content-Disposition": disposition}
-        )
+        return _download(_media_or_404(catalog, code))
 
     @router.get("/media-files/{code:path}")
     async def get_media(request: Request, code: str) -> Response:
@@ -1052,7 +1391,22 @@ def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
         download = f"{_base_url(request)}{_API}/media-files/{media.code}/download"
         return _json({"_links": {"download": {"href": download}}, **media.to_resource()})
 
+    # A PIM has one asset system: the other one's routes do not exist (pam.md: removed since 4.0).
+    if catalog.asset_system == "new":
+        _add_asset_manager_routes(router, catalog)
+    else:
+        _add_pam_routes(router, catalog)
     return router
+
+
+def _download(media: MediaFile) -> Response:
+    """Answer a binary as Akeneo's download routes do: its MIME type, and its original name for a download.
+
+    Akeneo writes the original name raw (UTF-8 bytes) between quotes; Starlette encodes header values as
+    latin-1, so it gets the UTF-8 bytes spelled as latin-1 characters.
+    """
+    disposition = f'attachment; filename="{media.original_filename}"'.encode().decode("latin-1")
+    return Response(media.content, media_type=media.mime_type, headers={"Content-Disposition": disposition})
 
 
 def _media_or_404(catalog: SandboxCatalog, code: str) -> MediaFile:

@@ -29,6 +29,48 @@ and the first four path parts are the first four hex characters. Real Akeneo has
 hex is ``sha1(content + original filename)`` so codes are stable. Every original filename contains the
 identifier of the product that owns the file, which is how :meth:`SandboxCatalog.media` finds a file from its
 code without any index.
+
+Assets
+------
+
+A PIM has one asset system or the other (``generate_catalog(asset_system=...)``):
+
+- ``"new"``, the Asset Manager of PIM 4.0 and later (asset-manager.md): four asset families,
+  ``packshots`` (main media a ``media_file`` picture, plus a generated thumbnail, ``media_link`` attributes
+  ``url_large`` and ``url_thumb``, a localizable ``alt_text``), ``lifestyle`` (a picture per locale),
+  ``cdn_images`` (main media a scopable ``media_link`` holding whole URLs, no binary at all) and
+  ``user_guides`` (PDFs). Products get ``pim_catalog_asset_collection`` attributes ``packshots``,
+  ``lifestyle_assets``, ``cdn_images`` and ``user_guides`` whose ``reference_data_name`` is the asset family.
+- ``"old"``, the PAM of PIM 1.7 to 3.2 (pam.md): assets with reference files (one, or one per locale) and
+  variation files per channel (and locale), and ``pim_assets_collection`` product attributes ``packshots``,
+  ``lifestyle_assets`` and ``user_guides``.
+
+Assets are derived from the products as everything else is: product ``i`` owns the assets whose codes start
+with its identifier in lower case, ``sku_00012_front``, ``sku_00012_back``, ``sku_00012_lifestyle_1``,
+``sku_00012_cdn``, ``sku_00012_user_guide`` (PAM: ``sku_00012_lifestyle``). Identifiers have a fixed width,
+so walking the products in order and each product's assets in code order lists the assets in code order,
+which is the order of ``search_after`` pages, without any index. Asset binaries are named after the
+identifier too, which is how :meth:`SandboxCatalog.asset_media` finds one from its code.
+
+Product collections keep their own order (products.md, "Asset collection": the order of the codes is the order
+shown), which is rarely the code order: ``front`` comes before ``back``. Edge cases are spread at random and
+pinned, without touching the images of the pinned products above:
+
+=====  ==========================================================================================
+index  pinned asset case (both systems unless said)
+=====  ==========================================================================================
+0      every asset family filled, every locale and channel (goes with "every image attribute")
+2      no asset at all (goes with "no image at all")
+7      collections in an order that is neither code order nor its reverse: side, front, back;
+       Asset Manager: lifestyle 2 before lifestyle 1
+8      the ``packshots`` collection names an asset that does not exist (``sku_00009_deleted``)
+9      no asset at all, whatever its images
+10     ``cdn_images`` links outside ``https://cdn.example.com/images/`` (another host for
+       ``ecommerce``, another path for ``print``); lifestyle picture in ``fr_FR`` only; PAM: no
+       ``print`` variation of its front packshot, lifestyle reference file in ``fr_FR`` only
+11     its ``lifestyle_assets`` collection starts with an asset of product 10 (one asset, two
+       products); front packshot is a PNG, back packshot a GIF
+=====  ==========================================================================================
 """
 
 from __future__ import annotations
@@ -39,16 +81,24 @@ import re
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, ImageDraw
 
 __all__ = [
+    "ASSET_LINK_PREFIX",
+    "ASSET_MEDIA_PATH",
+    "ASSET_SYSTEMS",
     "MEDIA_DOWNLOAD_PATH",
+    "PAM_NO_LOCALE",
+    "PAM_REFERENCE_PATH",
+    "PAM_VARIATION_PATH",
+    "AssetHeader",
+    "AssetSystem",
     "MediaFile",
     "ProductHeader",
     "SandboxCatalog",
@@ -58,6 +108,20 @@ __all__ = [
 
 #: Path (below the base URL) of the download route of a media file; ``{code}`` keeps its slashes.
 MEDIA_DOWNLOAD_PATH = "/api/rest/v1/media-files/{code}/download"
+#: Download route of an Asset Manager media file (asset-manager.md, "The _links format"); ``{code}`` keeps
+#: its slashes.
+ASSET_MEDIA_PATH = "/api/rest/v1/asset-media-files/{code}"
+#: PAM reference file and variation file routes (pam.md); ``{locale}`` is ``no_locale`` for a non-localizable
+#: asset, as the links of pam.md's example show.
+PAM_REFERENCE_PATH = "/api/rest/v1/assets/{asset}/reference-files/{locale}"
+PAM_VARIATION_PATH = "/api/rest/v1/assets/{asset}/variation-files/{channel}/{locale}"
+PAM_NO_LOCALE = "no_locale"
+#: Prefix of the ``url_large``/``url_thumb`` media link attributes: the CDN that hosts the images.
+ASSET_LINK_PREFIX = "https://cdn.example.com/images/assets/"
+
+AssetSystem = Literal["new", "old"]
+#: ``new``: the Asset Manager (PIM >= 4.0); ``old``: the PAM (PIM <= 3.2). A PIM has one or the other.
+ASSET_SYSTEMS: tuple[AssetSystem, ...] = ("new", "old")
 
 _UPDATED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 _UPDATED_TO = datetime(2026, 11, 1, tzinfo=UTC)
@@ -133,6 +197,60 @@ _COLOURS = (
 _CODE_RE = re.compile(r"^([0-9a-f])/([0-9a-f])/([0-9a-f])/([0-9a-f])/([0-9a-f]{40})_(.+)$")
 _OWNER_RE = re.compile(r"SKU_(\d+)")
 _SANITIZE_RE = re.compile(rb"[^A-Za-z0-9.]")
+
+# -- asset constants (see "Assets" in the module docstring) -------------------------------------------
+
+# Product asset collection attribute -> asset group. A group is the asset family (new system) or the kind of
+# PAM asset (the PAM has no families); both systems use the same product attribute codes where they can.
+_COLLECTIONS: dict[AssetSystem, tuple[tuple[str, str], ...]] = {
+    "new": (
+        ("packshots", "packshots"),
+        ("lifestyle_assets", "lifestyle"),
+        ("cdn_images", "cdn_images"),
+        ("user_guides", "user_guides"),
+    ),
+    "old": (("packshots", "packshots"), ("lifestyle_assets", "lifestyle"), ("user_guides", "user_guides")),
+}
+# Collection attributes of each product family (shirts come without a user guide).
+_FAMILY_COLLECTIONS = {
+    "shoes": ("packshots", "lifestyle_assets", "cdn_images", "user_guides"),
+    "shirts": ("packshots", "lifestyle_assets", "cdn_images"),
+    "accessories": ("packshots", "lifestyle_assets", "cdn_images", "user_guides"),
+}
+_PACKSHOT_VIEWS = (("back", 0.55), ("front", 0.92), ("side", 0.2))
+_ASSET_IMAGE_WEIGHTS = (("JPEG", 80), ("PNG", 15), ("GIF", 5))
+_LINK_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif"}
+_PACKSHOT_STEMS = ("{sku}-{view}", "{sku} {view} packshot", "{sku}_{view}_détouré")
+_LIFESTYLE_ASSET_STEMS = {
+    "de_DE": "{sku} Stimmung {n} grün",
+    "en_US": "{sku} lifestyle {n}",
+    "fr_FR": "{sku} ambiance {n} été",
+}
+_GUIDE_STEMS = ("{sku} user guide", "Bedienungsanleitung {sku}", "Guide d'utilisation {sku}")
+_VIEW_LABELS = {
+    "back": {"de_DE": "Rückansicht", "en_US": "back view", "fr_FR": "vue de dos"},
+    "front": {"de_DE": "Vorderansicht", "en_US": "front view", "fr_FR": "vue de face"},
+    "side": {"de_DE": "Seitenansicht", "en_US": "side view", "fr_FR": "vue de côté"},
+}
+# Hosts and paths of cdn_images links: under the external image location, or (a few) outside it.
+_CDN_INSIDE = "https://cdn.example.com/images/cdn/{sku}-{channel}.{ext}"
+_CDN_OTHER_HOST = "https://media.partner-cdn.net/{sku}/{channel}.{ext}"
+_CDN_OTHER_PATH = "https://cdn.example.com/static/cdn/{sku}-{channel}.{ext}"
+_THUMBNAIL_SIDE = 32  # the packshots family's transformation makes 32 px thumbnails
+_PAM_VARIATION_SIDES = {"ecommerce": 48, "print": None}  # None: same size, re-encoded
+_PAM_END_OF_USE = "2027-06-30T00:00:00+0000"  # pam.md's example writes the offset without a colon
+# Pinned asset edge cases, see the module docstring; kept apart from _PINNED so that the images of products
+# 7 to 11 stay as they were.
+_ASSET_PINNED: dict[int, str] = {
+    0: "full",
+    2: "none",
+    7: "unsorted",
+    8: "unknown_code",
+    9: "none",
+    10: "outside_link",
+    11: "shared",
+}
+_ASSET_CODE_RE = re.compile(r"^sku_(\d+)_([a-z0-9_]+)$")
 
 
 def sanitize_filename(original_filename: str) -> str:
@@ -279,23 +397,77 @@ class _Slot:
     spec: _MediaSpec
 
 
+@dataclass(frozen=True, slots=True)
+class AssetHeader:
+    """The cheap part of an asset: enough to list, filter and page without rendering any binary.
+
+    :ivar group: the asset family code (new system), or the kind of PAM asset (``packshots``, ``lifestyle``,
+        ``user_guides``), since the PAM has no families.
+    :ivar code: the asset code, e.g. ``sku_00012_front``.
+    :ivar owner: index of the product whose identifier the code carries.
+    :ivar role: the code's tail, e.g. ``front`` or ``lifestyle_1``.
+    :ivar created: creation date (Asset Manager resources show it since 6.0; the PAM API never did).
+    :ivar updated: last update, what the ``updated`` filter of the asset list reads (filter.md).
+    """
+
+    group: str
+    code: str
+    owner: int
+    role: str
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _AssetFile:
+    """Everything needed to render one asset binary: an Asset Manager media file or a PAM reference/variation.
+
+    A derived file (a transformation's thumbnail, a PAM variation) is rendered from its ``source``'s bytes, as
+    the PIM generates it from the uploaded file; ``max_side`` is its size bound (``None``: re-encoded only).
+    """
+
+    group: str
+    owner: int
+    role: str
+    attribute: str
+    locale: str | None
+    channel: str | None
+    kind: str
+    original_filename: str
+    source: _AssetFile | None = None
+    max_side: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _AssetSlot:
+    """One Asset Manager value before formatting: text or link data, or the spec of a media file."""
+
+    attribute: str
+    locale: str | None
+    channel: str | None
+    data: str | _AssetFile
+
+
 class _MediaCache:
-    """Thread-safe LRU of rendered media, bounded by total bytes so memory stays flat."""
+    """Thread-safe LRU of rendered media, bounded by total bytes so memory stays flat.
+
+    Keys are the frozen specs media are rendered from (product media and asset files alike).
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
-        self._items: OrderedDict[_MediaSpec, MediaFile] = OrderedDict()
+        self._items: OrderedDict[Hashable, MediaFile] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, spec: _MediaSpec) -> MediaFile | None:
+    def get(self, spec: Hashable) -> MediaFile | None:
         with self._lock:
             media = self._items.get(spec)
             if media is not None:
                 self._items.move_to_end(spec)
             return media
 
-    def put(self, spec: _MediaSpec, media: MediaFile) -> None:
+    def put(self, spec: Hashable, media: MediaFile) -> None:
         with self._lock:
             if spec in self._items:
                 return
@@ -314,25 +486,50 @@ class SandboxCatalog:
     (without ``_links``), ordered by code as Akeneo lists them; treat them as read-only. Products and media
     are computed on demand.
 
+    Assets (see "Assets" in the module docstring) are computed on demand too: :attr:`asset_system` says which
+    system the PIM has, :attr:`asset_families` and :meth:`asset_attributes` give the Asset Manager structure,
+    :meth:`iter_asset_headers`, :meth:`iter_assets` and :meth:`asset` the assets, :meth:`asset_media`,
+    :meth:`pam_file` and :meth:`asset_files` their binaries, :meth:`product_asset_codes` the collections.
+
     :param products: number of products.
     :param seed: seed of everything random.
+    :param asset_system: ``"new"`` (Asset Manager) or ``"old"`` (PAM).
     :param media_cache_bytes: bound of the cache of rendered media; a miss only costs rendering again.
-    :raises ValueError: if ``products`` is negative or above 2,000,000 (the uuid scheme's room).
+    :raises ValueError: if ``products`` is negative or above 2,000,000 (the uuid scheme's room), or
+        ``asset_system`` is neither ``"new"`` nor ``"old"``.
     """
 
-    def __init__(self, products: int, seed: int, *, media_cache_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        products: int,
+        seed: int,
+        *,
+        asset_system: AssetSystem = "new",
+        media_cache_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
         if not 0 <= products <= _MAX_PRODUCTS:
             raise ValueError(f"products must be between 0 and {_MAX_PRODUCTS}, got {products}")
+        if asset_system not in ASSET_SYSTEMS:
+            raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
         self.seed = seed
         self.products_count = products
+        self.asset_system: AssetSystem = asset_system
         self._width = max(5, len(str(products)))
         self._uuid_base = _Dice(seed, "uuid-base").below(2**31)
         self._media = _MediaCache(media_cache_bytes)
         self.channels: Mapping[str, dict[str, Any]] = _freeze(_channels())
         self.locales: Mapping[str, dict[str, Any]] = _freeze(_locales())
-        self.attributes: Mapping[str, dict[str, Any]] = _freeze(_attributes())
-        self.families: Mapping[str, dict[str, Any]] = _freeze(_families())
+        self.attributes: Mapping[str, dict[str, Any]] = _freeze(_attributes(asset_system))
+        self.families: Mapping[str, dict[str, Any]] = _freeze(_families(asset_system))
         self.categories: Mapping[str, dict[str, Any]] = _freeze(_categories())
+        #: Asset Manager families by code (empty for the PAM, which has none), as
+        #: ``GET /asset-families/{code}`` shows them; treat them as read-only.
+        self.asset_families: Mapping[str, dict[str, Any]] = _freeze(
+            _asset_families() if asset_system == "new" else []
+        )
+        self._asset_attributes: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
+            _asset_family_attributes() if asset_system == "new" else {}
+        )
 
     # -- products -------------------------------------------------------------------------------------
 
@@ -454,6 +651,450 @@ class SandboxCatalog:
         """Return the media files product ``index`` points at, in value order (shared files included)."""
         return [self._render(slot.spec) for slot in self._plan(index)]
 
+    # -- assets ---------------------------------------------------------------------------------------
+
+    def asset_attributes(self, family: str) -> list[dict[str, Any]]:
+        """Return an Asset Manager family's attributes, as ``GET /asset-families/{f}/attributes`` lists them.
+
+        The list is in the family's attribute order (the order they were created in), not paginated: a family
+        has at most 100 attributes (asset-manager.md, "Asset attribute").
+
+        :raises KeyError: if the family does not exist (always, for the PAM).
+        """
+        return [dict(attribute) for attribute in self._asset_attributes[family]]
+
+    def product_asset_codes(self, index: int) -> dict[str, list[str]]:
+        """Return product ``index``'s asset collections: product attribute code -> asset codes, in order.
+
+        The order is the product's own (products.md, "Asset collection": ``data`` is an ordered list of
+        codes), mostly not code order: ``front`` comes before ``back``. A few codes name assets that do not
+        exist (an asset deleted from the PIM), a few name another product's asset, and a few assets are in no
+        collection. Empty collections are left out: Akeneo does not return empty values.
+
+        :raises IndexError: if ``index`` is outside the catalog.
+        """
+        header = self.header(index)
+        plan = self._asset_plan(index)
+        pin = _ASSET_PINNED.get(index)
+        dice = _Dice(self.seed, "collections", index)
+        stem = self._asset_stem(index)
+        collections: dict[str, list[str]] = {}
+        for attribute, group in _COLLECTIONS[self.asset_system]:
+            if attribute not in _FAMILY_COLLECTIONS[header.family]:
+                continue
+            codes = [f"{stem}_{role}" for role in _collection_roles(group, plan.get(group, ()), pin, dice)]
+            if (
+                group == "lifestyle"
+                and index > 0
+                and (pin == "shared" or (pin is None and dice.chance(0.06)))
+            ):
+                borrowed = self._asset_plan(index - 1).get("lifestyle", ())
+                if borrowed:
+                    codes.insert(0, f"{self._asset_stem(index - 1)}_{borrowed[0]}")
+            if (
+                group == "packshots"
+                and codes
+                and (pin == "unknown_code" or (pin is None and dice.chance(0.03)))
+            ):
+                codes.insert(1 if pin else dice.below(len(codes) + 1), f"{stem}_deleted")
+            if codes:
+                collections[attribute] = codes
+        return collections
+
+    def iter_asset_headers(
+        self, family: str | None = None, *, after: str | None = None
+    ) -> Iterator[AssetHeader]:
+        """Yield asset headers in code order, the order of the ``search_after`` pages.
+
+        :param family: an Asset Manager family, or for the PAM one of its kinds (``packshots``,
+            ``lifestyle``, ``user_guides``); ``None``: every asset (Asset Manager: family after family, in
+            family code order).
+        :param after: only assets whose code sorts after this one (a ``search_after`` cursor); any string
+            works, it need not be an existing code.
+        :raises KeyError: if ``family`` is not a family (or PAM kind) of this catalog.
+        """
+        if family is None and self.asset_system == "new":
+            for code in self.asset_families:
+                yield from self.iter_asset_headers(code, after=after)
+            return
+        if family is not None and family not in self._asset_groups():
+            raise KeyError(family)
+        start = 0 if after is None else self._first_asset_owner(after)
+        for index in range(start, self.products_count):
+            stem = self._asset_stem(index)
+            plan = self._asset_plan(index)
+            pairs = sorted(
+                (role, group) for group, roles in plan.items() if family in (None, group) for role in roles
+            )
+            for role, group in pairs:
+                if after is None or f"{stem}_{role}" > after:
+                    yield self._asset_header(group, index, role)
+
+    def iter_assets(self, family: str | None = None, base_url: str = "") -> Iterator[dict[str, Any]]:
+        """Yield asset resources (without their own ``_links``) in code order, as
+        :meth:`iter_asset_headers` lists them."""
+        for header in self.iter_asset_headers(family):
+            yield self._asset_resource(header, base_url)
+
+    def asset_header(self, family: str | None, code: str) -> AssetHeader:
+        """Return the header of the asset ``code``, without rendering anything.
+
+        :param family: the asset family (or PAM kind) it must belong to; ``None``: any (codes are unique
+            across the families of this catalog, and the PAM has no families).
+        :raises KeyError: if there is no such asset.
+        """
+        match = _ASSET_CODE_RE.match(code)
+        if match is None:
+            raise KeyError(code)
+        index = int(match.group(1)) - 1
+        if not 0 <= index < self.products_count or self._asset_stem(index) != f"sku_{match.group(1)}":
+            raise KeyError(code)
+        role = match.group(2)
+        for group, roles in self._asset_plan(index).items():
+            if role in roles and family in (None, group):
+                return self._asset_header(group, index, role)
+        raise KeyError(code)
+
+    def asset(self, family: str | None, code: str, base_url: str = "") -> dict[str, Any]:
+        """Return an asset as ``GET /asset-families/{family}/assets/{code}`` (Asset Manager) or
+        ``GET /assets/{code}`` (PAM) shows it, without its own ``_links``.
+
+        Binary links (``_links.download`` of media files, ``_link`` of PAM files) are absolute when
+        ``base_url`` is given.
+
+        :raises KeyError: if there is no such asset (see :meth:`asset_header`).
+        """
+        return self._asset_resource(self.asset_header(family, code), base_url)
+
+    def asset_media(self, code: str) -> MediaFile:
+        """Return the Asset Manager media file with this code (``GET /asset-media-files/{code}``).
+
+        Like product media, the file's original name carries the identifier of the product that owns the
+        asset, so the file is found from its code alone.
+
+        :raises KeyError: if no asset value points at ``code``, or the PIM has the PAM.
+        """
+        match = _CODE_RE.match(code)
+        owner = _OWNER_RE.search(match.group(6)) if match else None
+        if self.asset_system != "new" or match is None or owner is None:
+            raise KeyError(code)
+        index = int(owner.group(1)) - 1
+        if not 0 <= index < self.products_count:
+            raise KeyError(code)
+        for group, roles in self._asset_plan(index).items():
+            for role in roles:
+                for slot in self._manager_slots(self._asset_header(group, index, role)):
+                    spec = slot.data
+                    if isinstance(spec, _AssetFile) and sanitize_filename(
+                        spec.original_filename
+                    ) == match.group(6):
+                        media = self._render_asset_file(spec)
+                        if media.code == code:
+                            return media
+        raise KeyError(code)
+
+    def pam_file(
+        self,
+        asset_code: str,
+        kind: Literal["reference", "variation"],
+        channel: str | None,
+        locale: str | None,
+    ) -> MediaFile:
+        """Return a PAM reference file (``channel`` ``None``) or variation file with its bytes.
+
+        :param locale: the file's locale, ``None`` for a non-localizable asset (``no_locale`` in the routes).
+        :raises KeyError: if the asset or the file does not exist, or the PIM has the Asset Manager.
+        """
+        if self.asset_system != "old":
+            raise KeyError(asset_code)
+        references, variations, _ = self._pam_files(self.asset_header(None, asset_code))
+        for spec in references if kind == "reference" else variations:
+            if spec.locale == locale and spec.channel == (channel if kind == "variation" else None):
+                return self._render_asset_file(spec)
+        raise KeyError((asset_code, kind, channel, locale))
+
+    def asset_files(self, family: str | None, code: str) -> list[MediaFile]:
+        """Return every binary of an asset: its media files in value order (Asset Manager), or its reference
+        files then variation files (PAM).
+
+        :raises KeyError: if there is no such asset.
+        """
+        header = self.asset_header(family, code)
+        if self.asset_system == "old":
+            references, variations, _ = self._pam_files(header)
+            specs = [*references, *variations]
+        else:
+            specs = [slot.data for slot in self._manager_slots(header) if isinstance(slot.data, _AssetFile)]
+        return [self._render_asset_file(spec) for spec in specs]
+
+    # -- asset internals ------------------------------------------------------------------------------
+
+    def _asset_groups(self) -> tuple[str, ...]:
+        return tuple(group for _, group in _COLLECTIONS[self.asset_system])
+
+    def _asset_stem(self, index: int) -> str:
+        """The code prefix of product ``index``'s assets: its identifier in lower case, ``-`` made ``_``
+        (asset codes allow letters, digits and underscores only)."""
+        return f"sku_{index + 1:0{self._width}d}"
+
+    def _first_asset_owner(self, after: str) -> int:
+        """Return the first product that may own an asset whose code sorts after ``after``.
+
+        Stems grow with the index and all have the same length, so every product before the last one whose
+        stem sorts at or before ``after`` only owns codes that sort before it.
+        """
+        low, high = 0, self.products_count
+        while low < high:
+            middle = (low + high) // 2
+            if self._asset_stem(middle) <= after:
+                low = middle + 1
+            else:
+                high = middle
+        return max(low - 1, 0)
+
+    def _asset_plan(self, index: int) -> dict[str, tuple[str, ...]]:
+        """Return the assets product ``index`` owns: group -> roles, each tuple in code order."""
+        header = self.header(index)
+        pin = _ASSET_PINNED.get(index)
+        dice = _Dice(self.seed, "asset-plan", index)
+        if pin == "none" or (pin is None and dice.chance(0.08)):
+            return {}
+        groups = {
+            group
+            for attribute, group in _COLLECTIONS[self.asset_system]
+            if attribute in _FAMILY_COLLECTIONS[header.family]
+        }
+        plan: dict[str, tuple[str, ...]] = {}
+        # Pinned products have every view, which their collections' order and unknown codes need.
+        views = tuple(view for view, probability in _PACKSHOT_VIEWS if pin or dice.chance(probability))
+        if views:
+            plan["packshots"] = views
+        if pin in ("full", "unsorted"):
+            lifestyle = 2
+        elif pin in ("outside_link", "shared"):
+            lifestyle = 1
+        else:
+            lifestyle = int(dice.weighted((("0", 60), ("1", 28), ("2", 12))))
+        if lifestyle:
+            new = self.asset_system == "new"
+            plan["lifestyle"] = (
+                tuple(f"lifestyle_{n}" for n in range(1, lifestyle + 1)) if new else ("lifestyle",)
+            )
+        if "cdn_images" in groups and (pin in ("full", "outside_link") or dice.chance(0.18)):
+            plan["cdn_images"] = ("cdn",)
+        if "user_guides" in groups and (pin == "full" or dice.chance(0.3)):
+            plan["user_guides"] = ("user_guide",)
+        return plan
+
+    def _asset_header(self, group: str, index: int, role: str) -> AssetHeader:
+        # Dates are spread over 2026 like the products' (and independent of them), so a differential run sees
+        # assets that changed without their products.
+        dice = _Dice(self.seed, "asset-dates", group, index, role)
+        updated = _UPDATED_FROM + timedelta(seconds=dice.below(_UPDATED_SPAN))
+        return AssetHeader(
+            group=group,
+            code=f"{self._asset_stem(index)}_{role}",
+            owner=index,
+            role=role,
+            created=updated - timedelta(seconds=dice.below(200 * 86_400)),
+            updated=updated,
+        )
+
+    def _asset_resource(self, header: AssetHeader, base_url: str) -> dict[str, Any]:
+        if self.asset_system == "new":
+            return self._manager_asset(header, base_url)
+        return self._pam_asset(header, base_url)
+
+    # Asset Manager ------------------------------------------------------------------------------------
+
+    def _manager_asset(self, header: AssetHeader, base_url: str) -> dict[str, Any]:
+        """Build the asset as the Asset Manager's connector shows it (asset-manager.md, "Asset")."""
+        attributes = {attribute["code"]: attribute for attribute in self._asset_attributes[header.group]}
+        slots = self._manager_slots(header)
+        values: dict[str, list[dict[str, Any]]] = {}
+        for code, attribute in attributes.items():  # values in the family's attribute order
+            for slot in slots:
+                if slot.attribute == code:
+                    values.setdefault(code, []).append(self._manager_value(attribute, slot, header, base_url))
+        return {
+            "code": header.code,
+            "asset_family_code": header.group,
+            "values": values,
+            "created": _iso(header.created),
+            "updated": _iso(header.updated),
+        }
+
+    def _manager_value(
+        self, attribute: dict[str, Any], slot: _AssetSlot, header: AssetHeader, base_url: str
+    ) -> dict[str, Any]:
+        """Format one asset value (asset-manager.md, "Focus on the asset values").
+
+        ``channel``, not ``scope``; ``attribute_type`` on every value; media files carry
+        ``_links.download`` (their binary route) and ``linked_data`` (file facts), media links
+        ``linked_data`` with the full URL, as "The _links format" and "The linked_data format" show.
+        """
+        value: dict[str, Any] = {"locale": slot.locale, "channel": slot.channel, "data": slot.data}
+        kind = attribute["type"]
+        if isinstance(slot.data, _AssetFile):
+            media = self._render_asset_file(slot.data)
+            value["data"] = media.code
+            value["attribute_type"] = kind
+            value["_links"] = {"download": {"href": base_url + ASSET_MEDIA_PATH.format(code=media.code)}}
+            value["linked_data"] = {
+                "size": media.size,
+                "mime_type": media.mime_type,
+                "extension": media.extension,
+                "original_filename": media.original_filename,
+                # The file was uploaded with the asset: its date, written as the doc's example writes it.
+                "updated_at": header.created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            }
+            return value
+        if kind == "media_link":
+            prefix, suffix = attribute["prefix"], attribute["suffix"]
+            value["linked_data"] = {
+                "full_url": f"{prefix or ''}{slot.data}{suffix or ''}",
+                "prefix": prefix,
+                "suffix": suffix,
+            }
+        value["attribute_type"] = kind
+        return value
+
+    def _manager_slots(self, header: AssetHeader) -> list[_AssetSlot]:
+        """Return the values of an Asset Manager asset, unformatted, media files as specs."""
+        product = self.header(header.owner)
+        pin = _ASSET_PINNED.get(header.owner)
+        dice = _Dice(self.seed, "asset", header.group, header.owner, header.role)
+        builders = {
+            "packshots": _packshot_slots,
+            "lifestyle": _lifestyle_slots,
+            "cdn_images": _cdn_slots,
+            "user_guides": _guide_slots,
+        }
+        slots = builders[header.group](header, product, pin, dice)
+        slots.append(_AssetSlot("product_ref", None, None, product.identifier))
+        return slots
+
+    # PAM ----------------------------------------------------------------------------------------------
+
+    def _pam_asset(self, header: AssetHeader, base_url: str) -> dict[str, Any]:
+        """Build a PAM asset as PIM 3.x's API shows it: key names of the Swagger file (see the errata)."""
+        references, variations, localizable = self._pam_files(header)
+        dice = _Dice(self.seed, "pam-properties", header.group, header.owner, header.role)
+        product = self.header(header.owner)
+        return {
+            "code": header.code,
+            "categories": [header.group],
+            "description": f"{_PAM_DESCRIPTIONS[header.group]} {product.identifier}",
+            "localizable": localizable,
+            "tags": sorted({header.group, product.family}),
+            "end_of_use": _PAM_END_OF_USE if dice.chance(0.1) else None,
+            "variation_files": [self._pam_file_entry(header, spec, base_url) for spec in variations],
+            "reference_files": [self._pam_file_entry(header, spec, base_url) for spec in references],
+        }
+
+    def _pam_file_entry(self, header: AssetHeader, spec: _AssetFile, base_url: str) -> dict[str, Any]:
+        locale = spec.locale or PAM_NO_LOCALE
+        if spec.channel is None:
+            path = PAM_REFERENCE_PATH.format(asset=header.code, locale=locale)
+        else:
+            path = PAM_VARIATION_PATH.format(asset=header.code, channel=spec.channel, locale=locale)
+        entry: dict[str, Any] = {
+            "_link": {"download": {"href": f"{base_url}{path}/download"}, "self": {"href": base_url + path}},
+            "locale": spec.locale,
+        }
+        if spec.channel is not None:
+            entry["scope"] = spec.channel
+        entry["code"] = self._render_asset_file(spec).code
+        return entry
+
+    def _pam_files(self, header: AssetHeader) -> tuple[list[_AssetFile], list[_AssetFile], bool]:
+        """Return a PAM asset's reference files, variation files and whether it is localizable (pam.md).
+
+        A localizable asset has a reference file per locale (not always every locale); the PIM generates a
+        variation file per channel (and locale of the channel) from each image reference file, and none from a
+        PDF. A few image variations are missing, as when a generation failed.
+        """
+        index, role, group = header.owner, header.role, header.group
+        sku = self.header(index).identifier
+        pin = _ASSET_PINNED.get(index)
+        full = pin == "full"
+        dice = _Dice(self.seed, "pam", group, index, role)
+        if group == "packshots":
+            localizable, locales = False, [None]
+        elif group == "lifestyle":
+            localizable = True
+            locales = _asset_locales(pin, dice)
+        else:
+            localizable = full or dice.chance(0.5)
+            locales = list(_ECOMMERCE_LOCALES) if localizable else [None]
+        references = [self._pam_reference(group, index, role, sku, locale, dice) for locale in locales]
+        variations: list[_AssetFile] = []
+        for channel, channel_locales in (("ecommerce", _ECOMMERCE_LOCALES), ("print", _PRINT_LOCALES)):
+            for reference in references:
+                if reference.kind == "PDF" or reference.locale not in (None, *channel_locales):
+                    continue
+                failed = channel == "print" and (
+                    (pin == "outside_link" and role == "front") or (not full and dice.chance(0.1))
+                )
+                if not failed:
+                    stem, extension = reference.original_filename.rsplit(".", 1)
+                    variations.append(
+                        _AssetFile(
+                            group,
+                            index,
+                            role,
+                            "variation",
+                            reference.locale,
+                            channel,
+                            reference.kind,
+                            f"{stem}-{channel}.{extension}",
+                            reference,
+                            _PAM_VARIATION_SIDES[channel],
+                        )
+                    )
+        return references, variations, localizable
+
+    def _pam_reference(
+        self, group: str, index: int, role: str, sku: str, locale: str | None, dice: _Dice
+    ) -> _AssetFile:
+        if group == "user_guides":
+            stem = dice.pick(_GUIDE_STEMS).format(sku=sku)
+            filename = f"{stem} {locale}.pdf" if locale else f"{stem}.pdf"
+            return _AssetFile(group, index, role, "reference", locale, None, "PDF", filename)
+        kind = dice.weighted(_ASSET_IMAGE_WEIGHTS)
+        if group == "packshots":
+            stem = dice.pick(_PACKSHOT_STEMS).format(sku=sku, view=role)
+        else:
+            stem = _LIFESTYLE_ASSET_STEMS[locale or "en_US"].format(sku=sku, n=1)
+        filename = f"{stem}.{_extension(kind, stem, dice)}"
+        return _AssetFile(group, index, role, "reference", locale, None, kind, filename)
+
+    # binaries -----------------------------------------------------------------------------------------
+
+    def _render_asset_file(self, spec: _AssetFile) -> MediaFile:
+        cached = self._media.get(spec)
+        if cached is not None:
+            return cached
+        if spec.source is not None:
+            content = _derived_image(self._render_asset_file(spec.source).content, spec.kind, spec.max_side)
+        elif spec.kind == "PDF":
+            content = _pdf(spec.original_filename)
+        else:
+            dice = _Dice(
+                self.seed,
+                "asset-pixels",
+                spec.group,
+                spec.owner,
+                spec.role,
+                spec.attribute,
+                spec.locale,
+                spec.channel,
+            )
+            content = _image(spec.kind, dice)
+        media = _media_file(content, spec.original_filename, spec.kind)
+        self._media.put(spec, media)
+        return media
+
     # -- internals ------------------------------------------------------------------------------------
 
     def _check_index(self, index: int) -> None:
@@ -489,6 +1130,10 @@ class SandboxCatalog:
                     "_links": {"download": {"href": href}},
                 }
             )
+        # Asset collections come after the media values, so the image values keep their place; both kinds of
+        # collection are neither localizable nor scopable and hold asset codes in order (products.md).
+        for attribute, codes in self.product_asset_codes(header.index).items():
+            values[attribute] = [{"locale": None, "scope": None, "data": codes}]
         return values
 
     def _names(self, header: ProductHeader) -> list[dict[str, Any]]:
@@ -587,30 +1232,27 @@ class SandboxCatalog:
             return cached
         dice = _Dice(self.seed, "pixels", spec.owner, spec.attribute, spec.locale, spec.scope)
         content = _pdf(spec.original_filename) if spec.kind == "PDF" else _image(spec.kind, dice)
-        digest = hashlib.sha1(content + spec.original_filename.encode("utf-8")).hexdigest()
-        media = MediaFile(
-            code=f"{'/'.join(digest[:4])}/{digest}_{sanitize_filename(spec.original_filename)}",
-            original_filename=spec.original_filename,
-            mime_type=_MIME_TYPES[spec.kind],
-            size=len(content),
-            extension=spec.original_filename.rsplit(".", 1)[-1],
-            content=content,
-        )
+        media = _media_file(content, spec.original_filename, spec.kind)
         self._media.put(spec, media)
         return media
 
 
-def generate_catalog(products: int = 300, seed: int = 7) -> SandboxCatalog:
+def generate_catalog(
+    products: int = 300, seed: int = 7, *, asset_system: AssetSystem = "new"
+) -> SandboxCatalog:
     """Return the sandbox catalog for ``products`` products derived from ``seed``.
 
     Generation is lazy: this call costs the same for 300 or 100,000 products, and the same arguments always
-    give byte-identical resources and media.
+    give byte-identical resources and media. The asset system only adds (asset collection attributes and
+    values, assets): the image attributes and values are the same with either.
 
     :param products: number of products, identifiers ``SKU-00001`` upwards.
     :param seed: any integer; another seed gives other uuids, dates, families, filenames and pixels.
-    :raises ValueError: if ``products`` is negative or above 2,000,000.
+    :param asset_system: ``"new"``, the Asset Manager (PIM >= 4.0), or ``"old"``, the PAM (PIM <= 3.2); a PIM
+        has one or the other (asset-manager.md, pam.md).
+    :raises ValueError: if ``products`` is negative or above 2,000,000, or the asset system is unknown.
     """
-    return SandboxCatalog(products, seed)
+    return SandboxCatalog(products, seed, asset_system=asset_system)
 
 
 # -- structure -----------------------------------------------------------------------------------------
@@ -659,6 +1301,7 @@ _GROUP_LABELS = {
     "general": _labels("General", "Général", "Allgemein"),
     "media": _labels("Media", "Médias", "Medien"),
     "documents": _labels("Documents", "Documents", "Dokumente"),
+    "assets": _labels("Assets", "Assets", "Assets"),
 }
 
 
@@ -700,7 +1343,39 @@ def _attribute(
     return resource
 
 
-def _attributes() -> list[dict[str, Any]]:
+def _attributes(asset_system: AssetSystem) -> list[dict[str, Any]]:
+    """Return the product attributes: the image attributes, then the asset collections of the asset system."""
+    return [*_image_attributes(), *_asset_collection_attributes(asset_system)]
+
+
+def _asset_collection_attributes(asset_system: AssetSystem) -> list[dict[str, Any]]:
+    """Return the asset collection attributes, never localizable nor scopable (spec §2).
+
+    Asset Manager collections are ``pim_catalog_asset_collection`` whose ``reference_data_name`` is the asset
+    family (products.md, catalog-structure.md); PAM collections are ``pim_assets_collection``, whose
+    ``reference_data_name`` was ``assets`` in PIM 3.x.
+    """
+    labels = {
+        "packshots": _labels("Packshots", "Packshots", "Packshots"),
+        "lifestyle_assets": _labels("Lifestyle assets", "Images d'ambiance", "Stimmungsbilder"),
+        "cdn_images": _labels("CDN images", "Images CDN", "CDN-Bilder"),
+        "user_guides": _labels("User guides", "Guides d'utilisation", "Bedienungsanleitungen"),
+    }
+    new = asset_system == "new"
+    return [
+        _attribute(
+            attribute,
+            "pim_catalog_asset_collection" if new else "pim_assets_collection",
+            "assets",
+            70 + 10 * position,
+            labels[attribute],
+            reference_data_name=group if new else "assets",
+        )
+        for position, (attribute, group) in enumerate(_COLLECTIONS[asset_system])
+    ]
+
+
+def _image_attributes() -> list[dict[str, Any]]:
     # BMP is not in Akeneo's default list for image attributes; on-premise PIMs can extend the list, and
     # the pipeline must cope with what it finds.
     images = ["bmp", "gif", "jpeg", "jpg", "png", "tif", "tiff"]
@@ -782,12 +1457,15 @@ def _attributes() -> list[dict[str, Any]]:
     ]
 
 
-def _families() -> list[dict[str, Any]]:
+def _families(asset_system: AssetSystem) -> list[dict[str, Any]]:
+    collections = {attribute for attribute, _ in _COLLECTIONS[asset_system]}
+
     def family(code: str, attributes: list[str], labels: dict[str, str]) -> dict[str, Any]:
         required = ["main_image", "name", "sku"]
+        assets = [attribute for attribute in _FAMILY_COLLECTIONS[code] if attribute in collections]
         return {
             "code": code,
-            "attributes": sorted(attributes),
+            "attributes": sorted([*attributes, *assets]),
             "attribute_as_label": "name",
             "attribute_as_image": "main_image",
             "attribute_requirements": {"ecommerce": required, "print": ["name", "sku"]},
@@ -812,6 +1490,284 @@ def _families() -> list[dict[str, Any]]:
             _labels("Accessories", "Accessoires", "Accessoires"),
         ),
     ]
+
+
+def _asset_attribute(
+    code: str,
+    type_: str,
+    labels: dict[str, str],
+    *,
+    per_locale: bool = False,
+    per_channel: bool = False,
+    required: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Return an asset attribute with the keys of its type, as asset-manager.md's examples show them."""
+    resource: dict[str, Any] = {
+        "code": code,
+        "labels": labels,
+        "type": type_,
+        "value_per_locale": per_locale,
+        "value_per_channel": per_channel,
+        "is_required_for_completeness": required,
+        "is_read_only": False,
+    }
+    if type_ == "text":
+        resource.update(
+            max_characters=255,
+            is_textarea=False,
+            is_rich_text_editor=None,  # null when is_textarea is false (the doc's text attribute example)
+            validation_rule="none",
+            validation_regexp=None,
+        )
+    elif type_ == "media_file":
+        resource.update(
+            media_type="image", allowed_extensions=["gif", "jpeg", "jpg", "png"], max_file_size="10"
+        )
+    elif type_ == "media_link":
+        resource.update(prefix=ASSET_LINK_PREFIX, suffix=None, media_type="image")
+    resource.update(extra)
+    return resource
+
+
+def _asset_family_attributes() -> dict[str, tuple[dict[str, Any], ...]]:
+    """Return each asset family's attributes in creation order.
+
+    ``url_large`` and ``url_thumb`` have the same codes in every family that has them, so that one
+    link-attribute -> view-type mapping serves all families (spec §1). ``cdn_images`` holds whole URLs
+    (``prefix`` null), as a DAM or CDN integration does.
+    """
+
+    def picture(**extra: Any) -> dict[str, Any]:
+        return _asset_attribute("picture", "media_file", _labels("Picture", "Photo", "Bild"), **extra)
+
+    def url_large(suffix: str | None, **extra: Any) -> dict[str, Any]:
+        labels = _labels("Large image URL", "URL grande image", "URL großes Bild")
+        return _asset_attribute("url_large", "media_link", labels, suffix=suffix, **extra)
+
+    url_thumb = _asset_attribute(
+        "url_thumb",
+        "media_link",
+        _labels("Thumbnail URL", "URL vignette", "URL Vorschaubild"),
+        suffix="?w=200",
+    )
+    product_ref = _asset_attribute(
+        "product_ref", "text", _labels("Product reference", "Référence produit", "Produktreferenz")
+    )
+    alt_text = _asset_attribute(
+        "alt_text", "text", _labels("Alternative text", "Texte alternatif", "Alternativtext"), per_locale=True
+    )
+    thumbnail = _asset_attribute("thumbnail", "media_file", _labels("Thumbnail", "Vignette", "Vorschaubild"))
+    pdf = _asset_attribute(
+        "pdf",
+        "media_file",
+        _labels("PDF", "PDF", "PDF"),
+        required=True,
+        media_type="pdf",
+        allowed_extensions=["pdf"],
+        max_file_size="20",
+    )
+    return {
+        "cdn_images": (url_large(None, per_channel=True, required=True, prefix=None), url_thumb, product_ref),
+        "lifestyle": (
+            picture(per_locale=True, required=True),
+            url_large("?w=1200", per_locale=True),
+            url_thumb,
+            product_ref,
+        ),
+        "packshots": (picture(required=True), thumbnail, url_large(None), url_thumb, alt_text, product_ref),
+        "user_guides": (pdf, product_ref),
+    }
+
+
+def _asset_families() -> list[dict[str, Any]]:
+    """Return the Asset Manager families (asset-manager.md, "Asset family"; keys as in the Swagger file).
+
+    ``packshots`` and ``user_guides`` read the product reference out of the main media's file name and link
+    their assets with it; ``lifestyle`` and ``cdn_images`` are linked by hand (no naming convention, no rule).
+    """
+
+    def family(
+        code: str, labels: dict[str, str], main_media: str, *, source: str | None = None, extra: Any = ()
+    ) -> dict[str, Any]:
+        naming: dict[str, Any] = {}
+        rules: list[dict[str, Any]] = []
+        if source is not None:
+            naming = {
+                "source": {"property": source, "channel": None, "locale": None},
+                "pattern": "/(?P<product_ref>SKU-\\d+)/",
+                "abort_asset_creation_on_error": False,
+            }
+            rules = [
+                {
+                    "product_selections": [
+                        {
+                            "field": "sku",
+                            "operator": "=",
+                            "value": "{{product_ref}}",
+                            "locale": None,
+                            "channel": None,
+                        }
+                    ],
+                    "assign_assets_to": [{"mode": "add", "attribute": code, "locale": None, "channel": None}],
+                }
+            ]
+        return {
+            "code": code,
+            "labels": labels,
+            "attribute_as_main_media": main_media,
+            "naming_convention": naming,
+            "product_link_rules": rules,
+            "transformations": list(extra),
+        }
+
+    thumbnail = {
+        "label": "Thumbnail",
+        "filename_suffix": "_thumbnail",
+        "source": {"attribute": "picture", "channel": None, "locale": None},
+        "target": {"attribute": "thumbnail", "channel": None, "locale": None},
+        "operations": [
+            {"type": "thumbnail", "parameters": {"width": _THUMBNAIL_SIDE, "height": _THUMBNAIL_SIDE}}
+        ],
+    }
+    return [
+        family(
+            "packshots",
+            _labels("Packshots", "Packshots", "Packshots"),
+            "picture",
+            source="picture",
+            extra=[thumbnail],
+        ),
+        family("lifestyle", _labels("Lifestyle", "Ambiance", "Lifestyle"), "picture"),
+        family("cdn_images", _labels("CDN images", "Images CDN", "CDN-Bilder"), "url_large"),
+        family(
+            "user_guides",
+            _labels("User guides", "Guides d'utilisation", "Bedienungsanleitungen"),
+            "pdf",
+            source="pdf",
+        ),
+    ]
+
+
+def _collection_roles(group: str, roles: tuple[str, ...], pin: str | None, dice: _Dice) -> list[str]:
+    """Order a product's own assets in its collection as a merchandiser does: front first (products.md keeps
+    the collection's order, so it is not the code order)."""
+    if group == "packshots":
+        if pin == "unsorted":
+            return [role for role in ("side", "front", "back") if role in roles]
+        rest = [role for role in roles if role != "front"]
+        if len(rest) > 1 and dice.chance(0.3):
+            rest.reverse()
+        if "side" in rest and pin is None and dice.chance(0.1):
+            rest.remove("side")  # the asset exists but is in no collection
+        return (["front"] if "front" in roles else []) + rest
+    ordered = list(roles)
+    if len(ordered) > 1 and (pin == "unsorted" or (pin is None and dice.chance(0.3))):
+        ordered.reverse()
+    return ordered
+
+
+def _asset_locales(pin: str | None, dice: _Dice) -> list[str]:
+    """Return the locales a localizable asset has files in: the ecommerce channel's, though not always all."""
+    if pin == "full":
+        return list(_ECOMMERCE_LOCALES)
+    if pin == "outside_link":
+        return ["fr_FR"]
+    return [locale for locale in _ECOMMERCE_LOCALES if dice.chance(0.7)] or [dice.pick(_ECOMMERCE_LOCALES)]
+
+
+def _packshot_slots(
+    header: AssetHeader, product: ProductHeader, pin: str | None, dice: _Dice
+) -> list[_AssetSlot]:
+    """A packshot: a picture (JPEG, some PNG, a few GIF), its generated thumbnail, links to the CDN copy."""
+    view, sku, full = header.role, product.identifier, pin == "full"
+    kind = dice.weighted(_ASSET_IMAGE_WEIGHTS)
+    if pin == "shared" and view in ("front", "back"):
+        kind = "PNG" if view == "front" else "GIF"
+    stem = dice.pick(_PACKSHOT_STEMS).format(sku=sku, view=view)
+    extension = _extension(kind, stem, dice)
+    picture = _AssetFile("packshots", header.owner, view, "picture", None, None, kind, f"{stem}.{extension}")
+    thumbnail = _AssetFile(
+        "packshots",
+        header.owner,
+        view,
+        "thumbnail",
+        None,
+        None,
+        kind,
+        f"{stem}_thumbnail.{extension}",
+        picture,
+        _THUMBNAIL_SIDE,
+    )
+    link = f"packshots/{sku}-{view}.{_LINK_EXTENSIONS[kind]}"
+    slots = [_AssetSlot("picture", None, None, picture), _AssetSlot("thumbnail", None, None, thumbnail)]
+    if full or dice.chance(0.9):
+        slots.append(_AssetSlot("url_large", None, None, link))
+    if full or dice.chance(0.8):
+        slots.append(_AssetSlot("url_thumb", None, None, link))
+    for locale in _ECOMMERCE_LOCALES:
+        if full or dice.chance(0.8):
+            text = f"{_NAMES[product.family][locale]}, {_VIEW_LABELS[view][locale]}"
+            slots.append(_AssetSlot("alt_text", locale, None, text))
+    return slots
+
+
+def _lifestyle_slots(
+    header: AssetHeader, product: ProductHeader, pin: str | None, dice: _Dice
+) -> list[_AssetSlot]:
+    """A lifestyle asset: a picture per locale (localizable main media) and a large link per locale."""
+    sku, n = product.identifier, header.role.rsplit("_", 1)[1]
+    pictures: list[_AssetSlot] = []
+    links: list[_AssetSlot] = []
+    for locale in _asset_locales(pin, dice):
+        kind = dice.weighted((("JPEG", 85), ("PNG", 15)))
+        stem = _LIFESTYLE_ASSET_STEMS[locale].format(sku=sku, n=n)
+        filename = f"{stem}.{_extension(kind, stem, dice)}"
+        spec = _AssetFile("lifestyle", header.owner, header.role, "picture", locale, None, kind, filename)
+        pictures.append(_AssetSlot("picture", locale, None, spec))
+        link = f"lifestyle/{sku}-lifestyle-{n}-{locale}.{_LINK_EXTENSIONS[kind]}"
+        links.append(_AssetSlot("url_large", locale, None, link))
+    slots = [*pictures, *links]
+    if pin == "full" or dice.chance(0.8):
+        slots.append(_AssetSlot("url_thumb", None, None, f"lifestyle/{sku}-lifestyle-{n}.jpg"))
+    return slots
+
+
+def _cdn_slots(header: AssetHeader, product: ProductHeader, pin: str | None, dice: _Dice) -> list[_AssetSlot]:
+    """A CDN image: whole URLs per channel (no binary); a few point outside the external image location."""
+    sku = product.identifier
+    extension = _LINK_EXTENSIONS[dice.weighted(_ASSET_IMAGE_WEIGHTS)]
+    outside = pin == "outside_link" or (pin is None and dice.chance(0.12))
+    slots = []
+    for channel in ("ecommerce", "print"):
+        if channel == "print" and pin is None and dice.chance(0.15):
+            continue
+        template = _CDN_INSIDE
+        if outside and channel == "ecommerce":
+            template = _CDN_OTHER_HOST
+        elif pin == "outside_link":
+            template = _CDN_OTHER_PATH
+        slots.append(
+            _AssetSlot("url_large", None, channel, template.format(sku=sku, channel=channel, ext=extension))
+        )
+    slots.append(_AssetSlot("url_thumb", None, None, f"cdn/{sku}.{extension}"))
+    return slots
+
+
+def _guide_slots(
+    header: AssetHeader, product: ProductHeader, pin: str | None, dice: _Dice
+) -> list[_AssetSlot]:
+    """A user guide: one small PDF, not an image."""
+    stem = dice.pick(_GUIDE_STEMS).format(sku=product.identifier)
+    spec = _AssetFile("user_guides", header.owner, header.role, "pdf", None, None, "PDF", f"{stem}.pdf")
+    return [_AssetSlot("pdf", None, None, spec)]
+
+
+_PAM_DESCRIPTIONS = {
+    "packshots": "Packshot of",
+    "lifestyle": "Lifestyle picture of",
+    "user_guides": "User guide of",
+}
 
 
 def _categories() -> list[dict[str, Any]]:
@@ -843,6 +1799,35 @@ def _extension(kind: str, stem: str, dice: _Dice) -> str:
     if kind == "TIFF":
         return dice.pick(("tif", "tiff"))
     return kind.lower()
+
+
+def _media_file(content: bytes, original_filename: str, kind: str) -> MediaFile:
+    """Wrap rendered bytes as a media file, coded as Akeneo's ``PathGenerator`` does (module docstring)."""
+    digest = hashlib.sha1(content + original_filename.encode("utf-8")).hexdigest()
+    return MediaFile(
+        code=f"{'/'.join(digest[:4])}/{digest}_{sanitize_filename(original_filename)}",
+        original_filename=original_filename,
+        mime_type=_MIME_TYPES[kind],
+        size=len(content),
+        extension=original_filename.rsplit(".", 1)[-1],
+        content=content,
+    )
+
+
+def _derived_image(content: bytes, kind: str, max_side: int | None) -> bytes:
+    """Render a file the PIM derives from another (a transformation's thumbnail, a PAM variation).
+
+    The picture is shrunk to ``max_side`` (never enlarged), or only re-encoded when ``max_side`` is ``None``,
+    in the source's format.
+    """
+    with Image.open(io.BytesIO(content)) as source:
+        picture = source.copy()
+    if max_side is not None:
+        picture.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    options = {"quality": 95 if max_side is None else 85} if kind == "JPEG" else {}
+    picture.save(buffer, format=kind, **options)
+    return buffer.getvalue()
 
 
 def _image(kind: str, dice: _Dice) -> bytes:

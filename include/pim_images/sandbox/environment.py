@@ -38,6 +38,7 @@ class SandboxSettings:
     akeneo_port: int = 0
     sftp_port: int = 0
     host_key_path: Path | None = None
+    asset_system: str = "new"
 
 
 @dataclass
@@ -85,7 +86,9 @@ def create_sandbox_app(catalog: SandboxCatalog) -> Any:
 @contextmanager
 def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
     """Start the sandbox Akeneo and SFTP servers; stop both on exit."""
-    catalog = generate_catalog(products=settings.products, seed=settings.seed)
+    catalog = generate_catalog(
+        products=settings.products, seed=settings.seed, asset_system=settings.asset_system
+    )
     app = create_sandbox_app(catalog)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
     sftp = SandboxSFTPServer(

@@ -17,13 +17,19 @@ IMAGE = {
     "sha256": "a" * 64,
     "format": "JPEG",
     "path": "images/aa/x.jpg",
+    "kind": "file",
+    "url": None,
+    "asset": None,
+    "view_types": None,
 }
 
 
 def _run(tmp_path: Path, refs: list[str]) -> Path:
     run_dir = tmp_path / "run"
     staging.write_jsonl(run_dir / staging.IMAGES, [{"product_ref": r, "images": []} for r in refs])
-    staging.write_json(run_dir / staging.IMAGE_SUMMARY, {"locales_used": []})
+    staging.write_json(
+        run_dir / staging.IMAGE_SUMMARY, {"locales_used": [], "view_types": [], "custom_attributes": []}
+    )
     return run_dir
 
 
@@ -47,3 +53,26 @@ def test_bspk_skips_product_refs_over_255_characters(tmp_path: Path) -> None:
     assert result.rows == 1
     assert any("longer than 255" in w for w in result.warnings)
     assert long_ref.encode() not in (run_dir / "bspk" / result.files[0]).read_bytes()
+
+
+def test_bspk_takes_one_link_per_asset_and_locale() -> None:
+    from pim_images.render.bspk import product_rows
+
+    def link(asset: str, url: str, locale: str | None = None) -> dict:
+        return {**IMAGE, "kind": "link", "asset": asset, "url": url, "locale": locale}
+
+    images = [
+        link("a", "https://cdn/a-large.jpg"),
+        link("a", "https://cdn/a-thumb.jpg"),
+        link("a", "https://cdn/a-fr.jpg", "fr_FR"),
+        link("b", "https://cdn/b.gif") | {"format": "GIF"},
+        link("b", "https://cdn/b-thumb.png") | {"format": "PNG"},
+        IMAGE,
+    ]
+    rows = product_rows("P", images, "https://cdn/")
+    assert rows == [
+        ("P", "", "https://cdn/a-large.jpg", 1),
+        ("P", "", "https://cdn/a-fr.jpg", 2),
+        ("P", "", "https://cdn/b-thumb.png", 3),
+        ("P", "", "https://cdn/images/aa/x.jpg", 4),
+    ]

@@ -44,6 +44,10 @@ def run(tmp_path: Path) -> tuple[Path, MediaCache]:
             "sha256": record.sha256,
             "format": record.format,
             "path": content_path(record.sha256, record.extension),
+            "kind": "file",
+            "url": None,
+            "asset": None,
+            "view_types": None,
         }
 
     run_dir = tmp_path / "run"
@@ -63,7 +67,11 @@ def run(tmp_path: Path) -> tuple[Path, MediaCache]:
             {"product_ref": "SKU-3", "images": []},
         ],
     )
-    staging.write_json(run_dir / staging.IMAGE_SUMMARY, {"locales_used": ["fr_FR"]})
+    view_types = ["large", "large_fr-FR", "medium", "medium_fr-FR", "small", "small_fr-FR"]
+    staging.write_json(
+        run_dir / staging.IMAGE_SUMMARY,
+        {"locales_used": ["fr_FR"], "view_types": view_types, "custom_attributes": []},
+    )
     return run_dir, cache
 
 

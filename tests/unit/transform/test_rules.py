@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pim_images.media import MediaRecord
-from pim_images.transform import camelize, content_path, locale_view_type, order_values, product_images
+from pim_images.config import PipelineConfig, load_config
+from pim_images.media import MediaRecord, media_file_key
+from pim_images.transform import ProductTransformer, camelize, content_path, locale_view_type, order_values
+
+CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
 
 @pytest.mark.parametrize(
@@ -51,7 +56,11 @@ def test_order_values_puts_unlocalized_first_then_configured_locale_order() -> N
 
 
 def _media(code: str, sha: str, fmt: str | None = "JPEG", error: str | None = None) -> MediaRecord:
-    return MediaRecord(code=code, sha256=sha, size=1, format=fmt, error=error)
+    return MediaRecord(key=media_file_key(code), sha256=sha, size=1, format=fmt, error=error)
+
+
+def _config(**overrides) -> PipelineConfig:
+    return load_config(CONFIG, overrides)
 
 
 def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
@@ -66,18 +75,135 @@ def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
             ],
         },
     }
-    media = {
-        "m/back.jpg": _media("m/back.jpg", "b" * 64),
-        "m/main.png": _media("m/main.png", "a" * 64, "PNG"),
-        "m/life-fr.jpg": _media("m/life-fr.jpg", "c" * 64),
-        "m/broken.jpg": _media("m/broken.jpg", "d" * 64, None, "not a decodable image (OSError)"),
-    }
+    records = [
+        _media("m/back.jpg", "b" * 64),
+        _media("m/main.png", "a" * 64, "PNG"),
+        _media("m/life-fr.jpg", "c" * 64),
+        _media("m/broken.jpg", "d" * 64, None, "not a decodable image (OSError)"),
+    ]
     warnings: list[str] = []
-    images = product_images(product, ["main", "back", "life"], media, ("en_US", "fr_FR"), warnings)
+    transformer = ProductTransformer(
+        _config(akeneoLocales=["en_US", "fr_FR"]),
+        ["main", "back", "life"],
+        [],
+        {r.key: r for r in records},
+        {},
+        warnings,
+    )
+    images, custom = transformer.images_and_attributes(product)
     assert [(i.attribute, i.locale, i.path) for i in images] == [
         ("main", None, f"images/aa/{'a' * 64}.png"),
         ("back", None, f"images/bb/{'b' * 64}.jpg"),
         ("life", "fr_FR", f"images/cc/{'c' * 64}.jpg"),
     ]
+    assert custom == []
     assert len(warnings) == 1
     assert "SKU-1" in warnings[0] and "m/broken.jpg" in warnings[0] and "life" in warnings[0]
+
+
+CDN = "https://cdn.example.com/images/"
+
+
+def _asset(
+    code: str, files: list[tuple[str | None, str]] = (), links: dict | None = None, main_link: bool = False
+):
+    return {
+        "family": "packshots",
+        "code": code,
+        "files": [
+            {"locale": loc, "channel": None, "media": f"/asset-media-files/{key}"} for loc, key in files
+        ],
+        "links": links or {},
+        "main_is_link": main_link,
+        "main": "url_large" if main_link else "picture",
+    }
+
+
+def _asset_media(key: str, sha: str) -> MediaRecord:
+    return MediaRecord(key=f"/asset-media-files/{key}", sha256=sha, size=1, format="JPEG")
+
+
+PRODUCT = {
+    "identifier": "SKU-9",
+    "values": {"product_assets": [{"locale": None, "scope": None, "data": ["z", "a", "gone", "m"]}]},
+}
+COLLECTIONS = [{"code": "product_assets", "family": "packshots"}]
+ASSETS = {
+    "packshots/z": _asset(
+        "z",
+        [(None, "z1")],
+        {
+            "url_large": [{"locale": None, "channel": None, "url": CDN + "z.jpg"}],
+            "url_thumb": [{"locale": "fr_FR", "channel": None, "url": CDN + "z-fr.png"}],
+        },
+    ),
+    "packshots/a": _asset(
+        "a",
+        [("fr_FR", "a-fr"), (None, "a1")],
+        {"url_large": [{"locale": None, "channel": None, "url": "https://elsewhere.example/a.jpg"}]},
+    ),
+    "packshots/m": _asset(
+        "m", [], {"url_large": [{"locale": None, "channel": None, "url": CDN + "m.gif"}]}, main_link=True
+    ),
+}
+MEDIA = {
+    r.key: r
+    for r in (_asset_media("z1", "1" * 64), _asset_media("a-fr", "2" * 64), _asset_media("a1", "3" * 64))
+}
+
+
+def _transform(**overrides):
+    warnings: list[str] = []
+    config = _config(akeneoImageType="assets", akeneoLocales=["en_US", "fr_FR"], **overrides)
+    images, custom = ProductTransformer(
+        config, [], COLLECTIONS, MEDIA, ASSETS, warnings
+    ).images_and_attributes(PRODUCT)
+    return images, custom, warnings
+
+
+def test_media_file_assets_keep_collection_order_and_name_missing_assets() -> None:
+    images, custom, warnings = _transform(akeneoImageImportType="media_file")
+    assert [(i.asset, i.locale, i.sha256[0]) for i in images] == [
+        ("z", None, "1"),
+        ("a", None, "3"),
+        ("a", "fr_FR", "2"),
+    ]
+    assert custom == [{"id": "akeneo_productAssets", "locale": None, "values": ["z", "a", "m"]}]
+    assert any("'gone' does not exist" in w and "SKU-9" in w for w in warnings)
+
+
+def test_media_link_assets_use_the_mapping_view_types_and_stay_under_the_location() -> None:
+    mapping = '{"url_large": ["large"], "url_thumb": ["small", "swatch"]}'
+    images, _, warnings = _transform(
+        akeneoImageImportType="media_link", akeneoImageLinkViewTypesMapping=mapping
+    )
+    assert [(i.asset, i.kind, i.path, i.view_types, i.locale) for i in images] == [
+        ("z", "link", "z.jpg", ("large",), None),
+        ("z", "link", "z-fr.png", ("small", "swatch"), "fr_FR"),
+        ("m", "link", "m.gif", ("large",), None),
+    ]
+    assert any(
+        "https://elsewhere.example/a.jpg" in w and "not under akeneoExternalImageLocation" in w
+        for w in warnings
+    )
+
+
+def test_media_link_without_mapping_reads_the_main_media_link() -> None:
+    images, _, _ = _transform(akeneoImageImportType="media_link")
+    assert [(i.asset, i.path, i.view_types) for i in images] == [("m", "m.gif", None)]
+
+
+def test_both_delivers_files_and_puts_links_in_custom_attributes() -> None:
+    images, custom, _ = _transform(akeneoImageImportType="both")
+    assert all(i.kind == "file" for i in images) and len(images) == 3
+    assert custom == [
+        {"id": "akeneo_productAssets", "locale": None, "values": ["z", "a", "m"]},
+        {"id": "akeneo_productAssets_urlLarge", "locale": None, "values": [CDN + "z.jpg", CDN + "m.gif"]},
+        {"id": "akeneo_productAssets_urlThumb", "locale": "fr_FR", "values": [CDN + "z-fr.png"]},
+    ]
+
+
+def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:
+    _, _, warnings = _transform(akeneoImageImportType="media_file")
+    reported = [w for w in warnings if "main media 'url_large' is a link" in w]
+    assert len(reported) == 1 and "'packshots'" in reported[0]

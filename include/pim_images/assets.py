@@ -1,0 +1,194 @@
+"""Assets of both Akeneo asset systems, normalized to one staging record per asset.
+
+- **Asset Manager** (PIM >= 4.0, asset-manager.md): assets live in asset families; a family's
+  ``attribute_as_main_media`` is a ``media_file`` attribute (binary at
+  ``/api/rest/v1/asset-media-files/{code}``) or a ``media_link`` attribute (URL = the
+  attribute's ``prefix`` + the value's ``data`` + its ``suffix``). Values are per ``locale``
+  and ``channel``.
+- **PAM** (PIM < 4.0, pam.md): an asset has reference files (per locale when localizable) and
+  variation files per channel and locale, generated from the reference file; the variation of
+  the configured channel is the file meant for it, the reference file the fallback.
+
+Each record: ``family`` (``None`` for PAM), ``code``, ``files`` (``locale``, ``channel``,
+``media``: the download path, which keys the media cache), ``links`` (media_link attribute ->
+``locale``, ``channel``, ``url``), ``main_is_link``. Only values of the configured channel and
+locales are kept, as for products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pim_images import staging
+from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
+from pim_images.akeneo.errors import AkeneoNotFoundError
+from pim_images.config import PipelineConfig
+from pim_images.errors import CatalogError
+from pim_images.staging import StagingPath
+
+FAMILIES_PATH = "/api/rest/v1/asset-families"
+PAM_PATH = "/api/rest/v1/assets"
+
+
+@dataclass(frozen=True)
+class AssetsSummary:
+    assets: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def asset_key(family: str | None, code: str) -> str:
+    """How products' collections find an asset: codes are unique per family (or per PAM)."""
+    return f"{family or 'pam'}/{code}"
+
+
+def extract_assets(
+    client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath, collections: list[dict[str, Any]]
+) -> AssetsSummary:
+    """Write ``assets.jsonl``: every asset the collections may name, normalized.
+
+    :raises CatalogError: an asset family named by a collection does not exist, or the PIM has
+        no endpoint for the configured asset system.
+    """
+    warnings: list[str] = []
+    if config.akeneoAssetSystem == "old":
+        records = _iter_pam_assets(client, config)
+    else:
+        families = list(dict.fromkeys(c["family"] for c in collections if c["family"]))
+        missing = [c["code"] for c in collections if not c["family"]]
+        if missing:
+            raise CatalogError(
+                [f"asset collection attribute {code!r} names no asset family" for code in missing]
+            )
+        records = _iter_family_assets(client, config, families, warnings)
+    count = staging.write_jsonl(run_dir / staging.ASSETS, records)
+    return AssetsSummary(assets=count, warnings=warnings)
+
+
+def iter_assets(run_dir: StagingPath) -> Iterator[dict[str, Any]]:
+    return staging.iter_jsonl(run_dir / staging.ASSETS)
+
+
+# -- Asset Manager ------------------------------------------------------------------------
+
+
+def _iter_family_assets(
+    client: AkeneoClient, config: PipelineConfig, families: list[str], warnings: list[str]
+) -> Iterator[dict[str, Any]]:
+    for family in families:
+        path = f"{FAMILIES_PATH}/{quote(family)}"
+        try:
+            resource = client.get_json(path)
+            attributes = client.get_list(f"{path}/attributes")
+        except AkeneoNotFoundError as exc:
+            raise CatalogError(
+                [f"asset family {family!r} cannot be read ({exc}); is the Asset Manager (PIM >= 4.0) there?"]
+            ) from exc
+        by_code = {a["code"]: a for a in attributes if "code" in a}
+        main = resource.get("attribute_as_main_media")
+        main_type = by_code.get(main, {}).get("type")
+        if main_type not in ("media_file", "media_link"):
+            warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
+            continue
+        links = [a for a in attributes if a.get("type") == "media_link"]
+        params = {"channel": config.akeneoScope, "locales": ",".join(config.akeneoLocales)}
+        for asset in client.iter_items(f"{path}/assets", params):
+            yield _normalize_asset(family, asset, main, main_type, links, config)
+
+
+def _normalize_asset(
+    family: str,
+    asset: dict[str, Any],
+    main: str,
+    main_type: str,
+    links: list[dict[str, Any]],
+    config: PipelineConfig,
+) -> dict[str, Any]:
+    values = asset.get("values") or {}
+    files = []
+    if main_type == "media_file":
+        for value in _selected(values.get(main) or [], config):
+            media = (
+                _download_path(value)
+                or f"/api/rest/v1/asset-media-files/{quote(str(value['data']), safe='/')}"
+            )
+            files.append({"locale": value.get("locale"), "channel": value.get("channel"), "media": media})
+    link_values = {
+        a["code"]: [
+            {
+                "locale": v.get("locale"),
+                "channel": v.get("channel"),
+                "url": f"{a.get('prefix') or ''}{v['data']}{a.get('suffix') or ''}",
+            }
+            for v in _selected(values.get(a["code"]) or [], config)
+        ]
+        for a in links
+    }
+    return {
+        "family": family,
+        "code": asset["code"],
+        "files": files,
+        "links": {k: v for k, v in link_values.items() if v},
+        "main_is_link": main_type == "media_link",
+        "main": main,
+    }
+
+
+def _selected(values: list[dict[str, Any]], config: PipelineConfig) -> list[dict[str, Any]]:
+    """Values of the configured channel and locales; asset values say ``channel``, not ``scope``."""
+    return [
+        v
+        for v in values
+        if v.get("data")
+        and v.get("channel", v.get("scope")) in (None, config.akeneoScope)
+        and v.get("locale") in (None, *config.akeneoLocales)
+    ]
+
+
+def _download_path(value: dict[str, Any]) -> str | None:
+    links = value.get("_links") or value.get("_link") or {}
+    href = (links.get("download") or {}).get("href")
+    return urlsplit(href).path if href else None
+
+
+# -- PAM ----------------------------------------------------------------------------------
+
+
+def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[dict[str, Any]]:
+    try:
+        for asset in client.iter_items(PAM_PATH, {"limit": PAGE_LIMIT}):
+            yield {
+                "family": None,
+                "code": asset["code"],
+                "files": _pam_files(asset, config),
+                "links": {},
+                "main_is_link": False,
+                "main": None,
+            }
+    except AkeneoNotFoundError as exc:
+        raise CatalogError(
+            [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
+        ) from exc
+
+
+def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[dict[str, Any]]:
+    """One file per locale (or one when not localizable): the channel's variation, else the reference."""
+    references = asset.get("reference_files") or []
+    variations = asset.get("variation_files") or asset.get("variations") or []
+    locales = list(config.akeneoLocales) if asset.get("localizable") else [None]
+    files = []
+    for locale in locales:
+        chosen = next(
+            (
+                v
+                for v in variations
+                if v.get("locale") == locale and v.get("channel", v.get("scope")) == config.akeneoScope
+            ),
+            None,
+        ) or next((r for r in references if r.get("locale") == locale), None)
+        path = _download_path(chosen) if chosen else None
+        if path:
+            files.append({"locale": locale, "channel": None, "media": path})
+    return files

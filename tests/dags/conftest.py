@@ -1,0 +1,68 @@
+"""Running the DAG as a user does: the ``airflow`` CLI in a fresh ``AIRFLOW_HOME`` (SQLite),
+connections as ``AIRFLOW_CONN_*`` pointing at sandbox servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pim_images.sandbox.__main__ import airflow_environment
+from pim_images.sandbox.environment import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(ROOT / ".venv" / "bin" / "airflow")
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated metadata database for every DAG run of the session."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "HOME": str(home)}
+    command = [AIRFLOW, "db", "migrate"]
+    migrate = subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    return home
+
+
+@pytest.fixture(scope="session")
+def dag_env(airflow_home: Path) -> Callable[[Sandbox], dict[str, str]]:
+    """The environment of a DAG run against ``sandbox``."""
+
+    def build(sandbox: Sandbox) -> dict[str, str]:
+        return {
+            **os.environ,
+            **airflow_environment(sandbox.airflow_connections()),
+            "AIRFLOW_HOME": str(airflow_home),
+            "PIM_IMAGES_STAGING": f"file://{airflow_home}/pim_images",
+            # paramiko reads ~/.ssh/known_hosts before the pinned host key: keep the user's out
+            "HOME": str(airflow_home),
+            # a failing task fails the test at once instead of after minutes of retry delays
+            "PIM_IMAGES_TASK_RETRIES": "0",
+        }
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def run_dag() -> Callable[[dict[str, str], str, dict], subprocess.CompletedProcess[str]]:
+    """A function: ``airflow dags test pim_images_import <date> -c <conf>`` (a date per run)."""
+    return _run_dag
+
+
+def _run_dag(env: dict[str, str], logical_date: str, conf: dict) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AIRFLOW, "dags", "test", "pim_images_import", logical_date, "-c", json.dumps(conf)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

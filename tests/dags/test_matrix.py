@@ -1,0 +1,188 @@
+"""Every combination of akeneoImageType x akeneoAssetSystem x akeneoImageImportType (18),
+each run through the DAG (``airflow dags test``) against the sandbox of its asset system,
+with only the configuration changed. Each must deliver a schema-valid catalog and metadata
+XML, a site-import archive holding the binaries the catalog names, and a spec-conformant
+BSPK CSV; four representative combinations are also compared with golden files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from lxml import etree
+from PIL import Image
+
+from pim_images.render.sfcc import CATALOG_NS
+from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
+
+pytestmark = pytest.mark.e2e
+
+NS = {"c": CATALOG_NS}
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+PRODUCTS = 24
+LOCATION = "https://cdn.example.com/images/"
+MAPPING = '{"url_large": ["large"], "url_thumb": ["small", "swatch"]}'
+COMBINATIONS = list(
+    itertools.product(("images", "assets", "both"), ("new", "old"), ("media_file", "media_link", "both"))
+)
+GOLDEN = {
+    ("images", "new", "media_file"),
+    ("assets", "new", "media_file"),
+    ("assets", "new", "media_link"),
+    ("both", "new", "both"),
+}
+
+
+@pytest.fixture(scope="module")
+def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sandbox]]:
+    with (
+        run_sandbox(
+            SandboxSettings(
+                sftp_root=tmp_path_factory.mktemp("sftp-new"), products=PRODUCTS, asset_system="new"
+            )
+        ) as new,
+        run_sandbox(
+            SandboxSettings(
+                sftp_root=tmp_path_factory.mktemp("sftp-old"), products=PRODUCTS, asset_system="old"
+            )
+        ) as old,
+    ):
+        yield {"new": new, "old": old}
+
+
+@pytest.fixture(scope="module")
+def delivered(sandboxes, dag_env, run_dag) -> dict[tuple[str, str, str], dict[str, bytes]]:
+    """Run the 18 combinations once; each delivers to its own folders. Returns the files."""
+    results = {}
+    for day, combination in enumerate(COMBINATIONS, start=1):
+        image_type, system, import_type = combination
+        name = "-".join(combination)
+        conf = {
+            "akeneoImageType": image_type,
+            "akeneoAssetSystem": system,
+            "akeneoImageImportType": import_type,
+            "akeneoImageLinkViewTypesMapping": MAPPING,
+            "sfccRemoteDir": f"/{name}/sfcc",
+            "bspkRemoteDir": f"/{name}/bspk",
+        }
+        sandbox = sandboxes[system]
+        result = run_dag(dag_env(sandbox), f"2026-06-{day:02d}", conf)
+        assert result.returncode == 0, f"{name}:\n" + result.stdout[-4000:] + result.stderr[-2000:]
+        root = sandbox.sftp_root / name
+        results[combination] = {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+    return results
+
+
+def _parts(files: dict[str, bytes]) -> tuple[bytes, bytes, bytes, dict[str, bytes]]:
+    """(catalog XML, metadata XML, CSV, archive entries) of one delivery."""
+    (xml,) = [v for k, v in files.items() if k.startswith("sfcc/catalog_") and k.endswith(".xml")]
+    (csv_bytes,) = [v for k, v in files.items() if k.startswith("bspk/PRODUCT-IMAGES_V2_")]
+    (archive,) = [v for k, v in files.items() if k.endswith(".zip")]
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    (metadata,) = [v for k, v in entries.items() if k.endswith("/meta/system-objecttype-extensions.xml")]
+    return xml, metadata, csv_bytes, entries
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def test_combination_delivers_valid_files(
+    combination, delivered, sandboxes, validate_catalog, validate_metadata, golden
+) -> None:
+    image_type, system, import_type = combination
+    xml, metadata, csv_bytes, entries = _parts(delivered[combination])
+    catalog = validate_catalog(xml)
+    definitions = validate_metadata(metadata)
+    links_as_images = image_type != "images" and system == "new" and import_type == "media_link"
+
+    # header: one location; links need the external one
+    location = catalog.xpath("c:header/c:image-settings/*[1]", namespaces=NS)[0]
+    assert (
+        location.tag == f"{{{CATALOG_NS}}}{'external-location' if links_as_images else 'internal-location'}"
+    )
+    declared = set(catalog.xpath("//c:view-types/c:view-type/text()", namespaces=NS))
+    used = set(catalog.xpath("//c:image-group/@view-type", namespaces=NS))
+    assert used and used <= declared
+
+    # every binary the catalog names is in the archive; links are not
+    static = {k.split("/static/default/", 1)[1] for k in entries if "/static/default/" in k}
+    paths = set(catalog.xpath("//c:image/@path", namespaces=NS))
+    if links_as_images:
+        assert static <= paths and paths - static, "links must be images, relative to the external location"
+    else:
+        assert paths == static
+
+    # custom attributes: asset codes per collection; links too in 'both' (Asset Manager)
+    ids = set(catalog.xpath("//c:custom-attribute/@attribute-id", namespaces=NS))
+    defined = set(
+        definitions.xpath("//m:attribute-definition/@attribute-id", namespaces={"m": definitions.nsmap[None]})
+    )
+    assert ids == defined
+    if image_type == "images":
+        assert ids == set()
+    else:
+        assert "akeneo_packshots" in ids
+        assert any(i.startswith("akeneo_packshots_url") for i in ids) == (
+            system == "new" and import_type == "both"
+        )
+
+    # BSPK: header, positions 1..n per product, rows of a product together, JPG/PNG only
+    rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8"), newline="")))
+    assert rows[0] == ["product_ref", "skus", "image_url", "position"]
+    seen: list[str] = []
+    for ref, group in itertools.groupby(rows[1:], key=lambda r: r[0]):
+        assert ref not in seen, f"rows of {ref} are split"
+        seen.append(ref)
+        group = list(group)
+        assert [int(r[3]) for r in group] == list(range(1, len(group) + 1))
+        for row in group:
+            assert row[2].startswith(LOCATION)
+            assert row[2].lower().split("?")[0].endswith((".jpg", ".jpeg", ".png"))
+    assert seen, "some product should have images"
+
+    if combination in GOLDEN:
+        case = "matrix_" + "_".join(combination)
+        golden(case, "catalog.xml", xml)
+        golden(case, "system-objecttype-extensions.xml", metadata)
+        golden(case, "product-images.csv", csv_bytes)
+
+
+def test_collection_order_is_kept_in_groups_attributes_and_csv(delivered, sandboxes) -> None:
+    """Product 7's packshots collection is side, front, back (not alphabetical): the image
+    group, the custom attribute and the BSPK positions follow it."""
+    catalog = sandboxes["new"].catalog
+    product = catalog.product(7)
+    sku = product["values"]["sku"][0]["data"]
+    codes = catalog.product_asset_codes(7)["packshots"]
+    assert codes != sorted(codes)
+    paths = []
+    for code in codes:
+        data = catalog.asset("packshots", code)["values"]["picture"][0]["data"]
+        content = catalog.asset_media(data).content
+        sha = hashlib.sha256(content).hexdigest()
+        paths.append(f"images/{sha[:2]}/{sha}.{EXTENSIONS[Image.open(io.BytesIO(content)).format]}")
+    xml, _, csv_bytes, _ = _parts(delivered[("assets", "new", "media_file")])
+    root = etree.fromstring(xml)
+    product_xml = root.xpath(f"c:product[@product-id='{sku}']", namespaces=NS)[0]
+    large = product_xml.xpath("c:images/c:image-group[@view-type='large']/c:image/@path", namespaces=NS)
+    assert large[: len(paths)] == paths
+    attribute = product_xml.xpath(
+        "c:custom-attributes/c:custom-attribute[@attribute-id='akeneo_packshots']/c:value/text()",
+        namespaces=NS,
+    )
+    assert attribute == codes
+    rows = [r for r in csv.reader(io.StringIO(csv_bytes.decode("utf-8"), newline="")) if r[0] == sku]
+    assert [r[2] for r in rows[: len(paths)]] == [LOCATION + p for p in paths]
+
+
+def test_image_attributes_ignore_the_asset_settings(delivered) -> None:
+    """With akeneoImageType 'images', the asset system and import type change nothing."""
+    outputs = {c: _parts(delivered[c])[0::2] for c in COMBINATIONS if c[0] == "images" and c[1] == "new"}
+    assert len(set(outputs.values())) == 1
