@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint sandbox airflow lock clean
+.PHONY: install demo test lint sandbox airflow bench lock clean
 
 install: $(INSTALLED)
 
@@ -40,6 +40,10 @@ sandbox: install
 ## Sandbox + `airflow standalone` (SQLite, LocalExecutor) with the DAG and connections ready.
 airflow: install
 	$(BIN)/python scripts/airflow_ui.py
+
+## Throughput and peak memory of the core stages against the sandbox (BENCH_PRODUCTS=2000).
+bench: install
+	$(BIN)/python tests/benchmarks/bench_pipeline.py --products $${BENCH_PRODUCTS:-2000} --image-type both
 
 ## Re-resolve the lock (constraints.txt) after changing requirements*.txt.
 lock:
