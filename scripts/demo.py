@@ -26,6 +26,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 DEMO = PROJECT / ".demo"
 PRODUCTS = int(os.environ.get("DEMO_PRODUCTS", "300"))
 ASSET_SYSTEM = os.environ.get("DEMO_ASSET_SYSTEM", "new")
+MODELS = int(os.environ.get("DEMO_MODELS", "20"))
 
 
 def airflow_env(connections: dict[str, str]) -> dict[str, str]:
@@ -64,11 +65,13 @@ def summarize(sftp_root: Path) -> None:
                 catalog = etree.fromstring(archive.read(next(n for n in names if n.endswith("/catalog.xml"))))
             ns = {"c": CATALOG_NS}
             products = len(catalog.xpath("c:product", namespaces=ns))
+            masters = len(catalog.xpath("c:product[c:images/c:image-group/c:variation]", namespaces=ns))
             with_images = len(catalog.xpath("c:product[c:images/c:image-group]", namespaces=ns))
             images = len(catalog.xpath("//c:image", namespaces=ns))
             binaries = sum("/static/default/" in n for n in names)
             print(
-                f"SFCC {path.name}: {products} products ({with_images} with images), "
+                f"SFCC {path.name}: {products} products ({with_images} with images, {masters} masters with "
+                "variation groups), "
                 f"{images} image references, {binaries} binaries"
             )
 
@@ -81,7 +84,9 @@ def main() -> None:
     log = DEMO / "airflow-run.log"
     log.write_bytes(b"")
     airflow = str(PROJECT / ".venv" / "bin" / "airflow")
-    settings = SandboxSettings(sftp_root=DEMO / "sftp", products=PRODUCTS, asset_system=ASSET_SYSTEM)
+    settings = SandboxSettings(
+        sftp_root=DEMO / "sftp", products=PRODUCTS, asset_system=ASSET_SYSTEM, models=MODELS
+    )
     with run_sandbox(settings) as sandbox:
         print(
             f"Sandbox Akeneo at {sandbox.akeneo_url} ({PRODUCTS} products), SFTP on port {sandbox.sftp.port}"

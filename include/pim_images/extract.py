@@ -20,6 +20,7 @@ from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.assets import extract_assets
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
+from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
 from pim_images.staging import MAX_WARNINGS, StagingPath
 
 IMAGE_TYPE = "pim_catalog_image"
@@ -41,6 +42,7 @@ class ExtractSummary:
     differential: bool
     asset_collections: list[str] = field(default_factory=list)
     assets: int = 0
+    product_models: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,9 +81,36 @@ def extract_catalog(
     )
     differential = updated_from is not None and updated_to is not None
     skipped: list[str] = []
-    read = [*image_attributes, *(c["code"] for c in collections)]
-    records = _iter_product_records(client, config, identifier, read, skipped, updated_from, updated_to)
-    count = staging.write_jsonl(run_dir / staging.PRODUCTS, records)
+    family_variants = read_family_variants(client)
+    read = [*image_attributes, *(c["code"] for c in collections), *axes_of(family_variants)]
+    models = extract_models(client, config, run_dir, read, family_variants)
+    interval: dict[str, list[dict[str, Any]]] = {}
+    if differential:
+        window = [_akeneo_datetime(updated_from), _akeneo_datetime(updated_to)]  # type: ignore[arg-type]
+        interval = {"updated": [{"operator": "BETWEEN", "value": window}]}
+    seen: set[str] = set()
+    parents: set[str] = set()
+
+    def tracked(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for record in records:
+            seen.add(record["uuid"])
+            if record["parent"]:
+                parents.add(record["parent"])
+            yield record
+
+    records = _iter_product_records(client, config, identifier, read, skipped, interval)
+    count = staging.write_jsonl(run_dir / staging.PRODUCTS, tracked(records))
+    if differential:
+        codes = _models_to_complete(run_dir, parents, updated_from, updated_to)  # type: ignore[arg-type]
+        more = (
+            r
+            for chunk in _chunks(codes, PAGE_LIMIT)
+            for r in _iter_product_records(
+                client, config, identifier, read, skipped, {"parent": [{"operator": "IN", "value": chunk}]}
+            )
+            if r["uuid"] not in seen
+        )
+        count += staging.write_jsonl(run_dir / staging.MASTER_PRODUCTS, more)
     assets = extract_assets(client, config, run_dir, collections) if collections else None
     warnings = skipped + (assets.warnings if assets else [])
     return ExtractSummary(
@@ -92,6 +121,7 @@ def extract_catalog(
         differential=differential,
         asset_collections=[c["code"] for c in collections],
         assets=assets.assets if assets else 0,
+        product_models=models,
         warnings=warnings[:MAX_WARNINGS],
     )
 
@@ -163,6 +193,38 @@ def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, di
     return {item["code"]: item for item in items if "code" in item}
 
 
+def iter_products(run_dir: StagingPath) -> Iterator[dict[str, Any]]:
+    """This run's products: those extracted, then (differential runs) the other variants of
+    the masters they belong to."""
+    yield from staging.iter_jsonl(run_dir / staging.PRODUCTS)
+    if (run_dir / staging.MASTER_PRODUCTS).exists():
+        yield from staging.iter_jsonl(run_dir / staging.MASTER_PRODUCTS)
+
+
+def _models_to_complete(
+    run_dir: StagingPath, parents: set[str], updated_from: datetime, updated_to: datetime
+) -> list[str]:
+    """Models whose variants a differential run must read whole: a master's image list is
+    canonical downstream (spec §4), so a changed variant, sub-model or root model re-exports
+    every variant of its master (spec §5)."""
+    models, _ = read_models(run_dir)
+    start, end = updated_from.astimezone(UTC), updated_to.astimezone(UTC)
+    changed = {
+        code for code, m in models.items() if m.get("updated") and start <= _parse(m["updated"]) <= end
+    }
+    roots = {root_of(code, models) for code in (parents | changed) if code in models}
+    return sorted(code for code in models if root_of(code, models) in roots)
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 def _configured_non_images(
     client: AkeneoClient, known: dict[str, dict[str, Any]], configured: tuple[str, ...]
 ) -> dict[str, dict[str, Any]]:
@@ -206,14 +268,12 @@ def _iter_product_records(
     identifier: str,
     attribute_codes: list[str],
     skipped: list[str],
-    updated_from: datetime | None,
-    updated_to: datetime | None,
+    extra_filters: dict[str, list[dict[str, Any]]],
 ) -> Iterator[dict[str, Any]]:
-    filters: dict[str, list[dict[str, Any]]] = {"enabled": [{"operator": "=", "value": True}]}
-    if updated_from is not None and updated_to is not None:
-        filters["updated"] = [
-            {"operator": "BETWEEN", "value": [_akeneo_datetime(updated_from), _akeneo_datetime(updated_to)]}
-        ]
+    filters: dict[str, list[dict[str, Any]]] = {
+        "enabled": [{"operator": "=", "value": True}],
+        **extra_filters,
+    }
     params = {
         "search": search_param(filters),
         "pagination_type": "search_after",

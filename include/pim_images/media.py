@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from pim_images import staging
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
+from pim_images.extract import iter_products
 from pim_images.staging import MAX_WARNINGS, StagingPath
 
 #: Pillow format name -> file extension used in delivered paths.
@@ -174,7 +175,7 @@ def _media_keys(run_dir: StagingPath) -> set[str]:
     ]
     keys = {
         media_file_key(value["data"])
-        for product in staging.iter_jsonl(run_dir / staging.PRODUCTS)
+        for product in iter_products(run_dir)
         for code in image_attributes
         for value in product["values"].get(code, [])
     }

@@ -35,6 +35,7 @@ MAX_WARNINGS = 50
 # File names inside a run's staging folder; the one place they are spelt.
 ATTRIBUTES = "attributes.json"
 PRODUCTS = "products.jsonl"
+MASTER_PRODUCTS = "products_of_masters.jsonl"
 MEDIA = "media.jsonl"
 ASSETS = "assets.jsonl"
 IMAGES = "images.jsonl"

@@ -8,14 +8,16 @@ run's staging files, one product at a time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from pim_images import staging
 from pim_images.assets import asset_key, iter_assets
 from pim_images.config import PipelineConfig
+from pim_images.extract import iter_products
 from pim_images.media import MediaRecord, media_file_key, read_media_index
+from pim_images.models import axis_values, own_values, read_models, root_of
 from pim_images.staging import MAX_WARNINGS, StagingPath
 
 #: Image files SFCC shows in image groups (spec §4, SFCC).
@@ -81,6 +83,8 @@ class ProductImage:
     url: str | None = None
     asset: str | None = None
     view_types: tuple[str, ...] | None = None
+    variation: tuple[tuple[str, str], ...] = ()
+    skus: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,6 +252,56 @@ class ProductTransformer:
         return images
 
 
+def master_images(
+    root: str,
+    variants: list[dict[str, Any]],
+    models: dict[str, dict[str, Any]],
+    family_variants: dict[str, list[dict[str, Any]]],
+    transformer: ProductTransformer,
+) -> tuple[list[ProductImage], list[dict[str, Any]]]:
+    """A master's images (spec §3, variation images): the root model's own images with no
+    variation, then per sub-model (code order) its own images filtered by its axis values,
+    each followed by its variants' (identifier order) filtered by all their axis values.
+
+    ``skus`` names the variants each image applies to (BSPK): none for the root's, the
+    sub-model's variants for a sub-model's, the variant itself for a variant's. The master's
+    custom attributes are the root's collections.
+    """
+    model = models[root]
+    sets = family_variants.get(f"{model['family']}/{model['family_variant']}", [])
+    images, custom = _entity_images(transformer, root, model["values"], sets, 0, ())
+    by_parent: dict[str, list[dict[str, Any]]] = {}
+    for variant in sorted(variants, key=lambda v: v["identifier"]):
+        by_parent.setdefault(variant["parent"], []).append(variant)
+    for parent in sorted(by_parent):
+        children = by_parent[parent]
+        if parent != root:  # a sub-model: its own images apply to all its variants
+            skus = tuple(v["identifier"] for v in children)
+            images += _entity_images(transformer, parent, models[parent]["values"], sets, 1, skus)[0]
+        for variant in children:
+            level = len(sets)
+            images += _entity_images(
+                transformer, variant["identifier"], variant["values"], sets, level, (variant["identifier"],)
+            )[0]
+    return images, custom
+
+
+def _entity_images(
+    transformer: ProductTransformer,
+    name: str,
+    values: dict[str, Any],
+    sets: list[dict[str, Any]],
+    level: int,
+    skus: tuple[str, ...],
+) -> tuple[list[ProductImage], list[dict[str, Any]]]:
+    own = own_values(values, sets, level)
+    variation = tuple(axis_values(values, sets, level))
+    images, custom = transformer.images_and_attributes({"identifier": name, "values": own})
+    if level:
+        custom = [c for c in custom if c["values"]]  # a level without a collection adds none
+    return [replace(i, variation=variation, skus=skus) for i in images], custom
+
+
 @dataclass(frozen=True)
 class TransformSummary:
     products: int
@@ -286,22 +340,32 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     used: set[tuple[str, str | None]] = set()
     custom_ids: dict[str, bool] = {}
 
+    first_axes: dict[str, int] = {}
+    models, family_variants = read_models(run_dir)
+    variants_by_root: dict[str, list[dict[str, Any]]] = {}
+
+    def record(product_ref: str, images: list[ProductImage], custom: list[dict[str, Any]]) -> dict[str, Any]:
+        totals["with_images"] += bool(images)
+        totals["images"] += len(images)
+        for image in images:
+            used.update((vt, image.locale) for vt in image.view_types or config.image_view_types)
+            if image.variation:
+                first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
+        for attribute in custom:
+            custom_ids[attribute["id"]] = custom_ids.get(attribute["id"], False) or bool(attribute["locale"])
+        return {"product_ref": product_ref, "images": [i.to_dict() for i in images], "custom": custom}
+
     def records() -> Iterator[dict[str, Any]]:
-        for product in staging.iter_jsonl(run_dir / staging.PRODUCTS):
-            images, custom = transformer.images_and_attributes(product)
-            totals["with_images"] += bool(images)
-            totals["images"] += len(images)
-            for image in images:
-                used.update((vt, image.locale) for vt in image.view_types or config.image_view_types)
-            for attribute in custom:
-                custom_ids[attribute["id"]] = custom_ids.get(attribute["id"], False) or bool(
-                    attribute["locale"]
-                )
-            yield {
-                "product_ref": product["identifier"],
-                "images": [i.to_dict() for i in images],
-                "custom": custom,
-            }
+        for product in iter_products(run_dir):
+            parent = product.get("parent")
+            if parent and parent in models:
+                variants_by_root.setdefault(root_of(parent, models), []).append(product)
+                continue
+            yield record(product["identifier"], *transformer.images_and_attributes(product))
+        # masters after simple products, each whole (all its rows together), in code order
+        for root in sorted(variants_by_root):
+            images, custom = master_images(root, variants_by_root[root], models, family_variants, transformer)
+            yield record(root, images, custom)
 
     count = staging.write_jsonl(run_dir / staging.IMAGES, records())
     locales_used = [loc for loc in config.akeneoLocales if any(locale == loc for _, locale in used)]
@@ -314,7 +378,15 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     custom_attributes = [{"id": k, "localizable": v} for k, v in sorted(custom_ids.items())]
     staging.write_json(
         run_dir / staging.IMAGE_SUMMARY,
-        {"locales_used": locales_used, "view_types": view_types, "custom_attributes": custom_attributes},
+        {
+            "locales_used": locales_used,
+            "view_types": view_types,
+            "custom_attributes": custom_attributes,
+            # the header's single variation attribute (catalog.xsd): the axis most groups lead with
+            "variation_attribute_id": min(first_axes, key=lambda a: (-first_axes[a], a))
+            if first_axes
+            else None,
+        },
     )
     return TransformSummary(
         products=count,

@@ -5,7 +5,9 @@ with ``AKENEO_SWAGGER_FILE``) describes each response with a schema close to JSO
 real Akeneo answers differently, the real answer wins (``ERRATA.md``): each such place is fixed by one
 :class:`Correction` below, which says why. Tests check that every correction is still needed, so one that
 Akeneo fixes upstream shows up. The corrections of the asset routes (Asset Manager and PAM) are in
-:data:`ASSET_CORRECTIONS`, checked by ``test_sandbox_assets.py``; :func:`corrected_spec` applies both tuples.
+:data:`ASSET_CORRECTIONS`, checked by ``test_sandbox_assets.py``; those of the product model and family
+variant routes in :data:`MODEL_CORRECTIONS`, checked by ``test_sandbox_models.py``; :func:`corrected_spec`
+applies all three tuples.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from jsonschema import Draft4Validator
 __all__ = [
     "ASSET_CORRECTIONS",
     "CORRECTIONS",
+    "MODEL_CORRECTIONS",
     "Correction",
     "corrected_spec",
     "raw_spec",
@@ -101,7 +104,7 @@ def corrected_spec(skip: frozenset[str] = frozenset()) -> dict[str, Any]:
 
 @functools.cache
 def _corrected(skip: frozenset[str]) -> dict[str, Any]:
-    corrections = (*CORRECTIONS, *ASSET_CORRECTIONS)
+    corrections = (*CORRECTIONS, *ASSET_CORRECTIONS, *MODEL_CORRECTIONS)
     unknown = skip - {correction.name for correction in corrections}
     if unknown:
         raise KeyError(f"unknown corrections: {sorted(unknown)}")
@@ -516,5 +519,62 @@ ASSET_CORRECTIONS: tuple[Correction, ...] = (
         "(pagination.md) and for a PAM locale that is not no_locale exactly when the asset is not "
         "localizable.",
         _asset_errors,
+    ),
+)
+
+
+# -- product model corrections (products.md, catalog-structure.md) --------------------------------------
+
+_MODEL_OPERATIONS = (("/api/rest/v1/product-models", "get"), ("/api/rest/v1/product-models/{code}", "get"))
+# Statuses the sandbox answers, as a real PIM does, that the file does not document on these routes.
+_MODEL_ERRORS = {
+    # filter.md: a search that is not JSON is a 400 on the product model list, as on the products list.
+    "/api/rest/v1/product-models": ("400",),
+    # An unknown family is a 404; pagination.md: a bad limit or page is a 422 on every paginated list.
+    "/api/rest/v1/families/{family_code}/variants": ("404", "422"),
+}
+
+
+def _model_values_nullable_any(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _MODEL_OPERATIONS, "code", "family_variant", "values"):
+        item = properties["values"]["additionalProperties"]["items"]["properties"]
+        _nullable(item["locale"])
+        _nullable(item["scope"])
+        item["data"].pop("type", None)
+
+
+def _model_parent_nullable(spec: dict[str, Any]) -> None:
+    for properties in _properties_with(spec, _MODEL_OPERATIONS, "code", "family_variant", "parent"):
+        _nullable(properties["parent"])
+
+
+def _model_errors(spec: dict[str, Any]) -> None:
+    for path, statuses in _MODEL_ERRORS.items():
+        responses = spec["paths"][path]["get"]["responses"]
+        for status in statuses:
+            responses.setdefault(status, {"$ref": _ERROR_REFS[status]})
+
+
+MODEL_CORRECTIONS: tuple[Correction, ...] = (
+    Correction(
+        "model-values-nullable-any",
+        "products.md, 'The global format' and 'The data format', which product models share ('For more "
+        "information about what are the product values'): locale and scope are null when the attribute is "
+        "neither localizable nor scopable, and data is a string, an array or an object by attribute type; "
+        "the file types locale and scope as strings and data as an object.",
+        _model_values_nullable_any,
+    ),
+    Correction(
+        "model-parent-nullable",
+        "products.md's product model example and the file's own default ('null'): a root product model has "
+        '"parent": null; the file types parent as a string.',
+        _model_parent_nullable,
+    ),
+    Correction(
+        "model-errors",
+        "Errors a real PIM answers on these routes that the file does not document: 400 for a search that is "
+        "not JSON on the product model list (filter.md), 404 for an unknown family and 422 for a bad page or "
+        "limit (pagination.md) on the family variant list.",
+        _model_errors,
     ),
 )

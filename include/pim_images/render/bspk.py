@@ -16,6 +16,7 @@ from typing import Any
 
 from pim_images import staging
 from pim_images.config import PipelineConfig
+from pim_images.models import split_skus
 from pim_images.staging import MAX_WARNINGS, StagingPath
 from pim_images.transform import BSPK_FORMATS
 
@@ -43,26 +44,32 @@ def output_name(stamp: str) -> str:
 def product_rows(
     product_ref: str, images: list[dict[str, Any]], base_url: str
 ) -> list[tuple[str, str, str, int]]:
-    """A product's rows: each distinct JPG/PNG once, in image order, positions 1..n.
+    """A product's rows: each distinct JPG/PNG once per set of SKUs, in image order, positions 1..n.
 
     Delivered binaries go as public URLs under the external location, links as they are. An
     asset read through the view-type mapping has one link per view type (large, thumbnail...):
     BSPK takes images, not renditions, so only its first link (the first mapped attribute's)
-    is sent, per locale.
+    is sent, per locale. A sub-model's or variant's image names its variants in ``skus``; a
+    list longer than 255 characters becomes several rows (spec §4), each with its position.
     """
-    urls: list[str] = []
-    linked: set[tuple[str | None, str | None]] = set()
+    rows: list[tuple[str, str, str, int]] = []
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    linked: set[tuple[str | None, str | None, tuple[str, ...]]] = set()
     for image in images:
+        skus = tuple(image.get("skus") or ())
         if image["format"] not in BSPK_FORMATS:
             continue
         if image["kind"] == "link":
-            if (image["asset"], image["locale"]) in linked:
+            if (image["asset"], image["locale"], skus) in linked:
                 continue
-            linked.add((image["asset"], image["locale"]))
+            linked.add((image["asset"], image["locale"], skus))
         url = image["url"] or base_url + image["path"]
-        if url not in urls:
-            urls.append(url)
-    return [(product_ref, "", url, position) for position, url in enumerate(urls, start=1)]
+        if (url, skus) in seen:
+            continue
+        seen.add((url, skus))
+        for cell in split_skus(list(skus)) if skus else [""]:
+            rows.append((product_ref, cell, url, len(rows) + 1))
+    return rows
 
 
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:

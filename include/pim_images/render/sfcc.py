@@ -56,24 +56,40 @@ def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
     return f"catalog_{catalog_id}_{stamp}.xml", f"pim-images_{catalog_id}_{stamp}"
 
 
-def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[tuple[str, list[str]]]:
-    """A product's image groups: per view type, non-localized first, then per locale.
+def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[Group]:
+    """A product's image groups: per variation (the master's own first, then sub-models and
+    variants in image order), per view type, non-localized first, then per locale.
 
     Only image files SFCC shows (JPG, PNG, GIF, WEBP) go in groups; a path appears once per
     group, at its first position.
     """
     usable = [i for i in images if i["format"] in SFCC_FORMATS]
-    groups: list[tuple[str, list[str]]] = []
-    for view_type in declared_view_types(config):
-        for locale in (None, *config.akeneoLocales):
-            paths = [
-                i["path"]
-                for i in usable
-                if i["locale"] == locale and view_type in (i["view_types"] or config.image_view_types)
-            ]
-            if paths:
-                groups.append((locale_view_type(view_type, locale), list(dict.fromkeys(paths))))
+    variations = list(dict.fromkeys(tuple(map(tuple, i.get("variation") or ())) for i in usable))
+    groups: list[Group] = []
+    for variation in variations:
+        for view_type in declared_view_types(config):
+            for locale in (None, *config.akeneoLocales):
+                paths = [
+                    i["path"]
+                    for i in usable
+                    if i["locale"] == locale
+                    and tuple(map(tuple, i.get("variation") or ())) == variation
+                    and view_type in (i["view_types"] or config.image_view_types)
+                ]
+                if paths:
+                    groups.append(
+                        Group(locale_view_type(view_type, locale), variation, list(dict.fromkeys(paths)))
+                    )
     return groups
+
+
+@dataclass(frozen=True)
+class Group:
+    """One ``image-group``: its view type, its variation filter (empty on the master's own)."""
+
+    view_type: str
+    variation: tuple[tuple[str, str], ...]
+    paths: list[str]
 
 
 def external_location(config: PipelineConfig) -> tuple[str, str] | None:
@@ -115,7 +131,14 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             yield Product(product_id, groups, record.get("custom") or [])
 
     with (out / xml_name).open("wb") as f:
-        write_catalog_xml(f, config.sfccCatalogId, view_types, products(), external_location(config))
+        write_catalog_xml(
+            f,
+            config.sfccCatalogId,
+            view_types,
+            products(),
+            external_location(config),
+            summary.get("variation_attribute_id"),
+        )
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, summary.get("custom_attributes") or [])
     binaries = _binaries(run_dir)
@@ -138,7 +161,7 @@ class Product:
     """What the catalog says of one product: its image groups and custom attributes."""
 
     product_id: str
-    groups: list[tuple[str, list[str]]]
+    groups: list[Group]
     custom: list[dict[str, Any]]
 
 
@@ -148,6 +171,7 @@ def write_catalog_xml(
     view_types: list[str],
     products: Iterable[Product],
     external: tuple[str, str] | None = None,
+    variation_attribute: str | None = None,
 ) -> None:
     """Stream a catalog XML: header image settings, then each product's image groups and
     image-related custom attributes (nothing else of the product, so MERGE keeps the rest)."""
@@ -172,14 +196,22 @@ def write_catalog_xml(
                     for view_type in view_types:
                         with xf.element(q("view-type")):
                             xf.write(view_type)
+                if variation_attribute:
+                    with xf.element(q("variation-attribute-id")):
+                        xf.write(variation_attribute)
             for product in products:
                 xf.write("\n  ")
                 with xf.element(q("product"), {"product-id": product.product_id}):
                     with xf.element(q("images"), {"merge-mode": "replace"}):
-                        for view_type, paths in product.groups:
+                        for group in product.groups:
                             xf.write("\n      ")
-                            with xf.element(q("image-group"), {"view-type": view_type}):
-                                for path in paths:
+                            with xf.element(q("image-group"), {"view-type": group.view_type}):
+                                for attribute_id, value in group.variation:
+                                    with xf.element(
+                                        q("variation"), {"attribute-id": attribute_id, "value": value}
+                                    ):
+                                        pass
+                                for path in group.paths:
                                     with xf.element(q("image"), {"path": path}):
                                         pass
                         if product.groups:

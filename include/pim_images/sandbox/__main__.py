@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=300, help="products in the generated catalog")
     parser.add_argument("--seed", type=int, default=7, help="seed of the catalog generator")
     parser.add_argument(
+        "--models", type=int, default=0, help="root product models (with sub-models and variants)"
+    )
+    parser.add_argument(
         "--asset-system",
         choices=("new", "old"),
         default="new",
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         sftp_port=args.sftp_port,
         host_key_path=args.host_key.resolve(),
         asset_system=args.asset_system,
+        models=args.models,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

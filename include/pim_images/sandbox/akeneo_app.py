@@ -54,7 +54,7 @@ from pim_images.sandbox.catalog import PAM_NO_LOCALE
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pim_images.sandbox.catalog import AssetHeader, MediaFile, ProductHeader, SandboxCatalog
+    from pim_images.sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
 
 __all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
 
@@ -504,21 +504,27 @@ def _parse_datetime(prop: str, value: Any) -> datetime:
 def _date_predicate(prop: str, operator: str, value: Any) -> Predicate:
     """Filter on ``created``/``updated`` (filter.md, "On their creation or update date").
 
-    ``=``/``!=`` compare the day, ``<``/``>`` are strict, ``BETWEEN`` includes both ends.
+    ``=``/``!=`` compare the day, ``<``/``>`` are strict, ``BETWEEN`` includes both ends. On ``updated``, a
+    variant product also matches when one of its parent models does (filter.md).
     """
+    test = _date_test(prop, operator, value)
+    if prop != "updated":
+        return lambda header: test(header.created)
+    return lambda header: test(header.updated) or any(map(test, getattr(header, "ancestors_updated", ())))
 
-    def moment(header: ProductHeader) -> datetime:
-        return getattr(header, prop)
+
+def _date_test(prop: str, operator: str, value: Any) -> Callable[[datetime], bool]:
+    """Return the test of one date against a ``created``/``updated`` filter."""
 
     if operator in ("=", "!=", "<", ">"):
         bound = _parse_datetime(prop, value)
         if operator == "=":
-            return lambda header: moment(header).date() == bound.date()
+            return lambda date: date.date() == bound.date()
         if operator == "!=":
-            return lambda header: moment(header).date() != bound.date()
+            return lambda date: date.date() != bound.date()
         if operator == "<":
-            return lambda header: moment(header) < bound
-        return lambda header: moment(header) > bound
+            return lambda date: date < bound
+        return lambda date: date > bound
     if operator in ("BETWEEN", "NOT BETWEEN"):
         if not isinstance(value, list) or len(value) != 2:
             raise AkeneoError(
@@ -529,14 +535,14 @@ def _date_predicate(prop: str, operator: str, value: Any) -> Predicate:
             )
         low, high = (_parse_datetime(prop, item) for item in value)
         inside = operator == "BETWEEN"
-        return lambda header: (low <= moment(header) <= high) is inside
+        return lambda date: (low <= date <= high) is inside
     if operator == "SINCE LAST N DAYS":
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise AkeneoError(
                 422, f'Property "{prop}" expects a numeric as data, "{_php_type(value)}" given.'
             )
         since = datetime.now(UTC) - timedelta(days=value)
-        return lambda header: moment(header) >= since
+        return lambda date: date >= since
     raise _unsupported(prop, operator)
 
 
@@ -562,7 +568,24 @@ def _product_predicate(prop: str, item: dict[str, Any]) -> Predicate:
     if prop == "categories" and operator in ("IN", "NOT IN"):
         codes = set(_string_list(prop, value))
         return lambda header: bool(codes.intersection(header.categories)) is (operator == "IN")
+    if prop == "parent":
+        return _parent_predicate(operator, value)
     raise _unsupported(prop, operator)
+
+
+def _parent_predicate(operator: str, value: Any) -> Predicate:
+    """Filter products on their parent (filter.md, "On their parent"): ``=`` any descendant of a model,
+    ``IN`` direct children, ``EMPTY`` simple products, ``NOT EMPTY`` variant products."""
+    if operator == "=":
+        if not isinstance(value, str):
+            raise AkeneoError(422, f'Property "parent" expects a string as data, "{_php_type(value)}" given.')
+        return lambda header: value in header.ancestors
+    if operator == "IN":
+        parents = set(_string_list("parent", value))
+        return lambda header: header.parent in parents
+    if operator in ("EMPTY", "NOT EMPTY"):
+        return lambda header: (header.parent is None) is (operator == "EMPTY")
+    raise _unsupported("parent", operator)
 
 
 def _product_predicates(search: dict[str, list[dict[str, Any]]]) -> list[Predicate]:
@@ -840,6 +863,147 @@ def _search_after_page(
     if len(headers) == limit:
         links["next"] = _href(request, path, limit=limit, search_after=_encode_cursor(headers[-1].uuid))
     return {"_links": links, "_embedded": {"items": items}}
+
+
+# -- product models and family variants (products.md, catalog-structure.md) ----------------------------
+
+
+def _family_or_404(catalog: SandboxCatalog, family: str) -> tuple[dict[str, Any], ...]:
+    if family not in catalog.families:
+        raise AkeneoError(404, f'Family "{family}" does not exist.')
+    return catalog.family_variants[family]
+
+
+def _list_family_variants(request: Request, catalog: SandboxCatalog, family: str) -> Response:
+    """``GET /families/{family}/variants``: offset pagination in code order (the Swagger file lists no
+    ``search`` nor ``search_after`` for it)."""
+    variants = _family_or_404(catalog, family)
+    _pagination_type(request, search_after=False)
+    limit, page, with_count = _limit(request), _page(request), _with_count(request)
+    offset = (page - 1) * limit
+    path = f"{_API}/families/{family}/variants"
+    items = [_with_self_link(request, f"{path}/{v['code']}", v) for v in variants[offset : offset + limit]]
+    return _json(_offset_page(request, path, items, page, limit, len(variants) if with_count else None))
+
+
+def _get_family_variant(catalog: SandboxCatalog, family: str, code: str) -> Response:
+    for variant in _family_or_404(catalog, family):
+        if variant["code"] == code:
+            return _json(variant)
+    raise AkeneoError(
+        404, f'Family variant "{code}" does not exist or is not a variant of the family "{family}".'
+    )
+
+
+ModelPredicate = Callable[["ModelHeader"], bool]
+
+
+def _model_predicate(prop: str, item: dict[str, Any]) -> ModelPredicate:
+    """Filter product models (filter.md, "Filter on product model properties")."""
+    operator, value = item["operator"], item.get("value")
+    if prop in ("updated", "created"):
+        return _date_predicate(prop, operator, value)  # type: ignore[return-value]
+    if prop in ("identifier", "family", "categories") and operator in ("IN", "NOT IN"):
+        codes = set(_string_list(prop, value))
+        inside = operator == "IN"
+        if prop == "categories":
+            return lambda header: bool(codes.intersection(header.categories)) is inside
+        key = "code" if prop == "identifier" else "family"
+        return lambda header: (getattr(header, key) in codes) is inside
+    if prop == "parent" and operator == "IN":
+        parents = set(_string_list(prop, value))
+        return lambda header: header.parent in parents
+    if prop == "parent" and operator in ("EMPTY", "NOT EMPTY"):
+        return lambda header: (header.parent is None) is (operator == "EMPTY")
+    raise _unsupported(prop, operator)
+
+
+def _model_item(request: Request, catalog: SandboxCatalog, code: str, values: _ValueFilter) -> dict[str, Any]:
+    model = catalog.product_model(code, _base_url(request))
+    model["values"] = values.apply(model["values"])
+    return _with_self_link(request, f"{_API}/product-models/{quote(code)}", model)
+
+
+def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
+    """``GET /product-models``: filters, value filters, ``page`` and ``search_after`` pages in code order."""
+    pagination_type = _pagination_type(request, search_after=True)
+    limit = _limit(request)
+    predicates = [_model_predicate(prop, item) for prop, items in _search(request).items() for item in items]
+    values = _value_filter(request, catalog)
+    if values.scope is not None:
+        tree = catalog.channels[values.scope]["category_tree"]
+        in_tree = {code for code, c in catalog.categories.items() if code == tree or c["parent"] == tree}
+        predicates.append(lambda header: bool(in_tree.intersection(header.categories)))
+    path = f"{_API}/product-models"
+
+    def matching(after: str | None = None) -> Iterator[ModelHeader]:
+        headers = catalog.iter_model_headers(after=after)
+        return (header for header in headers if all(predicate(header) for predicate in predicates))
+
+    if pagination_type == "search_after":
+        cursor = request.query_params.get("search_after")
+        headers = list(islice(matching(_decode_code_cursor(cursor) if cursor else None), limit))
+        links = {
+            "self": _href(request, path, limit=limit, search_after=cursor),
+            "first": _href(request, path, limit=limit, search_after=None),
+        }
+        if len(headers) == limit:
+            links["next"] = _href(request, path, limit=limit, search_after=_encode_cursor(headers[-1].code))
+        items = [_model_item(request, catalog, header.code, values) for header in headers]
+        return _json({"_links": links, "_embedded": {"items": items}})
+    page, with_count = _page(request), _with_count(request)
+    if page * limit > _MAX_OFFSET_WINDOW:
+        raise AkeneoError(
+            422,
+            'You have reached the maximum number of pages you can retrieve with the "page" pagination type. '
+            "Please use the search after pagination type instead",
+            documentation=_DOC_SEARCH_AFTER,
+        )
+    offset = (page - 1) * limit
+    items = [
+        _model_item(request, catalog, header.code, values)
+        for header in islice(matching(), offset, offset + limit)
+    ]
+    count = sum(1 for _ in matching()) if with_count else None
+    return _json(_offset_page(request, path, items, page, limit, count))
+
+
+def _decode_code_cursor(cursor: str) -> str:
+    """Return the product model code inside a ``search_after`` cursor (opaque to clients, pagination.md)."""
+    try:
+        code = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        code = ""
+    if not code:
+        raise AkeneoError(
+            422, f'"{cursor}" is not a valid search_after cursor. Use the links of the previous page.'
+        )
+    return code
+
+
+def _add_model_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """Serve product models and family variants (empty lists when the catalog has no models)."""
+
+    @router.get("/families/{family_code}/variants")
+    async def list_family_variants(request: Request, family_code: str) -> Response:
+        return _list_family_variants(request, catalog, family_code)
+
+    @router.get("/families/{family_code}/variants/{code}")
+    async def get_family_variant(family_code: str, code: str) -> Response:
+        return _get_family_variant(catalog, family_code, code)
+
+    @router.get("/product-models")
+    async def list_product_models(request: Request) -> Response:
+        return _list_product_models(request, catalog)
+
+    @router.get("/product-models/{code}")
+    async def get_product_model(request: Request, code: str) -> Response:
+        try:
+            return _json(catalog.product_model(code, _base_url(request)))
+        except KeyError:
+            raise AkeneoError(
+                404, f'Product model "{code}" does not exist or you do not have permission to access it.'
+            ) from None
 
 
 # -- assets: Asset Manager (asset-manager.md) ------------------------------------------------------------
@@ -1379,6 +1543,8 @@ def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
                 404, f'Product "{uuid}" does not exist or you do not have permission to access it.'
             )
         return _json(catalog.product(index, _base_url(request)))
+
+    _add_model_routes(router, catalog)
 
     # The download route goes first: "{code:path}" would also match ".../download".
     @router.get("/media-files/{code:path}/download")

@@ -71,6 +71,45 @@ index  pinned asset case (both systems unless said)
 11     its ``lifestyle_assets`` collection starts with an asset of product 10 (one asset, two
        products); front packshot is a PNG, back packshot a GIF
 =====  ==========================================================================================
+
+Product models and variants
+---------------------------
+
+With ``generate_catalog(models=N)`` (default 0: nothing below exists, and every resource is as without the
+keyword) the catalog also has N root product models and their sub-models and variant products. The
+attributes gain the simple-select axes ``color`` (black, blue, green, red, white), ``size`` (xs to xxl) and
+``material`` (canvas, leather, suede); each family gains its axes; the ``sku`` rule widens to
+``^SKU-\\d+(-[A-Z0-9]+)*$``. Each family has one family variant (catalog-structure.md); attributes in no
+set are the root model's:
+
+=============================  =====================  ==========================================
+family variant                 level: axes            images owned per level
+=============================  =====================  ==========================================
+shoes_by_size                  root                   lifestyle, zoom, detail images, user manual
+                               1: size                main_image, back_image (and sku)
+shirts_by_color_size           root                   zoom_image
+                               1: color (sub-model)   lifestyle_image
+                               2: size                main_image, back_image (and sku)
+accessories_by_color_material  root                   lifestyle, detail images, user manual
+                               1: color + material    main_image (and sku)
+=============================  =====================  ==========================================
+
+Root model ``i`` (code ``MODEL-00001`` upwards) is a shoe (5 sizes), a shirt (3 colour sub-models
+``MODEL-00002-blue``..., 4 sizes each) or an accessory (4 colour/material pairs) as ``i % 3`` says, so its
+variants' indexes are computed, never stored. Variant products are products after the simple ones
+(identifiers continue the ``SKU-`` numbering), with ``parent`` set, the root's family and categories, and,
+as the API returns them (products.md), their ancestors' values merged in; a sub-model holds its root's
+values too. Models and variants have no asset collections. Model files are named after the model code.
+
+=====  ==========================================================================================
+model  pinned case (index of the root model)
+=====  ==========================================================================================
+0      every image attribute filled at every level, every locale and scope
+1      variant identifiers of about 75 characters: each sub-model's ``;``-joined SKUs exceed 255
+2      no variant has an image of its own
+3      the root model has no image of its own
+4      its first sub-model (in code order) has no image of its own
+=====  ==========================================================================================
 """
 
 from __future__ import annotations
@@ -81,7 +120,7 @@ import re
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -100,6 +139,7 @@ __all__ = [
     "AssetHeader",
     "AssetSystem",
     "MediaFile",
+    "ModelHeader",
     "ProductHeader",
     "SandboxCatalog",
     "generate_catalog",
@@ -336,6 +376,10 @@ class ProductHeader:
     :ivar index: position in identifier (and uuid) order, from 0.
     :ivar uuid: Akeneo 7 product uuid; uuids sort like indexes, as ``search_after`` needs.
     :ivar identifier: the ``sku`` value, e.g. ``SKU-00001``.
+    :ivar ancestors: for a variant product, its parent model's code then (two levels) the root model's;
+        empty for a simple product.
+    :ivar ancestors_updated: the ``updated`` dates of ``ancestors``, in the same order (the ``updated``
+        filter also returns a variant whose ancestor matches, filter.md).
     """
 
     index: int
@@ -346,6 +390,47 @@ class ProductHeader:
     categories: tuple[str, ...]
     created: datetime
     updated: datetime
+    ancestors: tuple[str, ...] = ()
+    ancestors_updated: tuple[datetime, ...] = ()
+
+    @property
+    def parent(self) -> str | None:
+        """The parent product model's code (``parent`` of the resource), ``None`` for a simple product."""
+        return self.ancestors[0] if self.ancestors else None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHeader:
+    """The cheap part of a product model: enough to list, filter and page without building values.
+
+    :ivar index: the root model's position, from 0 (a sub-model has its root's index).
+    :ivar code: e.g. ``MODEL-00002`` (root) or ``MODEL-00002-blue`` (sub-model: root code and colour).
+    :ivar level: 0 for a root model, 1 for a sub-model.
+    :ivar parent: the root model's code for a sub-model, ``None`` for a root model.
+    :ivar axes: the axis values this level owns, e.g. ``(("color", "blue"),)``; empty for a root model.
+    """
+
+    index: int
+    code: str
+    family: str
+    family_variant: str
+    level: int
+    parent: str | None
+    axes: tuple[tuple[str, str], ...]
+    categories: tuple[str, ...]
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelLayout:
+    """The axis options a root model's variants use: sizes (shoes, shirts), colours of its sub-models
+    (shirts), (colour, material) pairs (accessories)."""
+
+    family: str
+    sizes: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,9 +462,10 @@ class MediaFile:
 
 @dataclass(frozen=True, slots=True)
 class _MediaSpec:
-    """Everything needed to render one media file; the owner is the product whose identifier it carries."""
+    """Everything needed to render one media file; the owner is the product whose identifier it carries (its
+    index), or the product model whose code it carries (the code)."""
 
-    owner: int
+    owner: int | str
     attribute: str
     locale: str | None
     scope: str | None
@@ -491,12 +577,19 @@ class SandboxCatalog:
     :meth:`iter_asset_headers`, :meth:`iter_assets` and :meth:`asset` the assets, :meth:`asset_media`,
     :meth:`pam_file` and :meth:`asset_files` their binaries, :meth:`product_asset_codes` the collections.
 
-    :param products: number of products.
+    Product models (see "Product models and variants" in the module docstring) only exist with ``models > 0``:
+    :attr:`models_count` root models, :attr:`family_variants`, :meth:`iter_model_headers`,
+    :meth:`iter_product_models`, :meth:`model_header`, :meth:`product_model` and :meth:`variants_of`. Their
+    variant products are products too, after the simple ones: :attr:`products_count` counts both,
+    :attr:`simple_products_count` and :attr:`variants_count` each kind.
+
+    :param products: number of simple products.
     :param seed: seed of everything random.
     :param asset_system: ``"new"`` (Asset Manager) or ``"old"`` (PAM).
+    :param models: number of root product models (their sub-models and variant products come with them).
     :param media_cache_bytes: bound of the cache of rendered media; a miss only costs rendering again.
-    :raises ValueError: if ``products`` is negative or above 2,000,000 (the uuid scheme's room), or
-        ``asset_system`` is neither ``"new"`` nor ``"old"``.
+    :raises ValueError: if ``products`` or ``models`` is negative, products and variants together exceed
+        2,000,000 (the uuid scheme's room), or ``asset_system`` is neither ``"new"`` nor ``"old"``.
     """
 
     def __init__(
@@ -505,22 +598,43 @@ class SandboxCatalog:
         seed: int,
         *,
         asset_system: AssetSystem = "new",
+        models: int = 0,
         media_cache_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         if not 0 <= products <= _MAX_PRODUCTS:
             raise ValueError(f"products must be between 0 and {_MAX_PRODUCTS}, got {products}")
+        if models < 0 or products + _variants_before(models) > _MAX_PRODUCTS:
+            raise ValueError(
+                f"models must be at least 0 and products and variants at most {_MAX_PRODUCTS}, got {models}"
+            )
         if asset_system not in ASSET_SYSTEMS:
             raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
         self.seed = seed
-        self.products_count = products
+        #: Root product models; each brings its sub-models (two-level family variants) and variant products.
+        self.models_count = models
+        #: Simple products, indexes ``[0, simple_products_count)``.
+        self.simple_products_count = products
+        #: Variant products, indexes ``[simple_products_count, products_count)``.
+        self.variants_count = _variants_before(models)
+        #: Every product served by ``products-uuid``: the simple ones, then the variants.
+        self.products_count = products + self.variants_count
         self.asset_system: AssetSystem = asset_system
         self._width = max(5, len(str(products)))
+        self._variant_width = max(5, len(str(self.products_count)))
+        self._model_width = max(5, len(str(models)))
         self._uuid_base = _Dice(seed, "uuid-base").below(2**31)
         self._media = _MediaCache(media_cache_bytes)
         self.channels: Mapping[str, dict[str, Any]] = _freeze(_channels())
         self.locales: Mapping[str, dict[str, Any]] = _freeze(_locales())
-        self.attributes: Mapping[str, dict[str, Any]] = _freeze(_attributes(asset_system))
-        self.families: Mapping[str, dict[str, Any]] = _freeze(_families(asset_system))
+        self.attributes: Mapping[str, dict[str, Any]] = _freeze(
+            _attributes(asset_system, variation=models > 0)
+        )
+        self.families: Mapping[str, dict[str, Any]] = _freeze(_families(asset_system, variation=models > 0))
+        #: Family variants of each family (family code -> resources in code order, as
+        #: ``GET /families/{family}/variants`` lists them); every list is empty without models.
+        self.family_variants: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
+            {code: tuple(_family_variants(code) if models else ()) for code in self.families}
+        )
         self.categories: Mapping[str, dict[str, Any]] = _freeze(_categories())
         #: Asset Manager families by code (empty for the PAM, which has none), as
         #: ``GET /asset-families/{code}`` shows them; treat them as read-only.
@@ -542,6 +656,8 @@ class SandboxCatalog:
         :raises IndexError: if ``index`` is outside ``[0, products_count)``.
         """
         self._check_index(index)
+        if index >= self.simple_products_count:
+            return self._variant_header(index)
         digest = self._digest(index)
         family_roll, enabled_roll, updated_s, created_s, sale_roll, new_roll = _SIX_U32.unpack_from(digest)
         pinned = _PINNED.get(index, {})
@@ -585,7 +701,7 @@ class SandboxCatalog:
             "family": header.family,
             "categories": list(header.categories),
             "groups": [],
-            "parent": None,
+            "parent": header.parent,
             "values": self._values(header, base_url),
             "created": _iso(header.created),
             "updated": _iso(header.updated),
@@ -625,6 +741,317 @@ class SandboxCatalog:
                 high = middle
         return low
 
+    # -- product models and variants ----------------------------------------------------------------------
+
+    def iter_model_headers(self, *, after: str | None = None) -> Iterator[ModelHeader]:
+        """Yield product model headers in code order (the order of ``search_after`` pages): each root model,
+        then its sub-models in colour code order.
+
+        :param after: only models whose code sorts after this one (a ``search_after`` cursor); any string
+            works.
+        """
+        start = 0
+        if after is not None:  # root codes have a fixed width, so they sort like their indexes
+            low, high = 0, self.models_count
+            while low < high:
+                middle = (low + high) // 2
+                if self._model_code(middle) <= after:
+                    low = middle + 1
+                else:
+                    high = middle
+            start = max(low - 1, 0)
+        for index in range(start, self.models_count):
+            for header in self._model_family_tree(index):
+                if after is None or header.code > after:
+                    yield header
+
+    def iter_product_models(self, base_url: str = "") -> Iterator[dict[str, Any]]:
+        """Yield every product model resource in code order, as :meth:`iter_model_headers` lists them."""
+        for header in self.iter_model_headers():
+            yield self._model_resource(header, base_url)
+
+    def model_header(self, code: str) -> ModelHeader:
+        """Return the header of the product model ``code`` (root or sub-model), without building values.
+
+        :raises KeyError: if there is no such product model.
+        """
+        match = _MODEL_CODE_RE.match(code)
+        if match is None:
+            raise KeyError(code)
+        index = int(match.group(1)) - 1
+        if not 0 <= index < self.models_count or self._model_code(index) != f"MODEL-{match.group(1)}":
+            raise KeyError(code)
+        for header in self._model_family_tree(index):
+            if header.code == code:
+                return header
+        raise KeyError(code)
+
+    def product_model(self, code: str, base_url: str = "") -> dict[str, Any]:
+        """Return a product model as ``GET /api/rest/v1/product-models/{code}`` shows it, without ``_links``.
+
+        Its values hold its ancestors' values merged in, as the API returns them (products.md); media values
+        carry ``_links.download.href``, absolute when ``base_url`` is given.
+
+        :raises KeyError: if there is no such product model.
+        """
+        return self._model_resource(self.model_header(code), base_url)
+
+    def variants_of(self, code: str) -> list[ProductHeader]:
+        """Return the headers of the variant products below a product model, in index (and uuid) order.
+
+        For a root model of a two-level family variant, these are the variants of all its sub-models.
+
+        :raises KeyError: if there is no such product model.
+        """
+        header = self.model_header(code)
+        first = self.simple_products_count + _variants_before(header.index)
+        count = _SHAPE_VARIANTS[header.index % len(_MODEL_SHAPES)]
+        variants = [self.header(index) for index in range(first, first + count)]
+        return [variant for variant in variants if code in variant.ancestors]
+
+    # -- product model internals ------------------------------------------------------------------------
+
+    def _model_code(self, index: int) -> str:
+        return f"MODEL-{index + 1:0{self._model_width}d}"
+
+    def _layout(self, index: int) -> _ModelLayout:
+        """Return root model ``index``'s family and the axis options its variants use."""
+        family = _MODEL_SHAPES[index % len(_MODEL_SHAPES)]
+        dice = _Dice(self.seed, "model-layout", index)
+        sizes, colours = _AXIS_OPTIONS["size"], _AXIS_OPTIONS["color"]
+        if family == "shoes":
+            start = dice.below(len(sizes) - 4)
+            return _ModelLayout(family, sizes=sizes[start : start + 5])
+        if family == "shirts":
+            start = dice.below(len(sizes) - 3)
+            return _ModelLayout(
+                family, colours=tuple(sorted(_distinct(colours, 3, dice))), sizes=sizes[start : start + 4]
+            )
+        pairs = tuple((colour, material) for colour in colours for material in _AXIS_OPTIONS["material"])
+        return _ModelLayout(family, pairs=tuple(sorted(_distinct(pairs, 4, dice))))
+
+    def _model_family_tree(self, index: int) -> list[ModelHeader]:
+        """Return root model ``index`` and its sub-models, in code order."""
+        root = self._root_header(index)
+        return [root, *(self._sub_header(root, colour) for colour in self._layout(index).colours)]
+
+    def _root_header(self, index: int) -> ModelHeader:
+        layout = self._layout(index)
+        dice = _Dice(self.seed, "model-header", index)
+        updated = _UPDATED_FROM + timedelta(seconds=dice.below(_UPDATED_SPAN))
+        categories = [layout.family]
+        if dice.chance(0.2):
+            categories.append("summer_sale")
+        if dice.chance(0.15):
+            categories.append("new_arrivals")
+        return ModelHeader(
+            index=index,
+            code=self._model_code(index),
+            family=layout.family,
+            family_variant=_FAMILY_VARIANT_SETS[layout.family][0],
+            level=0,
+            parent=None,
+            axes=(),
+            categories=tuple(sorted(categories)),
+            created=updated - timedelta(seconds=dice.below(400 * 86_400)),
+            updated=updated,
+        )
+
+    def _sub_header(self, root: ModelHeader, colour: str) -> ModelHeader:
+        dice = _Dice(self.seed, "sub-model-header", root.index, colour)
+        updated = _UPDATED_FROM + timedelta(seconds=dice.below(_UPDATED_SPAN))
+        return ModelHeader(
+            index=root.index,
+            code=f"{root.code}-{colour}",
+            family=root.family,
+            family_variant=root.family_variant,
+            level=1,
+            parent=root.code,
+            axes=(("color", colour),),
+            categories=root.categories,  # the API merges the ancestors' categories in
+            created=min(root.created, updated),
+            updated=updated,
+        )
+
+    def _variant_position(self, index: int) -> tuple[int, int]:
+        """Return (root model index, variant position in the model) of variant product ``index``."""
+        cycle, rest = divmod(index - self.simple_products_count, _CYCLE_VARIANTS)
+        shape = sum(1 for offset in _SHAPE_OFFSETS[1:] if rest >= offset)
+        return cycle * len(_MODEL_SHAPES) + shape, rest - _SHAPE_OFFSETS[shape]
+
+    def _variant_axes(self, layout: _ModelLayout, position: int) -> tuple[tuple[str, str], ...]:
+        """Return the axis values a variant owns (the last level's axes)."""
+        if layout.family == "shoes":
+            return (("size", layout.sizes[position]),)
+        if layout.family == "shirts":
+            return (("size", layout.sizes[position % len(layout.sizes)]),)
+        colour, material = layout.pairs[position]
+        return (("color", colour), ("material", material))
+
+    def _variant_header(self, index: int) -> ProductHeader:
+        model, position = self._variant_position(index)
+        layout = self._layout(model)
+        root = self._root_header(model)
+        ancestors: tuple[ModelHeader, ...] = (root,)
+        if layout.colours:
+            ancestors = (self._sub_header(root, layout.colours[position // len(layout.sizes)]), root)
+        digest = self._digest(index)
+        enabled_roll, updated_s, created_s = struct.unpack_from(">3I", digest, 4)
+        identifier = f"SKU-{index + 1:0{self._variant_width}d}"
+        if _MODEL_PINNED.get(model) == "long_identifiers":
+            axes = dict(ancestors[0].axes) | dict(self._variant_axes(layout, position))
+            identifier = _LONG_SKU.format(
+                sku=identifier, color=axes["color"].upper(), size=axes["size"].upper()
+            )
+        updated = _UPDATED_FROM + timedelta(seconds=updated_s % _UPDATED_SPAN)
+        return ProductHeader(
+            index=index,
+            uuid=self._uuid(index, digest),
+            identifier=identifier,
+            family=layout.family,
+            enabled=enabled_roll >= 0.03 * 2**32,
+            categories=root.categories,
+            created=updated - timedelta(seconds=created_s % (400 * 86_400)),
+            updated=updated,
+            ancestors=tuple(ancestor.code for ancestor in ancestors),
+            ancestors_updated=tuple(ancestor.updated for ancestor in ancestors),
+        )
+
+    def _model_resource(self, header: ModelHeader, base_url: str) -> dict[str, Any]:
+        return {
+            "code": header.code,
+            "family": header.family,
+            "family_variant": header.family_variant,
+            "parent": header.parent,
+            "categories": list(header.categories),
+            "values": self._model_values(header, base_url),
+            "created": _iso(header.created),
+            "updated": _iso(header.updated),
+            "associations": {
+                code: {"products": [], "product_models": [], "groups": []} for code in _ASSOCIATION_TYPES
+            },
+            "quantified_associations": {},
+        }
+
+    def _model_values(self, header: ModelHeader, base_url: str) -> dict[str, list[dict[str, Any]]]:
+        """Return a model's values with its parent's merged in (products.md: the API returns inherited
+        values); the root's first."""
+        values = (
+            {} if header.parent is None else self._model_values(self.model_header(header.parent), base_url)
+        )
+        if header.level == 0:
+            values["name"] = [
+                {
+                    "locale": locale,
+                    "scope": None,
+                    "data": f"{_NAMES[header.family][locale]} {header.index + 1}",
+                }
+                for locale in _ECOMMERCE_LOCALES
+            ]
+        for axis, option in header.axes:
+            values[axis] = [_axis_value(axis, option)]
+        self._add_media_values(values, self._model_plan(header), base_url)
+        return values
+
+    def _variant_values(self, header: ProductHeader, base_url: str) -> dict[str, list[dict[str, Any]]]:
+        """Return a variant's values: its identifier, its ancestors' values merged in (root first), then its
+        own axes and images."""
+        model, position = self._variant_position(header.index)
+        values: dict[str, list[dict[str, Any]]] = {
+            "sku": [{"locale": None, "scope": None, "data": header.identifier}]
+        }
+        values.update(self._model_values(self.model_header(header.ancestors[0]), base_url))
+        for axis, option in self._variant_axes(self._layout(model), position):
+            values[axis] = [_axis_value(axis, option)]
+        self._add_media_values(values, self._plan(header.index), base_url)
+        return values
+
+    def _add_media_values(
+        self, values: dict[str, list[dict[str, Any]]], slots: list[_Slot], base_url: str
+    ) -> None:
+        for slot in slots:
+            media = self._render(slot.spec)
+            href = base_url + MEDIA_DOWNLOAD_PATH.format(code=media.code)
+            values.setdefault(slot.attribute, []).append(
+                {
+                    "locale": slot.locale,
+                    "scope": slot.scope,
+                    "data": media.code,
+                    "_links": {"download": {"href": href}},
+                }
+            )
+
+    def _model_plan(self, header: ModelHeader) -> list[_Slot]:
+        """Return the media slots a product model owns (its level's image attributes; not inherited ones)."""
+        pin = _MODEL_PINNED.get(header.index)
+        dice = _Dice(self.seed, "model-plan", header.code)
+        if pin == "bare_root" and header.level == 0:
+            return []
+        if (
+            pin == "bare_sub_model"
+            and header.level == 1
+            and header.axes[0][1] == self._layout(header.index).colours[0]
+        ):
+            return []
+        if pin is None and dice.chance(0.05 if header.level == 0 else 0.1):
+            return []
+
+        def spec(attribute: str, locale: str | None, scope: str | None) -> _MediaSpec:
+            return self._model_spec(header, attribute, locale, scope)
+
+        return _level_slots(_level_attributes(header.family, header.level), pin == "full", dice, spec)
+
+    def _variant_plan(self, header: ProductHeader) -> list[_Slot]:
+        """Return the media slots a variant product owns (the last level's image attributes)."""
+        model, _ = self._variant_position(header.index)
+        pin = _MODEL_PINNED.get(model)
+        dice = _Dice(self.seed, "variant-plan", header.index)
+        if pin == "bare_variants" or (pin is None and dice.chance(0.12)):
+            return []
+        attributes = _level_attributes(header.family, len(_FAMILY_VARIANT_SETS[header.family][2]))
+
+        def spec(attribute: str, locale: str | None, scope: str | None) -> _MediaSpec:
+            return self._spec(header, attribute, locale, scope)
+
+        return _level_slots(attributes, pin == "full", dice, spec)
+
+    def _model_spec(
+        self, header: ModelHeader, attribute: str, locale: str | None, scope: str | None
+    ) -> _MediaSpec:
+        """Like :meth:`_spec`, for a file a product model owns: its name carries the model's code."""
+        dice = _Dice(self.seed, "model-media", header.code, attribute, locale, scope)
+        if attribute == "user_manual":
+            filename = f"{dice.pick(_MANUAL_STEMS).format(sku=header.code)}.pdf"
+            return _MediaSpec(header.code, attribute, locale, scope, "PDF", filename)
+        kind = dice.weighted(_IMAGE_FORMAT_WEIGHTS)
+        stems = {
+            "main_image": lambda: dice.pick(_MAIN_STEMS),
+            "back_image": lambda: dice.pick(_BACK_STEMS),
+            "lifestyle_image": lambda: _LIFESTYLE_STEMS[header.family][locale or "en_US"],
+            "zoom_image": lambda: _ZOOM_STEM,
+        }
+        stem = stems.get(attribute, lambda: _DETAIL_STEM)()
+        extension = _extension(kind, stem, dice)
+        filename = f"{stem.format(sku=header.code, locale=locale, scope=scope)}.{extension}"
+        return _MediaSpec(header.code, attribute, locale, scope, kind, filename)
+
+    def _model_media(self, code: str, sanitized: str) -> MediaFile:
+        """Find a media file a product model owns from its code (its name carries the root model's code)."""
+        match = _CODE_RE.match(code)
+        owner = _MODEL_OWNER_RE.search(sanitized)
+        if match is None or owner is None or "".join(match.group(1, 2, 3, 4)) != match.group(5)[:4]:
+            raise KeyError(code)
+        index = int(owner.group(1)) - 1
+        if not 0 <= index < self.models_count:
+            raise KeyError(code)
+        for header in self._model_family_tree(index):
+            for slot in self._model_plan(header):
+                if sanitize_filename(slot.spec.original_filename) == sanitized:
+                    media = self._render(slot.spec)
+                    if media.code == code:
+                        return media
+        raise KeyError(code)
+
     # -- media ----------------------------------------------------------------------------------------
 
     def media(self, code: str) -> MediaFile:
@@ -634,6 +1061,8 @@ class SandboxCatalog:
         """
         match = _CODE_RE.match(code)
         owner = _OWNER_RE.search(match.group(6)) if match else None
+        if match is not None and owner is None:
+            return self._model_media(code, match.group(6))
         if match is None or owner is None or "".join(match.group(1, 2, 3, 4)) != match.group(5)[:4]:
             raise KeyError(code)
         index = int(owner.group(1)) - 1
@@ -674,6 +1103,8 @@ class SandboxCatalog:
         :raises IndexError: if ``index`` is outside the catalog.
         """
         header = self.header(index)
+        if index >= self.simple_products_count:
+            return {}  # variant products hold images only (see "Product models and variants")
         plan = self._asset_plan(index)
         pin = _ASSET_PINNED.get(index)
         dice = _Dice(self.seed, "collections", index)
@@ -720,7 +1151,7 @@ class SandboxCatalog:
         if family is not None and family not in self._asset_groups():
             raise KeyError(family)
         start = 0 if after is None else self._first_asset_owner(after)
-        for index in range(start, self.products_count):
+        for index in range(start, self.simple_products_count):
             stem = self._asset_stem(index)
             plan = self._asset_plan(index)
             pairs = sorted(
@@ -747,7 +1178,7 @@ class SandboxCatalog:
         if match is None:
             raise KeyError(code)
         index = int(match.group(1)) - 1
-        if not 0 <= index < self.products_count or self._asset_stem(index) != f"sku_{match.group(1)}":
+        if not 0 <= index < self.simple_products_count or self._asset_stem(index) != f"sku_{match.group(1)}":
             raise KeyError(code)
         role = match.group(2)
         for group, roles in self._asset_plan(index).items():
@@ -779,7 +1210,7 @@ class SandboxCatalog:
         if self.asset_system != "new" or match is None or owner is None:
             raise KeyError(code)
         index = int(owner.group(1)) - 1
-        if not 0 <= index < self.products_count:
+        if not 0 <= index < self.simple_products_count:
             raise KeyError(code)
         for group, roles in self._asset_plan(index).items():
             for role in roles:
@@ -843,7 +1274,7 @@ class SandboxCatalog:
         Stems grow with the index and all have the same length, so every product before the last one whose
         stem sorts at or before ``after`` only owns codes that sort before it.
         """
-        low, high = 0, self.products_count
+        low, high = 0, self.simple_products_count
         while low < high:
             middle = (low + high) // 2
             if self._asset_stem(middle) <= after:
@@ -1115,6 +1546,8 @@ class SandboxCatalog:
         return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
     def _values(self, header: ProductHeader, base_url: str) -> dict[str, list[dict[str, Any]]]:
+        if header.ancestors:
+            return self._variant_values(header, base_url)
         values: dict[str, list[dict[str, Any]]] = {
             "sku": [{"locale": None, "scope": None, "data": header.identifier}],
             "name": self._names(header),
@@ -1152,6 +1585,8 @@ class SandboxCatalog:
     def _plan(self, index: int) -> list[_Slot]:
         """Return the media slots of product ``index``, in the order values list them."""
         header = self.header(index)
+        if header.ancestors:
+            return self._variant_plan(header)
         pinned = _PINNED.get(index, {})
         full = pinned.get("full", False)
         dice = _Dice(self.seed, "plan", index)
@@ -1210,7 +1645,11 @@ class SandboxCatalog:
             filename = f"{dice.pick(_MANUAL_STEMS).format(sku=sku)}.pdf"
             return _MediaSpec(header.index, attribute, locale, scope, "PDF", filename)
         kind = dice.weighted(_IMAGE_FORMAT_WEIGHTS)
-        if attribute == "main_image" and "main_format" in _PINNED.get(header.index, {}):
+        if (
+            attribute == "main_image"
+            and header.index < self.simple_products_count
+            and "main_format" in _PINNED.get(header.index, {})
+        ):
             kind = _PINNED[header.index]["main_format"]
         if attribute == "main_image":
             stem = dice.pick(_MAIN_STEMS)
@@ -1238,7 +1677,7 @@ class SandboxCatalog:
 
 
 def generate_catalog(
-    products: int = 300, seed: int = 7, *, asset_system: AssetSystem = "new"
+    products: int = 300, seed: int = 7, *, asset_system: AssetSystem = "new", models: int = 0
 ) -> SandboxCatalog:
     """Return the sandbox catalog for ``products`` products derived from ``seed``.
 
@@ -1250,9 +1689,12 @@ def generate_catalog(
     :param seed: any integer; another seed gives other uuids, dates, families, filenames and pixels.
     :param asset_system: ``"new"``, the Asset Manager (PIM >= 4.0), or ``"old"``, the PAM (PIM <= 3.2); a PIM
         has one or the other (asset-manager.md, pam.md).
-    :raises ValueError: if ``products`` is negative or above 2,000,000, or the asset system is unknown.
+    :param models: number of root product models, with their sub-models and variant products (module
+        docstring, "Product models and variants"); ``0``, the default, changes nothing at all.
+    :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
+        products, or the asset system is unknown.
     """
-    return SandboxCatalog(products, seed, asset_system=asset_system)
+    return SandboxCatalog(products, seed, asset_system=asset_system, models=models)
 
 
 # -- structure -----------------------------------------------------------------------------------------
@@ -1298,6 +1740,7 @@ def _locales() -> list[dict[str, Any]]:
 
 
 _GROUP_LABELS = {
+    "variation": _labels("Variation", "Variation", "Variante"),
     "general": _labels("General", "Général", "Allgemein"),
     "media": _labels("Media", "Médias", "Medien"),
     "documents": _labels("Documents", "Documents", "Dokumente"),
@@ -1343,9 +1786,32 @@ def _attribute(
     return resource
 
 
-def _attributes(asset_system: AssetSystem) -> list[dict[str, Any]]:
-    """Return the product attributes: the image attributes, then the asset collections of the asset system."""
-    return [*_image_attributes(), *_asset_collection_attributes(asset_system)]
+def _attributes(asset_system: AssetSystem, *, variation: bool = False) -> list[dict[str, Any]]:
+    """Return the product attributes: the image attributes, then the asset collections of the asset system,
+    then (with product models) the variant axes."""
+    attributes = [*_image_attributes(), *_asset_collection_attributes(asset_system)]
+    if variation:
+        # Variant identifiers add their axis values to the SKU, upper-case (one pinned model spells out its
+        # whole name): the identifier's rule widens to take them.
+        attributes[0] = {**attributes[0], "validation_regexp": _VARIANT_SKU_REGEXP}
+        attributes.extend(_axis_attributes())
+    return attributes
+
+
+def _axis_attributes() -> list[dict[str, Any]]:
+    """Return the simple selects used as variant axes: never localizable nor scopable (the Swagger file's
+    rule for axes)."""
+    return [
+        _attribute(
+            code,
+            "pim_catalog_simpleselect",
+            "variation",
+            sort_order,
+            _AXIS_LABELS[code],
+            useable_as_grid_filter=True,
+        )
+        for sort_order, code in enumerate(_AXIS_OPTIONS, start=2)
+    ]
 
 
 def _asset_collection_attributes(asset_system: AssetSystem) -> list[dict[str, Any]]:
@@ -1457,12 +1923,14 @@ def _image_attributes() -> list[dict[str, Any]]:
     ]
 
 
-def _families(asset_system: AssetSystem) -> list[dict[str, Any]]:
+def _families(asset_system: AssetSystem, *, variation: bool = False) -> list[dict[str, Any]]:
     collections = {attribute for attribute, _ in _COLLECTIONS[asset_system]}
 
     def family(code: str, attributes: list[str], labels: dict[str, str]) -> dict[str, Any]:
         required = ["main_image", "name", "sku"]
         assets = [attribute for attribute in _FAMILY_COLLECTIONS[code] if attribute in collections]
+        if variation:  # a family variant's axes must be attributes of its family
+            assets = [*assets, *_FAMILY_AXES[code]]
         return {
             "code": code,
             "attributes": sorted([*attributes, *assets]),
@@ -1490,6 +1958,157 @@ def _families(asset_system: AssetSystem) -> list[dict[str, Any]]:
             _labels("Accessories", "Accessoires", "Accessoires"),
         ),
     ]
+
+
+# -- product models (see "Product models and variants" in the module docstring) ------------------------
+
+_AXIS_OPTIONS: dict[str, tuple[str, ...]] = {
+    "color": ("black", "blue", "green", "red", "white"),
+    "size": ("xs", "s", "m", "l", "xl", "xxl"),
+    "material": ("canvas", "leather", "suede"),
+}
+_AXIS_LABELS = {
+    "color": _labels("Color", "Couleur", "Farbe"),
+    "size": _labels("Size", "Taille", "Größe"),
+    "material": _labels("Material", "Matière", "Material"),
+}
+_OPTION_LABELS = {
+    "black": _labels("Black", "Noir", "Schwarz"),
+    "blue": _labels("Blue", "Bleu", "Blau"),
+    "green": _labels("Green", "Vert", "Grün"),
+    "red": _labels("Red", "Rouge", "Rot"),
+    "white": _labels("White", "Blanc", "Weiß"),
+    **{size: _labels(size.upper(), size.upper(), size.upper()) for size in _AXIS_OPTIONS["size"]},
+    "canvas": _labels("Canvas", "Toile", "Segeltuch"),
+    "leather": _labels("Leather", "Cuir", "Leder"),
+    "suede": _labels("Suede", "Daim", "Wildleder"),
+}
+_FAMILY_AXES = {"shoes": ("size",), "shirts": ("color", "size"), "accessories": ("color", "material")}
+_VARIANT_SKU_REGEXP = r"^SKU-\d+(-[A-Z0-9]+)*$"
+# family -> (family variant code, labels, variant attribute sets as (axes, other attributes of the level)).
+# Attributes in no set belong to the root model. The identifier goes to the last level (the Swagger file:
+# "identifier [is] automatically distributed to the lower level").
+_FAMILY_VARIANT_SETS: dict[
+    str, tuple[str, dict[str, str], tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
+] = {
+    "shoes": (
+        "shoes_by_size",
+        _labels("Shoes by size", "Chaussures par pointure", "Schuhe nach Größe"),
+        ((("size",), ("back_image", "main_image", "sku")),),
+    ),
+    "shirts": (
+        "shirts_by_color_size",
+        _labels("Shirts by color and size", "Chemises par couleur et taille", "Hemden nach Farbe und Größe"),
+        ((("color",), ("lifestyle_image",)), (("size",), ("back_image", "main_image", "sku"))),
+    ),
+    "accessories": (
+        "accessories_by_color_material",
+        _labels(
+            "Accessories by color and material",
+            "Accessoires par couleur et matière",
+            "Accessoires nach Farbe und Material",
+        ),
+        ((("color", "material"), ("main_image", "sku")),),
+    ),
+}
+# Root model i has family _MODEL_SHAPES[i % 3] and _SHAPE_VARIANTS[i % 3] variant products, so the variant
+# products of model i start at a computed offset: no table.
+_MODEL_SHAPES = ("shoes", "shirts", "accessories")
+_SHAPE_VARIANTS = (5, 12, 4)  # 5 sizes; 3 colours x 4 sizes; 4 (colour, material) pairs
+_SHAPE_OFFSETS = (0, 5, 17)
+_CYCLE_VARIANTS = sum(_SHAPE_VARIANTS)
+_MODEL_PINNED: dict[int, str] = {
+    0: "full",
+    1: "long_identifiers",
+    2: "bare_variants",
+    3: "bare_root",
+    4: "bare_sub_model",
+}
+_LONG_SKU = "{sku}-OXFORD-SHIRT-SLIM-FIT-ORGANIC-COTTON-BUTTON-DOWN-COLLAR-{color}-{size}"
+_MODEL_CODE_RE = re.compile(r"^MODEL-(\d+)(?:-[a-z]+)?$")
+_MODEL_OWNER_RE = re.compile(r"MODEL_(\d+)")
+
+
+def _variants_before(models: int) -> int:
+    """Return how many variant products the root models ``[0, models)`` have."""
+    cycles, rest = divmod(models, len(_MODEL_SHAPES))
+    return cycles * _CYCLE_VARIANTS + _SHAPE_OFFSETS[rest]
+
+
+def _distinct(options: tuple[Any, ...], count: int, dice: _Dice) -> list[Any]:
+    pool = list(options)
+    return [pool.pop(dice.below(len(pool))) for _ in range(count)]
+
+
+def _family_variants(family: str) -> list[dict[str, Any]]:
+    """Return a family's variants as ``GET /families/{family}/variants/{code}`` shows them
+    (catalog-structure.md: a level's ``attributes`` list its axes too)."""
+    code, labels, sets = _FAMILY_VARIANT_SETS[family]
+    return [
+        {
+            "code": code,
+            "labels": labels,
+            "variant_attribute_sets": [
+                {"level": level, "axes": list(axes), "attributes": sorted({*axes, *others})}
+                for level, (axes, others) in enumerate(sets, start=1)
+            ],
+        }
+    ]
+
+
+def _level_attributes(family: str, level: int) -> frozenset[str]:
+    """Return the attributes a level of the family's variant owns; level 0 (root) owns those in no set."""
+    sets = _FAMILY_VARIANT_SETS[family][2]
+    if level:
+        axes, others = sets[level - 1]
+        return frozenset((*axes, *others))
+    owned = {attribute for axes, others in sets for attribute in (*axes, *others)}
+    attributes = {*_IMAGE_ATTRIBUTE_CODES[family]}
+    return frozenset(attributes - owned)
+
+
+# Image and file attributes of each family (its "attributes" in _families, without sku, name and assets).
+_IMAGE_ATTRIBUTE_CODES = {
+    "shoes": ("main_image", "back_image", "lifestyle_image", "zoom_image", "detail_image", "user_manual"),
+    "shirts": ("main_image", "back_image", "lifestyle_image", "zoom_image"),
+    "accessories": ("main_image", "lifestyle_image", "detail_image", "user_manual"),
+}
+
+
+def _level_slots(
+    attributes: frozenset[str],
+    full: bool,
+    dice: _Dice,
+    spec: Callable[[str, str | None, str | None], _MediaSpec],
+) -> list[_Slot]:
+    """Return the media slots of one level: each image attribute it owns, at random (all if ``full``)."""
+    slots: list[_Slot] = []
+
+    def add(attribute: str, locale: str | None, scope: str | None, probability: float) -> None:
+        if attribute in attributes and (full or dice.chance(probability)):
+            slots.append(_Slot(attribute, locale, scope, spec(attribute, locale, scope)))
+
+    add("main_image", None, None, 0.9)
+    add("back_image", None, None, 0.5)
+    for locale in _ECOMMERCE_LOCALES:
+        add("lifestyle_image", locale, None, 0.75)
+    for scope in ("ecommerce", "print"):
+        add("zoom_image", None, scope, 0.8)
+    for scope, locales in (("ecommerce", _ECOMMERCE_LOCALES), ("print", _PRINT_LOCALES)):
+        for locale in locales:
+            add("detail_image", locale, scope, 0.5)
+    add("user_manual", None, None, 0.3)
+    return slots
+
+
+def _axis_value(axis: str, option: str) -> dict[str, Any]:
+    """Format a simple select value with its ``linked_data`` (products.md, "The linked_data format")."""
+    return {
+        "locale": None,
+        "scope": None,
+        "data": option,
+        "linked_data": {"attribute": axis, "code": option, "labels": _OPTION_LABELS[option]},
+    }
 
 
 def _asset_attribute(

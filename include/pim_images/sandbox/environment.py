@@ -39,6 +39,7 @@ class SandboxSettings:
     sftp_port: int = 0
     host_key_path: Path | None = None
     asset_system: str = "new"
+    models: int = 0
 
 
 @dataclass
@@ -87,7 +88,10 @@ def create_sandbox_app(catalog: SandboxCatalog) -> Any:
 def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
     """Start the sandbox Akeneo and SFTP servers; stop both on exit."""
     catalog = generate_catalog(
-        products=settings.products, seed=settings.seed, asset_system=settings.asset_system
+        products=settings.products,
+        seed=settings.seed,
+        asset_system=settings.asset_system,
+        models=settings.models,
     )
     app = create_sandbox_app(catalog)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
