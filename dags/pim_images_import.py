@@ -5,10 +5,11 @@ Takes product images out of Akeneo PIM and delivers them to Salesforce B2C Comme
 site-import archive and a catalog XML) and to BSPK (a PRODUCT-IMAGES V2 CSV), as files
 dropped on SFTP.
 
-Each stage is its own task, retried on its own: validate the configuration, extract, download
-media, transform, render per target, deliver per target. Data moves through run-scoped staging
-files (``PIM_IMAGES_STAGING``, default ``$AIRFLOW_HOME/pim_images``); XCom carries only small
-summaries.
+Each stage is its own task, retried on its own: validate the configuration, extract the
+catalog structure, validate it against the connector's rules, extract products, models and
+assets, download media, transform, render per target, deliver per target. Data moves through
+run-scoped staging files (``PIM_IMAGES_STAGING``, default ``$AIRFLOW_HOME/pim_images``); XCom
+carries only small summaries.
 
 Connections: `akeneo_default` (type http: host, login/password, extras `client_id` and
 `client_secret`), `sfcc_sftp` and `bspk_sftp` (type sftp, `host_key` pinned in extras).
@@ -42,10 +43,12 @@ from pim_images.akeneo.errors import AkeneoAuthError
 from pim_images.deliver import deliver_files
 from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
+from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
 from pim_images.render.bspk import render_bspk
 from pim_images.render.sfcc import render_sfcc
 from pim_images.transform import transform_catalog
+from pim_images.validate import validate_catalog
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.sftp_delivery import open_remote_files
 
@@ -252,6 +255,22 @@ def pim_images_import() -> None:
             _fail_on_input(exc)
             raise
 
+    @task
+    def extract_structure(_: dict[str, Any]) -> dict[str, Any]:
+        try:
+            with AkeneoHook().get_conn() as client:
+                return _report("extract_structure", extract_structure_stage(client, _config(), _run_dir()))
+        except Exception as exc:
+            _fail_on_input(exc)
+            raise
+
+    @task(retries=0)
+    def validate(_: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return validate_catalog(_config(), _run_dir()).to_dict()
+        except InputError as exc:
+            raise AirflowFailException(str(exc)) from exc
+
     @task(task_id="download_media")
     def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -287,7 +306,8 @@ def pim_images_import() -> None:
     def deliver_bspk(rendered: dict[str, Any]) -> dict[str, Any]:
         return _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir)
 
-    transformed = transform_task(download_media_task(extract(validate_config())))
+    validated = validate(extract_structure(validate_config()))
+    transformed = transform_task(download_media_task(extract(validated)))
     deliver_sfcc(render_sfcc_task(transformed))
     deliver_bspk(render_bspk_task(transformed))
 

@@ -30,6 +30,8 @@ from pim_images.errors import CatalogError
 from pim_images.staging import StagingPath
 
 FAMILIES_PATH = "/api/rest/v1/asset-families"
+#: Staged structure of the asset families read: main media and attribute types.
+ASSET_FAMILIES = "asset_families.json"
 PAM_PATH = "/api/rest/v1/assets"
 
 
@@ -49,20 +51,15 @@ def extract_assets(
 ) -> AssetsSummary:
     """Write ``assets.jsonl``: every asset the collections may name, normalized.
 
-    :raises CatalogError: an asset family named by a collection does not exist, or the PIM has
-        no endpoint for the configured asset system.
+    :raises CatalogError: the PIM has no PAM endpoint (PAM exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
     if config.akeneoAssetSystem == "old":
         records = _iter_pam_assets(client, config)
     else:
-        families = list(dict.fromkeys(c["family"] for c in collections if c["family"]))
-        missing = [c["code"] for c in collections if not c["family"]]
-        if missing:
-            raise CatalogError(
-                [f"asset collection attribute {code!r} names no asset family" for code in missing]
-            )
-        records = _iter_family_assets(client, config, families, warnings)
+        # the families' structure was staged (and validated) by the structure step
+        structure = staging.read_json(run_dir / ASSET_FAMILIES)
+        records = _iter_family_assets(client, config, structure, warnings)
     count = staging.write_jsonl(run_dir / staging.ASSETS, records)
     return AssetsSummary(assets=count, warnings=warnings)
 
@@ -74,27 +71,38 @@ def iter_assets(run_dir: StagingPath) -> Iterator[dict[str, Any]]:
 # -- Asset Manager ------------------------------------------------------------------------
 
 
-def _iter_family_assets(
-    client: AkeneoClient, config: PipelineConfig, families: list[str], warnings: list[str]
-) -> Iterator[dict[str, Any]]:
-    for family in families:
+def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Each asset family's main media and attributes; ``None`` for a family Akeneo does not
+    have (the validate stage names it)."""
+    structure: dict[str, dict[str, Any] | None] = {}
+    for family in dict.fromkeys(families):
         path = f"{FAMILIES_PATH}/{quote(family)}"
         try:
             resource = client.get_json(path)
             attributes = client.get_list(f"{path}/attributes")
-        except AkeneoNotFoundError as exc:
-            raise CatalogError(
-                [f"asset family {family!r} cannot be read ({exc}); is the Asset Manager (PIM >= 4.0) there?"]
-            ) from exc
+        except AkeneoNotFoundError:
+            structure[family] = None
+            continue
+        structure[family] = {"main": resource.get("attribute_as_main_media"), "attributes": attributes}
+    return structure
+
+
+def _iter_family_assets(
+    client: AkeneoClient, config: PipelineConfig, structure: dict[str, Any], warnings: list[str]
+) -> Iterator[dict[str, Any]]:
+    for family, family_structure in structure.items():
+        if family_structure is None:
+            continue
+        attributes = family_structure["attributes"]
         by_code = {a["code"]: a for a in attributes if "code" in a}
-        main = resource.get("attribute_as_main_media")
+        main = family_structure["main"]
         main_type = by_code.get(main, {}).get("type")
         if main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
         links = [a for a in attributes if a.get("type") == "media_link"]
         params = {"channel": config.akeneoScope, "locales": ",".join(config.akeneoLocales)}
-        for asset in client.iter_items(f"{path}/assets", params):
+        for asset in client.iter_items(f"{FAMILIES_PATH}/{quote(family)}/assets", params):
             yield _normalize_asset(family, asset, main, main_type, links, config)
 
 

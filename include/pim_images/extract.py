@@ -17,7 +17,7 @@ from urllib.parse import quote
 from pim_images import staging
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import extract_assets
+from pim_images.assets import ASSET_FAMILIES, extract_assets, read_asset_families
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
@@ -63,25 +63,15 @@ def extract_catalog(
         only products updated in it are read (spec §5). ``None`` reads the whole catalog.
     :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
-    collection_type = COLLECTION_TYPES[config.akeneoAssetSystem]
-    attributes = _read_attributes(client, collection_type)
-    image_attributes: list[str] = []
-    if config.reads_images:
-        attributes |= _configured_non_images(client, attributes, config.akeneoImageAttributes)
-        image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
-    collections = asset_collections(attributes, collection_type) if config.reads_assets else []
-    identifier = _identifier_attribute(attributes)
-    staging.write_json(
-        run_dir / staging.ATTRIBUTES,
-        {
-            "identifier": identifier,
-            "image_attributes": [_attribute_record(attributes[code]) for code in image_attributes],
-            "asset_collections": collections,
-        },
-    )
+    if not (run_dir / staging.ATTRIBUTES).exists():
+        extract_structure(client, config, run_dir)
+    structure = staging.read_json(run_dir / staging.ATTRIBUTES)
+    identifier = structure["identifier"]
+    image_attributes = [a["code"] for a in structure["image_attributes"]]
+    collections = structure["asset_collections"]
+    family_variants = structure["family_variants"]
     differential = updated_from is not None and updated_to is not None
     skipped: list[str] = []
-    family_variants = read_family_variants(client)
     read = [*image_attributes, *(c["code"] for c in collections), *axes_of(family_variants)]
     models = extract_models(client, config, run_dir, read, family_variants)
     interval: dict[str, list[dict[str, Any]]] = {}
@@ -126,30 +116,76 @@ def extract_catalog(
     )
 
 
-def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[dict[str, Any]]:
-    """The product's asset collection attributes, by ``sort_order`` then code (spec §2).
+@dataclass(frozen=True)
+class StructureSummary:
+    """What the structure extraction staged (the validate stage checks it)."""
 
-    :raises CatalogError: naming every collection attribute that is localizable or scopable:
-        the connector reads locales and channels from the asset values, never from the
-        product attribute, so such an attribute cannot be imported (connector documentation).
+    image_attributes: list[str]
+    asset_collections: list[str]
+    identifier_attribute: str
+    family_variants: int
+    asset_families: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath) -> StructureSummary:
+    """Write ``attributes.json`` (image, identifier and collection attributes, the channel and
+    the enabled locales, the family variants) and, for the Asset Manager, ``asset_families.json``:
+    what the validate stage checks before any product, asset or media is read.
+
+    :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
+    collection_type = COLLECTION_TYPES[config.akeneoAssetSystem]
+    attributes = _read_attributes(client, collection_type)
+    image_attributes: list[str] = []
+    if config.reads_images:
+        attributes |= _configured_non_images(client, attributes, config.akeneoImageAttributes)
+        image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
+    collections = asset_collections(attributes, collection_type) if config.reads_assets else []
+    identifier = _identifier_attribute(attributes)
+    family_variants = read_family_variants(client)
+    families = [c["family"] for c in collections if c["family"]]
+    asset_families = read_asset_families(client, families) if families else {}
+    staging.write_json(run_dir / ASSET_FAMILIES, asset_families)
+    staging.write_json(
+        run_dir / staging.ATTRIBUTES,
+        {
+            "identifier": identifier,
+            "image_attributes": [_attribute_record(attributes[code]) for code in image_attributes],
+            "asset_collections": collections,
+            "channel": _channel(client, config.akeneoScope),
+            "enabled_locales": _enabled_locales(client),
+            "family_variants": family_variants,
+        },
+    )
+    return StructureSummary(
+        image_attributes=image_attributes,
+        asset_collections=[c["code"] for c in collections],
+        identifier_attribute=identifier,
+        family_variants=len(family_variants),
+        asset_families=len(asset_families),
+    )
+
+
+def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[dict[str, Any]]:
+    """The product's asset collection attributes, by ``sort_order`` then code (spec §2), with
+    their ``localizable``/``scopable`` flags for the validate stage."""
     found = sorted(
         (a for a in attributes.values() if a.get("type") == collection_type),
         key=lambda a: (a.get("sort_order") or 0, a["code"]),
     )
-    problems = [
-        f"asset collection attribute {a['code']!r} is "
-        + " and ".join(k for k in ("localizable", "scopable") if a.get(k))
-        + "; it must be neither (the locale and channel are read from the asset values)"
-        for a in found
-        if a.get("localizable") or a.get("scopable")
-    ]
-    if problems:
-        raise CatalogError(problems)
     # PAM assets have no families (their attributes' reference_data_name is just "assets")
     new_system = collection_type == COLLECTION_TYPES["new"]
     return [
-        {"code": a["code"], "family": a.get("reference_data_name") if new_system else None} for a in found
+        {
+            "code": a["code"],
+            "family": a.get("reference_data_name") if new_system else None,
+            "localizable": bool(a.get("localizable")),
+            "scopable": bool(a.get("scopable")),
+        }
+        for a in found
     ]
 
 
@@ -223,6 +259,23 @@ def _parse(value: str) -> datetime:
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _channel(client: AkeneoClient, code: str) -> dict[str, Any] | None:
+    """The configured channel (its locales), or ``None`` when Akeneo has no such channel."""
+    try:
+        channel = client.get_json(f"/api/rest/v1/channels/{quote(code)}")
+    except AkeneoNotFoundError:
+        return None
+    return {"code": channel.get("code", code), "locales": list(channel.get("locales") or [])}
+
+
+def _enabled_locales(client: AkeneoClient) -> list[str]:
+    search = search_param({"enabled": [{"operator": "=", "value": True}]})
+    return sorted(
+        item["code"]
+        for item in client.iter_items("/api/rest/v1/locales", {"search": search, "limit": PAGE_LIMIT})
+    )
 
 
 def _configured_non_images(

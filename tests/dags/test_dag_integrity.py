@@ -17,6 +17,8 @@ from airflow.sdk import BaseHook
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED_TASKS = {
     "validate_config",
+    "extract_structure",
+    "validate",
     "extract",
     "download_media",
     "transform",
@@ -50,7 +52,7 @@ def test_tags_retries_and_timeouts(dag_bag: DagBag) -> None:
         assert dag.tags, f"{dag.dag_id} has no tags"
         for task in dag.tasks:
             assert task.execution_timeout is not None and task.execution_timeout <= timedelta(hours=6)
-            if task.task_id != "validate_config":  # configuration errors are not retried
+            if task.task_id not in ("validate_config", "validate"):  # input errors are not retried
                 assert task.retries >= 2, f"{task.task_id} retries {task.retries}"
                 assert task.retry_delay.total_seconds() > 0
 
@@ -58,7 +60,9 @@ def test_tags_retries_and_timeouts(dag_bag: DagBag) -> None:
 def test_one_task_per_stage_in_order(dag_bag: DagBag) -> None:
     dag = dag_bag.dags["pim_images_import"]
     assert {t.task_id for t in dag.tasks} == EXPECTED_TASKS
-    assert dag.get_task("extract").upstream_task_ids == {"validate_config"}
+    assert dag.get_task("extract_structure").upstream_task_ids == {"validate_config"}
+    assert dag.get_task("validate").upstream_task_ids == {"extract_structure"}
+    assert dag.get_task("extract").upstream_task_ids == {"validate"}
     assert dag.get_task("download_media").upstream_task_ids == {"extract"}
     assert dag.get_task("transform").upstream_task_ids == {"download_media"}
     assert dag.get_task("render_sfcc").upstream_task_ids == {"transform"}

@@ -177,3 +177,17 @@ def test_bad_configuration_fails_before_anything_is_delivered(
     assert "validate_config" in output
     after = sorted(p.relative_to(sandbox.sftp_root) for p in sandbox.sftp_root.rglob("*"))
     assert after == before
+
+
+def test_a_catalog_rule_broken_stops_the_run_before_any_download(
+    sandbox: Sandbox, env: dict[str, str], run_dag
+) -> None:
+    before = sorted(p.relative_to(sandbox.sftp_root) for p in sandbox.sftp_root.rglob("*"))
+    result = run_dag(env, "2026-06-01", {"akeneoLocales": ["en_US", "xx_XX"]})
+    output = result.stdout + result.stderr
+    assert "akeneoLocales: locale 'xx_XX' is not an enabled locale of Akeneo" in output
+    assert "[DAG TEST] starting task_id=validate " in output
+    for task in ("extract", "download_media", "render_sfcc", "render_bspk", "deliver_sfcc", "deliver_bspk"):
+        assert f"[DAG TEST] starting task_id={task} " not in output, f"{task} ran"
+    after = sorted(p.relative_to(sandbox.sftp_root) for p in sandbox.sftp_root.rglob("*"))
+    assert after == before

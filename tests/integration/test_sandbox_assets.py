@@ -288,7 +288,12 @@ def _attribute_flags(attributes: list[dict[str, Any]]) -> dict[str, tuple[Any, .
         ),
         (
             "user_guides",
-            {"pdf": ("media_file", "pdf", False, False), "product_ref": ("text", None, False, False)},
+            {
+                "pdf": ("media_file", "pdf", False, False),
+                "url_large": ("media_link", "image", False, False),
+                "url_thumb": ("media_link", "image", False, False),
+                "product_ref": ("text", None, False, False),
+            },
         ),
     ],
 )
@@ -321,7 +326,7 @@ def test_link_attributes_share_their_codes_and_prefix(new_catalog: SandboxCatalo
             "url_thumb": (ASSET_LINK_PREFIX, "?w=200"),
         },
         "packshots": {"url_large": (ASSET_LINK_PREFIX, None), "url_thumb": (ASSET_LINK_PREFIX, "?w=200")},
-        "user_guides": {},
+        "user_guides": {"url_large": (ASSET_LINK_PREFIX, None), "url_thumb": (ASSET_LINK_PREFIX, "?w=200")},
     }
     assert ASSET_LINK_PREFIX.startswith(EXTERNAL_LOCATION)
 

@@ -2195,7 +2195,9 @@ def _asset_family_attributes() -> dict[str, tuple[dict[str, Any], ...]]:
             product_ref,
         ),
         "packshots": (picture(required=True), thumbnail, url_large(None), url_thumb, alt_text, product_ref),
-        "user_guides": (pdf, product_ref),
+        # the link attributes exist here too (unused by the guides): the connector wants the
+        # mapping's attributes in every family a collection uses, so a real PIM has them everywhere
+        "user_guides": (pdf, url_large(None), url_thumb, product_ref),
     }
 
 

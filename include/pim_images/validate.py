@@ -1,0 +1,113 @@
+"""Validate stage: the connector's rules on the extracted catalog structure, before any
+download, rendering or delivery.
+
+Each rule returns every offender (not only the first), by code and value. Errors stop the run
+(:class:`~pim_images.errors.CatalogError`, not retried by the DAG); the report keeps them, so
+the task log and ``report.json`` say which code or value to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pim_images import staging
+from pim_images.assets import ASSET_FAMILIES
+from pim_images.config import PipelineConfig
+from pim_images.errors import CatalogError
+from pim_images.staging import StagingPath
+
+REPORT = "report.json"
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    errors: list[str] = field(default_factory=list)
+    rules: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collections_not_localizable(structure: dict[str, Any]) -> list[str]:
+    """Asset collection attributes must be neither localizable nor scopable: the connector
+    reads locales and channels from the asset values (connector documentation)."""
+    return [
+        f"asset collection attribute {c['code']!r} is "
+        + " and ".join(k for k in ("localizable", "scopable") if c.get(k))
+        + "; it must be neither (the locale and channel are read from the asset values)"
+        for c in structure.get("asset_collections", [])
+        if c.get("localizable") or c.get("scopable")
+    ]
+
+
+def scope_and_locales(structure: dict[str, Any], config: PipelineConfig) -> list[str]:
+    """``akeneoScope`` must be a channel of the PIM, and every ``akeneoLocales`` entry an
+    enabled locale of that channel (values in other locales would never be found)."""
+    channel = structure.get("channel")
+    if channel is None:
+        return [f"akeneoScope: channel {config.akeneoScope!r} does not exist in Akeneo"]
+    enabled = set(structure.get("enabled_locales") or [])
+    problems = []
+    for locale in config.akeneoLocales:
+        if locale not in enabled:
+            problems.append(f"akeneoLocales: locale {locale!r} is not an enabled locale of Akeneo")
+        elif locale not in channel["locales"]:
+            problems.append(
+                f"akeneoLocales: locale {locale!r} is not a locale of channel {config.akeneoScope!r} "
+                f"(its locales: {', '.join(channel['locales'])})"
+            )
+    return problems
+
+
+def link_mapping(families: dict[str, Any], config: PipelineConfig) -> list[str]:
+    """Each attribute of ``akeneoImageLinkViewTypesMapping`` must be a ``media_link``
+    attribute of every asset family a collection uses (the connector requires the same code
+    in every family)."""
+    if not (config.reads_assets and config.asset_links_as_images and config.link_view_types_mapping):
+        return []
+    problems = []
+    for attribute in config.link_view_types_mapping:
+        for family, structure in sorted(families.items()):
+            if structure is None:
+                continue  # reported by asset_families_exist
+            kind = {a["code"]: a.get("type") for a in structure["attributes"]}.get(attribute)
+            if kind is None:
+                problems.append(
+                    f"akeneoImageLinkViewTypesMapping: asset family {family!r} has no attribute {attribute!r}"
+                )
+            elif kind != "media_link":
+                problems.append(
+                    f"akeneoImageLinkViewTypesMapping: attribute {attribute!r} of asset family {family!r} "
+                    f"is of type {kind!r}, not media_link"
+                )
+    return problems
+
+
+def asset_families_exist(structure: dict[str, Any], families: dict[str, Any]) -> list[str]:
+    """Every asset family a collection attribute names (its ``reference_data_name``) exists."""
+    return [
+        f"asset collection attribute {c['code']!r}: asset family {c['family']!r} does not exist in Akeneo"
+        for c in structure.get("asset_collections", [])
+        if c.get("family") and families.get(c["family"], {}) is None
+    ]
+
+
+def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> ValidationSummary:
+    """Run every rule on the staged structure; write ``report.json``.
+
+    :raises CatalogError: listing every error found.
+    """
+    structure = staging.read_json(run_dir / staging.ATTRIBUTES)
+    families = staging.read_json(run_dir / ASSET_FAMILIES) if (run_dir / ASSET_FAMILIES).exists() else {}
+    rules = [
+        collections_not_localizable(structure),
+        asset_families_exist(structure, families),
+        scope_and_locales(structure, config),
+        link_mapping(families, config),
+    ]
+    errors = [problem for rule in rules for problem in rule]
+    staging.write_json(run_dir / REPORT, {"errors": errors, "configuration": config.to_dict()})
+    if errors:
+        raise CatalogError(errors)
+    return ValidationSummary(errors=[], rules=len(rules))

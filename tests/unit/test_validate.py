@@ -1,0 +1,112 @@
+"""Validate rules (issue: every offender named, errors stop the run before any download)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pim_images import staging
+from pim_images.assets import ASSET_FAMILIES
+from pim_images.config import load_config
+from pim_images.errors import CatalogError
+from pim_images.validate import (
+    REPORT,
+    asset_families_exist,
+    collections_not_localizable,
+    link_mapping,
+    scope_and_locales,
+    validate_catalog,
+)
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
+CHANNEL = {"code": "ecommerce", "locales": ["de_DE", "en_US", "fr_FR"]}
+
+
+def _structure(**overrides) -> dict:
+    return {
+        "identifier": "sku",
+        "image_attributes": [],
+        "asset_collections": [
+            {"code": "packshots", "family": "packshots", "localizable": False, "scopable": False},
+            {"code": "gallery", "family": "packshots", "localizable": True, "scopable": False},
+            {"code": "videos", "family": "packshots", "localizable": True, "scopable": True},
+        ],
+        "channel": CHANNEL,
+        "enabled_locales": ["de_DE", "en_US", "es_ES", "fr_FR"],
+        **overrides,
+    }
+
+
+def test_every_localizable_or_scopable_collection_is_named() -> None:
+    assert collections_not_localizable(_structure()) == [
+        "asset collection attribute 'gallery' is localizable; it must be neither "
+        "(the locale and channel are read from the asset values)",
+        "asset collection attribute 'videos' is localizable and scopable; it must be neither "
+        "(the locale and channel are read from the asset values)",
+    ]
+
+
+def test_unknown_channel_and_locales_are_named() -> None:
+    config = load_config(CONFIG, {"akeneoLocales": ["en_US", "es_ES", "xx_XX"]})
+    assert scope_and_locales(_structure(), config) == [
+        "akeneoLocales: locale 'es_ES' is not a locale of channel 'ecommerce' "
+        "(its locales: de_DE, en_US, fr_FR)",
+        "akeneoLocales: locale 'xx_XX' is not an enabled locale of Akeneo",
+    ]
+    assert scope_and_locales(_structure(channel=None), config) == [
+        "akeneoScope: channel 'ecommerce' does not exist in Akeneo"
+    ]
+
+
+def test_mapping_attributes_must_be_links_of_every_family() -> None:
+    def attributes(**types: str) -> list[dict]:
+        return [{"code": code, "type": kind} for code, kind in types.items()]
+
+    families = {
+        "packshots": {
+            "main": "picture",
+            "attributes": attributes(picture="media_file", url_large="media_link"),
+        },
+        "lifestyle": {"main": "picture", "attributes": attributes(picture="media_file", url_thumb="text")},
+        "gone": None,
+    }
+    config = load_config(
+        CONFIG,
+        {
+            "akeneoImageType": "assets",
+            "akeneoImageImportType": "media_link",
+            "akeneoImageLinkViewTypesMapping": '{"url_large": ["large"], "url_thumb": ["small"]}',
+        },
+    )
+    assert link_mapping(families, config) == [
+        "akeneoImageLinkViewTypesMapping: asset family 'lifestyle' has no attribute 'url_large'",
+        "akeneoImageLinkViewTypesMapping: attribute 'url_thumb' of asset family 'lifestyle' "
+        "is of type 'text', not media_link",
+        "akeneoImageLinkViewTypesMapping: asset family 'packshots' has no attribute 'url_thumb'",
+    ]
+    assert link_mapping(families, load_config(CONFIG)) == []  # no links imported: the mapping is unused
+
+
+def test_a_collection_naming_a_missing_family_is_named() -> None:
+    structure = _structure()
+    assert asset_families_exist(structure, {"packshots": None}) == [
+        f"asset collection attribute {code!r}: asset family 'packshots' does not exist in Akeneo"
+        for code in ("packshots", "gallery", "videos")
+    ]
+    assert asset_families_exist(structure, {"packshots": {"main": "picture", "attributes": []}}) == []
+
+
+def test_validate_catalog_reports_every_error_and_writes_the_report(tmp_path: Path) -> None:
+    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure())
+    staging.write_json(tmp_path / ASSET_FAMILIES, {})
+    with pytest.raises(CatalogError) as err:
+        validate_catalog(load_config(CONFIG, {"akeneoLocales": ["en_US", "xx_XX"]}), tmp_path)
+    assert len(err.value.problems) == 3
+    report = staging.read_json(tmp_path / REPORT)
+    assert report["errors"] == err.value.problems
+
+
+def test_a_valid_catalog_passes(tmp_path: Path) -> None:
+    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure(asset_collections=[]))
+    assert validate_catalog(load_config(CONFIG), tmp_path).errors == []
