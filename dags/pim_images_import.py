@@ -47,6 +47,7 @@ from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
 from pim_images.render.bspk import render_bspk
 from pim_images.render.sfcc import render_sfcc
+from pim_images.state import FingerprintStore
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow.akeneo_hook import AkeneoHook
@@ -236,14 +237,23 @@ def pim_images_import() -> None:
     @task(retries=0)
     def validate_config() -> dict[str, Any]:
         config = _config()
-        return {"config": config.to_dict(), "fingerprint": config.fingerprint()}
+        fingerprint = config.fingerprint()
+        changed = FingerprintStore(_staging_base()).changed(fingerprint)
+        if changed:
+            log.warning(
+                "image-related configuration changed since the last successful run: this run is a full import"
+            )
+        return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
 
     @task
     def extract(_: dict[str, Any]) -> dict[str, Any]:
         config = _config()
         context = get_current_context()
         interval: dict[str, Any] = {}
-        if config.importMode == "differential":
+        checked = context["ti"].xcom_pull(task_ids="validate_config") or {}
+        if config.importMode == "differential" and checked.get("configuration_changed"):
+            log.warning("differential import made full: the image-related configuration changed")
+        elif config.importMode == "differential":
             start, end = context.get("data_interval_start"), context.get("data_interval_end")
             if start is None or end is None:
                 raise AirflowFailException("importMode 'differential' needs a run with a data interval")
@@ -306,10 +316,18 @@ def pim_images_import() -> None:
     def deliver_bspk(rendered: dict[str, Any]) -> dict[str, Any]:
         return _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir)
 
-    validated = validate(extract_structure(validate_config()))
+    @task(trigger_rule="none_failed")
+    def record_success(checked: dict[str, Any]) -> dict[str, Any]:
+        """Remember this run's configuration fingerprint once every delivery succeeded."""
+        FingerprintStore(_staging_base()).record(checked["fingerprint"])
+        return {"fingerprint": checked["fingerprint"]}
+
+    checked = validate_config()
+    validated = validate(extract_structure(checked))
     transformed = transform_task(download_media_task(extract(validated)))
-    deliver_sfcc(render_sfcc_task(transformed))
-    deliver_bspk(render_bspk_task(transformed))
+    deliveries = [deliver_sfcc(render_sfcc_task(transformed)), deliver_bspk(render_bspk_task(transformed))]
+    recorded = record_success(checked)
+    deliveries >> recorded
 
 
 def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ EXPECTED_TASKS = {
     "render_bspk",
     "deliver_sfcc",
     "deliver_bspk",
+    "record_success",
 }
 
 
@@ -70,6 +71,11 @@ def test_one_task_per_stage_in_order(dag_bag: DagBag) -> None:
     assert dag.get_task("deliver_sfcc").upstream_task_ids == {"render_sfcc"}
     assert dag.get_task("deliver_bspk").upstream_task_ids == {"render_bspk"}
     assert [o.name for o in dag.get_task("deliver_sfcc").outlets] == ["pim-images-sfcc-delivery"]
+    assert dag.get_task("record_success").upstream_task_ids == {
+        "validate_config",
+        "deliver_sfcc",
+        "deliver_bspk",
+    }
 
 
 def test_params_form_has_typed_params_with_enums(dag_bag: DagBag) -> None:

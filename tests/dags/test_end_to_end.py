@@ -191,3 +191,17 @@ def test_a_catalog_rule_broken_stops_the_run_before_any_download(
         assert f"[DAG TEST] starting task_id={task} " not in output, f"{task} ran"
     after = sorted(p.relative_to(sandbox.sftp_root) for p in sandbox.sftp_root.rglob("*"))
     assert after == before
+
+
+def test_a_changed_configuration_makes_the_next_differential_run_full(
+    sandbox: Sandbox, env: dict[str, str], run_dag
+) -> None:
+    first = run_dag(env, "2026-07-01", {})
+    assert first.returncode == 0, first.stdout[-3000:]
+    second = run_dag(env, "2026-07-02", {"importMode": "differential", "akeneoLocales": ["de_DE"]})
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert "image-related configuration changed since the last successful run" in second.stdout
+    assert "differential import made full: the image-related configuration changed" in second.stdout
+    third = run_dag(env, "2026-07-03", {"importMode": "differential", "akeneoLocales": ["de_DE"]})
+    assert third.returncode == 0, third.stdout[-3000:]
+    assert "differential import made full" not in third.stdout  # same configuration: differential again
