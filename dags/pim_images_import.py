@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,16 @@ def _report(stage: str, summary: Any) -> dict[str, Any]:
     return data
 
 
+def _with_akeneo(stage: str, call: Callable[[Any], Any]) -> dict[str, Any]:
+    """Run a stage with an Akeneo client from the connection; bad input fails without retry."""
+    try:
+        with AkeneoHook().get_conn() as client:
+            return _report(stage, call(client))
+    except Exception as exc:
+        _fail_on_input(exc)
+        raise
+
+
 def _fail_on_input(exc: Exception) -> None:
     """Bad input and refused credentials fail the task at once: a retry would fail the same way."""
     if isinstance(exc, (InputError, AkeneoAuthError)):
@@ -258,21 +269,14 @@ def pim_images_import() -> None:
             if start is None or end is None:
                 raise AirflowFailException("importMode 'differential' needs a run with a data interval")
             interval = {"updated_from": start, "updated_to": end}
-        try:
-            with AkeneoHook().get_conn() as client:
-                return _report("extract", extract_catalog(client, config, _run_dir(), **interval))
-        except Exception as exc:
-            _fail_on_input(exc)
-            raise
+        return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
 
     @task
     def extract_structure(_: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with AkeneoHook().get_conn() as client:
-                return _report("extract_structure", extract_structure_stage(client, _config(), _run_dir()))
-        except Exception as exc:
-            _fail_on_input(exc)
-            raise
+        config = _config()
+        return _with_akeneo(
+            "extract_structure", lambda client: extract_structure_stage(client, config, _run_dir())
+        )
 
     @task(retries=0)
     def validate(_: dict[str, Any]) -> dict[str, Any]:
@@ -283,12 +287,9 @@ def pim_images_import() -> None:
 
     @task(task_id="download_media")
     def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with AkeneoHook().get_conn() as client:
-                return _report("download_media", download_media(client, _run_dir(), _media_cache()))
-        except Exception as exc:
-            _fail_on_input(exc)
-            raise
+        return _with_akeneo(
+            "download_media", lambda client: download_media(client, _run_dir(), _media_cache())
+        )
 
     @task(task_id="transform")
     def transform_task(_: dict[str, Any]) -> dict[str, Any]:
