@@ -27,6 +27,12 @@ from PIL import Image
 
 from pim_images.sandbox.akeneo_app import TokenStore, create_app
 from pim_images.sandbox.catalog import ProductHeader, SandboxCatalog, generate_catalog, sanitize_filename
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+)
 from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
@@ -34,8 +40,8 @@ try:  # tests/integration is a plain folder today; keep working if it becomes a 
 except ImportError:
     import swagger  # type: ignore[no-redef]
 
-CLIENT = ("sandbox-client", "sandbox-secret")
-USER = {"username": "admin", "password": "admin"}
+CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
+USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
 TOKEN = "/api/oauth/v1/token"
 PRODUCTS = "/api/rest/v1/products-uuid"
 PRODUCT = "/api/rest/v1/products-uuid/{uuid}"

@@ -30,6 +30,12 @@ from pim_images.sandbox.catalog import (
     SandboxCatalog,
     generate_catalog,
 )
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+)
 from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
@@ -37,8 +43,8 @@ try:  # tests/integration is a plain folder today; keep working if it becomes a 
 except ImportError:
     import swagger  # type: ignore[no-redef]
 
-CLIENT = ("sandbox-client", "sandbox-secret")
-USER = {"username": "admin", "password": "admin"}
+CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
+USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
 FAMILIES = "/api/rest/v1/asset-families"
 FAMILY = "/api/rest/v1/asset-families/{code}"
 ATTRIBUTES = "/api/rest/v1/asset-families/{asset_family_code}/attributes"

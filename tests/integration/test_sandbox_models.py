@@ -20,6 +20,12 @@ from PIL import Image
 
 from pim_images.sandbox.akeneo_app import create_app
 from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
+from pim_images.sandbox.credentials import (
+    AKENEO_CLIENT_ID,
+    AKENEO_CLIENT_SECRET,
+    AKENEO_PASSWORD,
+    AKENEO_USER,
+)
 from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
@@ -27,8 +33,8 @@ try:  # tests/integration is a plain folder today; keep working if it becomes a 
 except ImportError:
     import swagger  # type: ignore[no-redef]
 
-CLIENT = ("sandbox-client", "sandbox-secret")
-USER = {"username": "admin", "password": "admin"}
+CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
+USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
 MODELS = "/api/rest/v1/product-models"
 MODEL = "/api/rest/v1/product-models/{code}"
 VARIANTS = "/api/rest/v1/families/{family_code}/variants"

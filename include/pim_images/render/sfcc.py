@@ -113,8 +113,15 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0}
 
+    binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
+
     def products() -> Iterator[Product]:
         for record in staging.iter_jsonl(run_dir / staging.IMAGES):
+            binaries.update(
+                (i["path"], i["sha256"])
+                for i in record["images"]
+                if i["kind"] == "file" and i["format"] in SFCC_FORMATS
+            )
             product_id = record["product_ref"]
             if len(product_id) > MAX_PRODUCT_ID:
                 warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
@@ -141,7 +148,6 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         )
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, summary.get("custom_attributes") or [])
-    binaries = _binaries(run_dir)
     with (out / f"{archive_name}.zip").open("wb") as f:
         write_site_archive(
             f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
@@ -305,13 +311,3 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, compression: int) -> 
     info.compress_type = compression
     info.external_attr = 0o644 << 16
     archive.writestr(info, data)
-
-
-def _binaries(run_dir: StagingPath) -> dict[str, str]:
-    """Distinct delivered paths -> sha256, for the image files SFCC shows."""
-    return {
-        image["path"]: image["sha256"]
-        for record in staging.iter_jsonl(run_dir / staging.IMAGES)
-        for image in record["images"]
-        if image["kind"] == "file" and image["format"] in SFCC_FORMATS
-    }
