@@ -29,13 +29,14 @@ lint: install
 	$(BIN)/ruff check .
 
 ## Sandbox Akeneo + SFTP until Ctrl-C; prints the `export` lines that point Airflow at them.
+## SANDBOX_ARGS passes options, e.g. "--products 1000 --models 20 --defect localizable_collection".
 SANDBOX_DB := $(CURDIR)/.demo/sandbox-airflow/airflow.db
 
 sandbox: install
 	mkdir -p $(dir $(SANDBOX_DB))
 	AIRFLOW_HOME=$(dir $(SANDBOX_DB)) AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(SANDBOX_DB) \
 		$(BIN)/airflow db migrate > $(dir $(SANDBOX_DB))migrate.log 2>&1
-	$(BIN)/python -m pim_images.sandbox --airflow-db $(SANDBOX_DB)
+	$(BIN)/python -m pim_images.sandbox --airflow-db $(SANDBOX_DB) $(SANDBOX_ARGS)
 
 ## Sandbox + `airflow standalone` (SQLite, LocalExecutor) with the DAG and connections ready.
 airflow: install

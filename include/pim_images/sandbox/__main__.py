@@ -16,6 +16,7 @@ import signal
 import threading
 from pathlib import Path
 
+from pim_images.sandbox.catalog import DEFECTS
 from pim_images.sandbox.environment import SandboxSettings, run_sandbox
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> None:
         default="new",
         help="Asset Manager (new) or PAM (old) assets",
     )
+    parser.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        choices=sorted(DEFECTS),
+        help="a rule of the connector the catalog breaks (repeatable), to see the validate stage stop a run",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--akeneo-port", type=int, default=8081)
     parser.add_argument("--sftp-port", type=int, default=2222)
@@ -77,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         host_key_path=args.host_key.resolve(),
         asset_system=args.asset_system,
         models=args.models,
+        defects=tuple(args.defect),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -120,7 +120,7 @@ import re
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -162,6 +162,14 @@ ASSET_LINK_PREFIX = "https://cdn.example.com/images/assets/"
 AssetSystem = Literal["new", "old"]
 #: ``new``: the Asset Manager (PIM >= 4.0); ``old``: the PAM (PIM <= 3.2). A PIM has one or the other.
 ASSET_SYSTEMS: tuple[AssetSystem, ...] = ("new", "old")
+#: Catalogs that break a rule of the connector, for the validate stage's tests
+#: (``generate_catalog(defects=...)``); none by default. Only the attributes change: the
+#: validate stage stops a run before any product is read.
+DEFECTS = {
+    "localizable_collection": "collection attribute packshots is localizable and lifestyle_assets scopable",
+    "missing_asset_family": "collection attribute retired_assets names asset family retired_media, "
+    "which does not exist (Asset Manager only)",
+}
 
 _UPDATED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 _UPDATED_TO = datetime(2026, 11, 1, tzinfo=UTC)
@@ -186,6 +194,9 @@ _MIME_TYPES = {
     "PDF": "application/pdf",
 }
 
+# Products 0-11 carry the pinned image and asset cases (module docstring): never disabled at
+# random, or a pinned case would vanish from the pipeline's view for some seeds.
+_PINNED_SPAN = 12
 # Pinned edge cases, see the module docstring.
 _PINNED: dict[int, dict[str, Any]] = {
     0: {"family": "shoes", "full": True},
@@ -599,6 +610,7 @@ class SandboxCatalog:
         *,
         asset_system: AssetSystem = "new",
         models: int = 0,
+        defects: Collection[str] = (),
         media_cache_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         if not 0 <= products <= _MAX_PRODUCTS:
@@ -609,6 +621,9 @@ class SandboxCatalog:
             )
         if asset_system not in ASSET_SYSTEMS:
             raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
+        unknown = sorted(set(defects) - set(DEFECTS))
+        if unknown:
+            raise ValueError(f"unknown defects {', '.join(unknown)}; known: {', '.join(DEFECTS)}")
         self.seed = seed
         #: Root product models; each brings its sub-models (two-level family variants) and variant products.
         self.models_count = models
@@ -627,7 +642,7 @@ class SandboxCatalog:
         self.channels: Mapping[str, dict[str, Any]] = _freeze(_channels())
         self.locales: Mapping[str, dict[str, Any]] = _freeze(_locales())
         self.attributes: Mapping[str, dict[str, Any]] = _freeze(
-            _attributes(asset_system, variation=models > 0)
+            _with_defects(_attributes(asset_system, variation=models > 0), asset_system, frozenset(defects))
         )
         self.families: Mapping[str, dict[str, Any]] = _freeze(_families(asset_system, variation=models > 0))
         #: Family variants of each family (family code -> resources in code order, as
@@ -673,7 +688,7 @@ class SandboxCatalog:
             uuid=self._uuid(index, digest),
             identifier=f"SKU-{index + 1:0{self._width}d}",
             family=family,
-            enabled=pinned.get("enabled", enabled_roll >= 0.05 * 2**32),
+            enabled=pinned.get("enabled", index < _PINNED_SPAN or enabled_roll >= 0.05 * 2**32),
             categories=tuple(sorted(categories)),
             created=updated - timedelta(seconds=created_s % (400 * 86_400)),
             updated=updated,
@@ -1677,7 +1692,12 @@ class SandboxCatalog:
 
 
 def generate_catalog(
-    products: int = 300, seed: int = 7, *, asset_system: AssetSystem = "new", models: int = 0
+    products: int = 300,
+    seed: int = 7,
+    *,
+    asset_system: AssetSystem = "new",
+    models: int = 0,
+    defects: Collection[str] = (),
 ) -> SandboxCatalog:
     """Return the sandbox catalog for ``products`` products derived from ``seed``.
 
@@ -1691,10 +1711,11 @@ def generate_catalog(
         has one or the other (asset-manager.md, pam.md).
     :param models: number of root product models, with their sub-models and variant products (module
         docstring, "Product models and variants"); ``0``, the default, changes nothing at all.
+    :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
     :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
-        products, or the asset system is unknown.
+        products, or the asset system or a defect is unknown.
     """
-    return SandboxCatalog(products, seed, asset_system=asset_system, models=models)
+    return SandboxCatalog(products, seed, asset_system=asset_system, models=models, defects=defects)
 
 
 # -- structure -----------------------------------------------------------------------------------------
@@ -1795,6 +1816,27 @@ def _attributes(asset_system: AssetSystem, *, variation: bool = False) -> list[d
         # whole name): the identifier's rule widens to take them.
         attributes[0] = {**attributes[0], "validation_regexp": _VARIANT_SKU_REGEXP}
         attributes.extend(_axis_attributes())
+    return attributes
+
+
+def _with_defects(
+    attributes: list[dict[str, Any]], asset_system: AssetSystem, defects: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Return the attributes broken as :data:`DEFECTS` says (unchanged without defects)."""
+    broken = {"packshots": "localizable", "lifestyle_assets": "scopable"}
+    if "localizable_collection" in defects:
+        attributes = [{**a, broken[a["code"]]: True} if a["code"] in broken else a for a in attributes]
+    if "missing_asset_family" in defects and asset_system == "new":
+        attributes.append(
+            _attribute(
+                "retired_assets",
+                "pim_catalog_asset_collection",
+                "assets",
+                200,
+                _labels("Retired assets", "Ressources retirées", "Ausgemusterte Assets"),
+                reference_data_name="retired_media",
+            )
+        )
     return attributes
 
 

@@ -40,6 +40,8 @@ class SandboxSettings:
     host_key_path: Path | None = None
     asset_system: str = "new"
     models: int = 0
+    #: rules of the connector the catalog breaks (``catalog.DEFECTS``), for validation tests
+    defects: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,6 +94,7 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         seed=settings.seed,
         asset_system=settings.asset_system,
         models=settings.models,
+        defects=settings.defects,
     )
     app = create_sandbox_app(catalog)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
