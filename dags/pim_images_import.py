@@ -9,7 +9,9 @@ Each stage is its own task, retried on its own: validate the configuration, extr
 catalog structure, validate it against the connector's rules, extract products, models and
 assets, download media, transform, render per target, deliver per target. Data moves through
 run-scoped staging files (``PIM_IMAGES_STAGING``, default ``$AIRFLOW_HOME/pim_images``); XCom
-carries only small summaries.
+carries only small summaries. A teardown, `publish_report`, ends every run, failed or not: it
+writes the run report (`runs/<run id>/report.json`: status, every error and warning by
+stage, whether the image configuration changed) and logs its outline.
 
 Connections: `akeneo_default` (type http: host, login/password, extras `client_id` and
 `client_secret`), `sfcc_sftp` and `bspk_sftp` (type sftp, `host_key` pinned in extras).
@@ -36,12 +38,14 @@ from airflow.sdk import (
     dag,
     get_current_context,
     task,
+    teardown,
 )
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pim_images import config as cfg
+from pim_images import report
 from pim_images.akeneo.errors import AkeneoAuthError
-from pim_images.deliver import deliver_files
+from pim_images.deliver import DeliverySummary, deliver_files
 from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
 from pim_images.extract import extract_structure as extract_structure_stage
@@ -56,11 +60,31 @@ from pim_images_airflow.sftp_delivery import open_remote_files
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "pim_images.yaml"
+# PIM_IMAGES_CONFIG: one DAG file, a configuration file per environment (staging, production)
+CONFIG_FILE = Path(
+    os.environ.get("PIM_IMAGES_CONFIG") or Path(__file__).resolve().parents[1] / "config" / "pim_images.yaml"
+)
 SFCC_ASSET = Asset("pim-images-sfcc-delivery")
 BSPK_ASSET = Asset("pim-images-bspk-delivery")
 
 _DEFAULTS = cfg.read_config_file(CONFIG_FILE)
+# A broken file breaks the DAG at parse time, every problem named in the UI's import errors;
+# otherwise Airflow would refuse each run's params one by one, scheduled runs included.
+cfg.build_config(_DEFAULTS)
+#: The pipeline's stages (task ids), in order: the run report lists them so.
+STAGES = (
+    "validate_config",
+    "extract_structure",
+    "validate",
+    "extract",
+    "download_media",
+    "transform",
+    "render_sfcc",
+    "deliver_sfcc",
+    "render_bspk",
+    "deliver_bspk",
+    "record_success",
+)
 
 
 def _param(name: str, title: str, description: str, section: str, **schema: Any) -> Param:
@@ -173,12 +197,13 @@ default_args = {
 
 
 def _config() -> cfg.PipelineConfig:
-    """This run's configuration: the YAML file overridden by the run's params."""
+    """This run's configuration: the YAML file overridden by the run's params.
+
+    :raises ConfigError: naming every parameter at fault (a stage turns it into a failure
+        that is not retried).
+    """
     params = get_current_context()["params"]
-    try:
-        return cfg.load_config(CONFIG_FILE, overrides={k: params.get(k) for k in PARAMS})
-    except InputError as exc:
-        raise AirflowFailException(str(exc)) from exc
+    return cfg.load_config(CONFIG_FILE, overrides={k: params.get(k) for k in PARAMS})
 
 
 def _staging_base() -> ObjectStoragePath:
@@ -203,32 +228,44 @@ def _stamp() -> str:
     return when.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _report(stage: str, summary: Any) -> dict[str, Any]:
-    """Log a stage's counts and each of its warnings (what an ops engineer reads first), and
-    return the summary for XCom."""
-    data = summary.to_dict()
-    warnings = data.get("warnings") or []
+def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
+    """Log a stage's counts and the first of its warnings (what an ops engineer reads first),
+    and return the summary for XCom; the run report keeps every warning."""
+    data = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
     counts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     log.info("%s: %s", stage, ", ".join(f"{k}={v}" for k, v in counts.items()))
-    for warning in warnings:
+    for warning in data.get("warnings") or []:
         log.warning("%s: %s", stage, warning)
     return data
 
 
-def _with_akeneo(stage: str, call: Callable[[Any], Any]) -> dict[str, Any]:
-    """Run a stage with an Akeneo client from the connection; bad input fails without retry."""
+def _run_stage(stage: str, call: Callable[[], Any]) -> dict[str, Any]:
+    """Run one stage and record how it ended in the run report, success or failure.
+
+    Bad input and refused credentials fail the task at once: a retry would fail the same way.
+    """
+    run_dir = _run_dir()
     try:
-        with AkeneoHook().get_conn() as client:
-            return _report(stage, call(client))
-    except Exception as exc:
-        _fail_on_input(exc)
+        summary = call()
+    except AirflowSkipException:
         raise
+    except Exception as exc:
+        report.record_failure(run_dir, stage, exc)
+        if isinstance(exc, (InputError, AkeneoAuthError)):
+            raise AirflowFailException(str(exc)) from exc
+        raise
+    report.record_stage(run_dir, stage, summary)
+    return _log_summary(stage, summary)
 
 
-def _fail_on_input(exc: Exception) -> None:
-    """Bad input and refused credentials fail the task at once: a retry would fail the same way."""
-    if isinstance(exc, (InputError, AkeneoAuthError)):
-        raise AirflowFailException(str(exc)) from exc
+def _with_akeneo(stage: str, call: Callable[[Any], Any]) -> dict[str, Any]:
+    """Run a stage with an Akeneo client from the connection."""
+
+    def with_client() -> Any:
+        with AkeneoHook().get_conn() as client:
+            return call(client)
+
+    return _run_stage(stage, with_client)
 
 
 @dag(
@@ -247,43 +284,23 @@ def _fail_on_input(exc: Exception) -> None:
 def pim_images_import() -> None:
     @task(retries=0)
     def validate_config() -> dict[str, Any]:
-        config = _config()
-        fingerprint = config.fingerprint()
-        changed = FingerprintStore(_staging_base()).changed(fingerprint)
-        if changed:
-            log.warning(
-                "image-related configuration changed since the last successful run: this run is a full import"
-            )
-        return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
+        return _run_stage("validate_config", _check_configuration)
 
     @task
     def extract(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config()
-        context = get_current_context()
-        interval: dict[str, Any] = {}
-        checked = context["ti"].xcom_pull(task_ids="validate_config") or {}
-        if config.importMode == "differential" and checked.get("configuration_changed"):
-            log.warning("differential import made full: the image-related configuration changed")
-        elif config.importMode == "differential":
-            start, end = context.get("data_interval_start"), context.get("data_interval_end")
-            if start is None or end is None:
-                raise AirflowFailException("importMode 'differential' needs a run with a data interval")
-            interval = {"updated_from": start, "updated_to": end}
-        return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
+        return _with_akeneo(
+            "extract", lambda client: extract_catalog(client, _config(), _run_dir(), **_updated_interval())
+        )
 
     @task
     def extract_structure(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config()
         return _with_akeneo(
-            "extract_structure", lambda client: extract_structure_stage(client, config, _run_dir())
+            "extract_structure", lambda client: extract_structure_stage(client, _config(), _run_dir())
         )
 
     @task(retries=0)
     def validate(_: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return validate_catalog(_config(), _run_dir()).to_dict()
-        except InputError as exc:
-            raise AirflowFailException(str(exc)) from exc
+        return _run_stage("validate", lambda: validate_catalog(_config(), _run_dir()))
 
     @task(task_id="download_media")
     def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
@@ -293,51 +310,138 @@ def pim_images_import() -> None:
 
     @task(task_id="transform")
     def transform_task(_: dict[str, Any]) -> dict[str, Any]:
-        return _report("transform", transform_catalog(_config(), _run_dir()))
+        return _run_stage("transform", lambda: transform_catalog(_config(), _run_dir()))
 
     @task(task_id="render_sfcc")
     def render_sfcc_task(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config()
-        if "sfcc" not in config.targets:
-            raise AirflowSkipException("sfcc is not among this run's targets")
-        return _report("render_sfcc", render_sfcc(config, _run_dir(), _media_cache(), _stamp()))
+        _skip_unless_target("sfcc")
+        return _run_stage("render_sfcc", lambda: render_sfcc(_config(), _run_dir(), _media_cache(), _stamp()))
 
     @task(task_id="render_bspk")
     def render_bspk_task(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config()
-        if "bspk" not in config.targets:
-            raise AirflowSkipException("bspk is not among this run's targets")
-        return _report("render_bspk", render_bspk(config, _run_dir(), _stamp()))
+        _skip_unless_target("bspk")
+        return _run_stage("render_bspk", lambda: render_bspk(_config(), _run_dir(), _stamp()))
 
     @task(outlets=[SFCC_ASSET])
     def deliver_sfcc(rendered: dict[str, Any]) -> dict[str, Any]:
-        return _deliver("sfcc", "sfcc_sftp", rendered["files"], _config().sfccRemoteDir)
+        return _run_stage(
+            "deliver_sfcc",
+            lambda: _deliver("sfcc", "sfcc_sftp", rendered["files"], _config().sfccRemoteDir),
+        )
 
     @task(outlets=[BSPK_ASSET])
     def deliver_bspk(rendered: dict[str, Any]) -> dict[str, Any]:
-        return _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir)
+        return _run_stage(
+            "deliver_bspk",
+            lambda: _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir),
+        )
 
     @task(trigger_rule="none_failed")
     def record_success(checked: dict[str, Any]) -> dict[str, Any]:
         """Remember this run's configuration fingerprint once every delivery succeeded."""
-        FingerprintStore(_staging_base()).record(checked["fingerprint"])
-        return {"fingerprint": checked["fingerprint"]}
+
+        def record() -> dict[str, Any]:
+            FingerprintStore(_staging_base()).record(checked["fingerprint"])
+            return {"fingerprint": checked["fingerprint"]}
+
+        return _run_stage("record_success", record)
+
+    # A teardown: it runs however the run went, and its own state never decides the run's.
+    @teardown
+    def publish_report() -> dict[str, Any]:
+        """Join every stage's entry into the run's ``report.json`` and log its outline."""
+        return _publish_report()
 
     checked = validate_config()
     validated = validate(extract_structure(checked))
     transformed = transform_task(download_media_task(extract(validated)))
     deliveries = [deliver_sfcc(render_sfcc_task(transformed)), deliver_bspk(render_bspk_task(transformed))]
     recorded = record_success(checked)
-    deliveries >> recorded
+    deliveries >> recorded >> publish_report()
 
 
-def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> dict[str, Any]:
+def _check_configuration() -> dict[str, Any]:
+    """The run's configuration, and whether its image-related part changed since the last
+    successful run (which makes this run a full import)."""
+    config = _config()
+    fingerprint = config.fingerprint()
+    changed = FingerprintStore(_staging_base()).changed(fingerprint)
+    if changed:
+        log.warning(
+            "image-related configuration changed since the last successful run: this run is a full import"
+        )
+    return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
+
+
+def _updated_interval() -> dict[str, Any]:
+    """The extract's ``updated_from``/``updated_to``: the data interval of a differential run,
+    nothing (the whole catalog) for a full one or after a configuration change."""
+    context = get_current_context()
+    if _config().importMode != "differential":
+        return {}
+    checked = context["ti"].xcom_pull(task_ids="validate_config") or {}
+    if checked.get("configuration_changed"):
+        log.warning("differential import made full: the image-related configuration changed")
+        return {}
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None:
+        raise AirflowFailException("importMode 'differential' needs a run with a data interval")
+    return {"updated_from": start, "updated_to": end}
+
+
+def _skip_unless_target(target: str) -> None:
+    if target not in _config().targets:
+        raise AirflowSkipException(f"{target} is not among this run's targets")
+
+
+def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> DeliverySummary:
     context = get_current_context()
     token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
     with open_remote_files(conn_id) as remote:
         summary = deliver_files(remote, target, _run_dir() / target, files, remote_dir, token)
     log.info("deliver_%s: %s to %s:%s", target, ", ".join(summary.files), conn_id, remote_dir)
-    return summary.to_dict()
+    return summary
+
+
+def _publish_report() -> dict[str, Any]:
+    context = get_current_context()
+    dag_run = context["dag_run"]
+    run = {
+        "dag_id": dag_run.dag_id,
+        "run_id": dag_run.run_id,
+        "data_interval_start": _iso(context.get("data_interval_start")),
+        "data_interval_end": _iso(context.get("data_interval_end")),
+    }
+    data = report.assemble_report(_run_dir(), STAGES, run=run, task_states=_task_states())
+    path = _run_dir() / report.REPORT
+    log.info(
+        "run %s: %d error(s), %d warning(s); report: %s",
+        data["status"],
+        len(data["errors"]),
+        data["warnings_total"],
+        path,
+    )
+    for error in data["errors"]:
+        log.error("%s: %s", error["stage"], error["message"])
+    return {
+        "status": data["status"],
+        "errors": len(data["errors"]),
+        "warnings_total": data["warnings_total"],
+        "report": str(path),
+    }
+
+
+def _task_states() -> dict[str, str]:
+    """The state of each of this run's tasks, as Airflow knows it (also for tasks that never
+    started: skipped, upstream_failed)."""
+    context = get_current_context()
+    run_id = context["run_id"]
+    states = context["ti"].get_task_states(dag_id=context["dag_run"].dag_id, run_ids=[run_id])
+    return {task_id: str(state) for task_id, state in (states.get(run_id) or {}).items() if state}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 pim_images_import()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from lxml import etree
@@ -97,7 +99,20 @@ def main() -> None:
         print("Running the DAG pim_images_import (airflow dags test)...", flush=True)
         run([airflow, "dags", "test", "pim_images_import", "-c", os.environ.get("DEMO_CONF", "{}")], env, log)
     summarize(DEMO / "sftp")
+    summarize_report(DEMO / "staging")
     print(f"\nAirflow log of the run: {log}")
+
+
+def summarize_report(staging: Path) -> None:
+    """The run report's outline: what an ops engineer reads first."""
+    for path in sorted(staging.glob("runs/*/report.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        by_stage = Counter(w["stage"] for w in report["warnings"])
+        print(
+            f"\nRun report {path}: {report['status']}, {len(report['errors'])} error(s), "
+            f"{report['warnings_total']} warning(s)"
+            + (f" ({', '.join(f'{stage} {n}' for stage, n in by_stage.items())})" if by_stage else "")
+        )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ FAMILIES_PATH = "/api/rest/v1/asset-families"
 #: Staged structure of the asset families read: main media and attribute types.
 ASSET_FAMILIES = "asset_families.json"
 PAM_PATH = "/api/rest/v1/assets"
+#: Where each asset system (``akeneoAssetSystem``) is listed: the probe of its presence.
+ASSET_SYSTEM_PATHS = {"new": FAMILIES_PATH, "old": PAM_PATH}
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,12 @@ def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
             return ""
         return value.strip()
 
+    def code(name: str) -> str:
+        value = text(name)
+        if value and not _CODE.match(value):
+            problems.append(f"{name}: {value!r} is not an Akeneo code (letters, digits, underscores)")
+        return value
+
     def codes(name: str, *, allow_empty: bool) -> tuple[str, ...]:
         value = raw.get(name, [])
         if isinstance(value, str):
@@ -214,7 +220,7 @@ def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
         akeneoImageViewTypes=str(view_types_text),
         akeneoImageLinkViewTypesMapping=str(mapping_text),
         akeneoExternalImageLocation=location,
-        akeneoScope=text("akeneoScope"),
+        akeneoScope=code("akeneoScope"),
         akeneoLocales=codes("akeneoLocales", allow_empty=False),
         akeneoImageAttributes=codes("akeneoImageAttributes", allow_empty=True),
         sfccCatalogId=_catalog_id(raw.get("sfccCatalogId"), problems),
@@ -266,9 +272,12 @@ def _parse_view_types(value: Any, problems: list[str]) -> tuple[str, ...]:
     extra = sorted(set(parsed) - {"view-types"})
     if extra:
         problems.append(f"{name}: unknown key(s) {', '.join(map(repr, extra))}; expected only 'view-types'")
+    if "view-types" not in parsed:
+        problems.append(f'{name}: "view-types" is missing (e.g. {{"view-types": ["large", "small"]}})')
+        return ()
     items = parsed.get("view-types")
     if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
-        problems.append(f'{name}: "view-types" must be a non-empty list of texts, got {items!r}')
+        problems.append(f'{name}: "view-types" must be a non-empty list of texts, got {json.dumps(items)}')
         return ()
     for bad in (v for v in items if not _VIEW_TYPE.match(v)):
         problems.append(f"{name}: view type {bad!r} may hold only letters, digits, '_' and '-'")

@@ -13,9 +13,10 @@ over the SFTP provider's hook.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
+from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 
 
@@ -37,14 +38,11 @@ class DeliveryError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class DeliverySummary:
+class DeliverySummary(StageSummary):
     target: str
     remote_dir: str
     files: list[str]
     bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def temporary_name(remote_dir: str, name: str, token: str) -> str:

@@ -9,7 +9,7 @@ identifier and the image values of the configured channel and locales.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -17,11 +17,12 @@ from urllib.parse import quote
 from pim_images import staging
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import ASSET_FAMILIES, extract_assets, read_asset_families
+from pim_images.assets import ASSET_FAMILIES, ASSET_SYSTEM_PATHS, extract_assets, read_asset_families
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
-from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.report import StageSummary
+from pim_images.staging import StagingPath
 
 IMAGE_TYPE = "pim_catalog_image"
 IDENTIFIER_TYPE = "pim_catalog_identifier"
@@ -32,7 +33,7 @@ PRODUCTS_PATH = "/api/rest/v1/products-uuid"
 
 
 @dataclass(frozen=True)
-class ExtractSummary:
+class ExtractSummary(StageSummary):
     """What the extract stage wrote."""
 
     products: int
@@ -44,9 +45,6 @@ class ExtractSummary:
     assets: int = 0
     product_models: int = 0
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def extract_catalog(
@@ -112,12 +110,12 @@ def extract_catalog(
         asset_collections=[c["code"] for c in collections],
         assets=assets.assets if assets else 0,
         product_models=models,
-        warnings=warnings[:MAX_WARNINGS],
+        warnings=warnings,
     )
 
 
 @dataclass(frozen=True)
-class StructureSummary:
+class StructureSummary(StageSummary):
     """What the structure extraction staged (the validate stage checks it)."""
 
     image_attributes: list[str]
@@ -125,9 +123,6 @@ class StructureSummary:
     identifier_attribute: str
     family_variants: int
     asset_families: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath) -> StructureSummary:
@@ -158,6 +153,7 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
             "channel": _channel(client, config.akeneoScope),
             "enabled_locales": _enabled_locales(client),
             "family_variants": family_variants,
+            "asset_system_available": asset_system_available(client, config) if config.reads_assets else None,
         },
     )
     return StructureSummary(
@@ -167,6 +163,17 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
         family_variants=len(family_variants),
         asset_families=len(asset_families),
     )
+
+
+def asset_system_available(client: AkeneoClient, config: PipelineConfig) -> bool:
+    """Whether the PIM serves the configured asset system: a 3.x PIM has no Asset Manager and
+    a 4.0+ PIM no PAM; without this probe the run would find no collection attribute of the
+    configured type and silently deliver no asset images."""
+    try:
+        client.get_json(ASSET_SYSTEM_PATHS[config.akeneoAssetSystem], {"limit": 1})
+    except AkeneoNotFoundError:
+        return False
+    return True
 
 
 def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[dict[str, Any]]:

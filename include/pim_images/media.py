@@ -26,7 +26,8 @@ from pim_images import staging
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.extract import iter_products
-from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.report import StageSummary
+from pim_images.staging import StagingPath
 
 #: Pillow format name -> file extension used in delivered paths.
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
@@ -58,16 +59,13 @@ class MediaRecord:
 
 
 @dataclass(frozen=True)
-class MediaSummary:
+class MediaSummary(StageSummary):
     media: int
     downloaded: int
     from_cache: int
     bytes_downloaded: int
     unusable: int
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class MediaCache:
@@ -160,7 +158,7 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
         from_cache=stats["from_cache"],
         bytes_downloaded=stats["bytes"],
         unusable=len(warnings),
-        warnings=warnings[:MAX_WARNINGS],
+        warnings=warnings,
     )
 
 

@@ -18,7 +18,8 @@ from pim_images.config import PipelineConfig
 from pim_images.extract import iter_products
 from pim_images.media import MediaRecord, media_file_key, read_media_index
 from pim_images.models import axis_values, own_values, read_models, root_of
-from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.report import StageSummary
+from pim_images.staging import StagingPath
 
 #: Image files SFCC shows in image groups (spec §4, SFCC).
 SFCC_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
@@ -303,7 +304,7 @@ def _entity_images(
 
 
 @dataclass(frozen=True)
-class TransformSummary:
+class TransformSummary(StageSummary):
     products: int
     products_with_images: int
     images: int
@@ -312,9 +313,6 @@ class TransformSummary:
     view_types: list[str] = field(default_factory=list)
     custom_attributes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> TransformSummary:
@@ -396,5 +394,5 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         skipped_images=len(warnings),
         view_types=view_types,
         custom_attributes=[c["id"] for c in custom_attributes],
-        warnings=warnings[:MAX_WARNINGS],
+        warnings=warnings,
     )

@@ -2,31 +2,28 @@
 download, rendering or delivery.
 
 Each rule returns every offender (not only the first), by code and value. Errors stop the run
-(:class:`~pim_images.errors.CatalogError`, not retried by the DAG); the report keeps them, so
-the task log and ``report.json`` say which code or value to fix.
+(:class:`~pim_images.errors.CatalogError`, not retried by the DAG); the run report
+(:mod:`pim_images.report`) keeps them, so the task log and ``report.json`` say which code or
+value to fix.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from pim_images import staging
-from pim_images.assets import ASSET_FAMILIES
+from pim_images.assets import ASSET_FAMILIES, ASSET_SYSTEM_PATHS
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
+from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
-
-REPORT = "report.json"
 
 
 @dataclass(frozen=True)
-class ValidationSummary:
+class ValidationSummary(StageSummary):
     errors: list[str] = field(default_factory=list)
     rules: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def collections_not_localizable(structure: dict[str, Any]) -> list[str]:
@@ -84,6 +81,23 @@ def link_mapping(families: dict[str, Any], config: PipelineConfig) -> list[str]:
     return problems
 
 
+ASSET_SYSTEM_NAMES = {
+    "new": ("Asset Manager", "it exists on PIM >= 4.0; a 3.x PIM's PAM is akeneoAssetSystem 'old'"),
+    "old": ("PAM", "it exists on PIM < 4.0 only; the Asset Manager is akeneoAssetSystem 'new'"),
+}
+
+
+def asset_system_exists(structure: dict[str, Any], config: PipelineConfig) -> list[str]:
+    """The configured asset system must be served by the PIM (a required endpoint)."""
+    if structure.get("asset_system_available") is not False:
+        return []
+    name, hint = ASSET_SYSTEM_NAMES[config.akeneoAssetSystem]
+    return [
+        f"akeneoAssetSystem {config.akeneoAssetSystem!r}: this PIM has no {name} "
+        f"(GET {ASSET_SYSTEM_PATHS[config.akeneoAssetSystem]} answered 404); {hint}"
+    ]
+
+
 def asset_families_exist(structure: dict[str, Any], families: dict[str, Any]) -> list[str]:
     """Every asset family a collection attribute names (its ``reference_data_name``) exists."""
     return [
@@ -94,20 +108,20 @@ def asset_families_exist(structure: dict[str, Any], families: dict[str, Any]) ->
 
 
 def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> ValidationSummary:
-    """Run every rule on the staged structure; write ``report.json``.
+    """Run every rule on the staged structure.
 
     :raises CatalogError: listing every error found.
     """
     structure = staging.read_json(run_dir / staging.ATTRIBUTES)
     families = staging.read_json(run_dir / ASSET_FAMILIES) if (run_dir / ASSET_FAMILIES).exists() else {}
     rules = [
+        asset_system_exists(structure, config),
         collections_not_localizable(structure),
         asset_families_exist(structure, families),
         scope_and_locales(structure, config),
         link_mapping(families, config),
     ]
     errors = [problem for rule in rules for problem in rule]
-    staging.write_json(run_dir / REPORT, {"errors": errors, "configuration": config.to_dict()})
     if errors:
         raise CatalogError(errors)
     return ValidationSummary(errors=[], rules=len(rules))

@@ -27,6 +27,7 @@ EXPECTED_TASKS = {
     "deliver_sfcc",
     "deliver_bspk",
     "record_success",
+    "publish_report",
 }
 
 
@@ -76,6 +77,27 @@ def test_one_task_per_stage_in_order(dag_bag: DagBag) -> None:
         "deliver_sfcc",
         "deliver_bspk",
     }
+    report = dag.get_task("publish_report")
+    assert report.is_teardown and not report.on_failure_fail_dagrun  # runs always, decides nothing
+    assert report.upstream_task_ids == {"record_success"}
+
+
+def test_a_broken_configuration_file_is_an_import_error_naming_every_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (DAGS.parent / "config" / "pim_images.yaml").read_text()
+    broken = text.replace("importMode: full", "importMode: sometimes").replace(
+        "akeneoImageType: images", "akeneoImageType: pictures"
+    )
+    assert broken.count("sometimes") == 1 and broken.count("pictures") == 1
+    (tmp_path / "pim_images.yaml").write_text(broken)
+    monkeypatch.setenv("PIM_IMAGES_CONFIG", str(tmp_path / "pim_images.yaml"))
+    bag = DagBag(dag_folder=str(DAGS))
+    assert "pim_images_import" not in bag.dags
+    (error,) = bag.import_errors.values()
+    assert "invalid configuration" in error
+    assert "importMode: 'sometimes' is not one of full, differential" in error
+    assert "akeneoImageType: 'pictures' is not one of images, assets, both" in error
 
 
 def test_params_form_has_typed_params_with_enums(dag_bag: DagBag) -> None:

@@ -7,6 +7,7 @@ went over the wire is read from the sandbox's request log.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoun
 from pim_images.akeneo.retry import RetryPolicy
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
-from pim_images.extract import extract_catalog
+from pim_images.extract import asset_system_available, extract_catalog
 from pim_images.media import MediaCache, download_media
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
@@ -108,6 +109,30 @@ def test_bad_credentials_fail_without_retry(sandbox, waits: list[float]) -> None
         c.get_json("/api/rest/v1/channels")
     assert "POST /api/oauth/v1/token" in str(err.value) and "login/password" in str(err.value)
     assert waits == []
+
+
+def test_a_missing_permission_fails_without_retry_and_says_what_to_check(
+    client: AkeneoClient, app, waits: list[float]
+) -> None:
+    app.state.faults.add(r"/asset-families$", 403, times=None)
+    with pytest.raises(AkeneoAuthError) as err:
+        client.get_json("/api/rest/v1/asset-families")
+    assert err.value.status == 403
+    assert str(err.value).startswith("Akeneo GET /api/rest/v1/asset-families answered 403: ")
+    assert "Web API permissions" in str(err.value)
+    assert waits == []
+
+
+def test_a_token_refused_after_renewal_names_the_credentials(client: AkeneoClient, app) -> None:
+    app.state.faults.add(r"/channels$", 401, times=None)
+    with pytest.raises(AkeneoAuthError, match=r"answered 401: .*check the connection's credentials"):
+        client.get_json("/api/rest/v1/channels")
+
+
+def test_the_asset_system_probe_finds_the_asset_manager_only(client: AkeneoClient) -> None:
+    config = load_config(CONFIG, {"akeneoImageType": "assets"})
+    assert asset_system_available(client, config) is True
+    assert asset_system_available(client, replace(config, akeneoAssetSystem="old")) is False
 
 
 def test_unknown_resource_is_a_not_found_error(client: AkeneoClient) -> None:

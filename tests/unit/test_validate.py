@@ -11,8 +11,8 @@ from pim_images.assets import ASSET_FAMILIES
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
 from pim_images.validate import (
-    REPORT,
     asset_families_exist,
+    asset_system_exists,
     collections_not_localizable,
     link_mapping,
     scope_and_locales,
@@ -97,14 +97,29 @@ def test_a_collection_naming_a_missing_family_is_named() -> None:
     assert asset_families_exist(structure, {"packshots": {"main": "picture", "attributes": []}}) == []
 
 
-def test_validate_catalog_reports_every_error_and_writes_the_report(tmp_path: Path) -> None:
-    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure())
+def test_a_missing_asset_system_is_named_with_the_setting_to_change() -> None:
+    new = load_config(CONFIG, {"akeneoImageType": "assets", "akeneoAssetSystem": "new"})
+    old = load_config(CONFIG, {"akeneoImageType": "assets", "akeneoAssetSystem": "old"})
+    assert asset_system_exists(_structure(asset_system_available=False), new) == [
+        "akeneoAssetSystem 'new': this PIM has no Asset Manager "
+        "(GET /api/rest/v1/asset-families answered 404); it exists on PIM >= 4.0; "
+        "a 3.x PIM's PAM is akeneoAssetSystem 'old'"
+    ]
+    assert asset_system_exists(_structure(asset_system_available=False), old) == [
+        "akeneoAssetSystem 'old': this PIM has no PAM (GET /api/rest/v1/assets answered 404); "
+        "it exists on PIM < 4.0 only; the Asset Manager is akeneoAssetSystem 'new'"
+    ]
+    assert asset_system_exists(_structure(asset_system_available=True), new) == []
+    assert asset_system_exists(_structure(asset_system_available=None), new) == []  # assets not read
+
+
+def test_validate_catalog_reports_every_error_of_every_rule(tmp_path: Path) -> None:
+    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure(asset_system_available=False))
     staging.write_json(tmp_path / ASSET_FAMILIES, {})
     with pytest.raises(CatalogError) as err:
         validate_catalog(load_config(CONFIG, {"akeneoLocales": ["en_US", "xx_XX"]}), tmp_path)
-    assert len(err.value.problems) == 3
-    report = staging.read_json(tmp_path / REPORT)
-    assert report["errors"] == err.value.problems
+    assert len(err.value.problems) == 4
+    assert err.value.problems[0].startswith("akeneoAssetSystem 'new': this PIM has no Asset Manager")
 
 
 def test_a_valid_catalog_passes(tmp_path: Path) -> None:

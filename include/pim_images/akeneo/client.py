@@ -189,10 +189,17 @@ def _raise_for_status(method: str, url: str, response: httpx.Response) -> None:
     endpoint = _endpoint(method, url)
     message = _message(response)
     if status in (401, 403):
-        raise AkeneoAuthError(endpoint, message, status)
+        raise AkeneoAuthError(endpoint, message + _AUTH_HINTS[status], status)
     if status == 404:
         raise AkeneoNotFoundError(endpoint, message, status)
     raise AkeneoError(endpoint, message, status)
+
+
+_AUTH_HINTS = {
+    401: " (the token was refused even after a new one: check the connection's credentials)",
+    403: " (the connection's API user lacks a permission for this endpoint: check its role's "
+    "Web API permissions and its access to this data in Akeneo)",
+}
 
 
 def _endpoint(method: str, url: str) -> str:

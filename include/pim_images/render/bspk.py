@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from pim_images import staging
 from pim_images.config import PipelineConfig
 from pim_images.models import split_skus
-from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.report import StageSummary
+from pim_images.staging import StagingPath
 from pim_images.transform import BSPK_FORMATS
 
 HEADER = ("product_ref", "skus", "image_url", "position")
@@ -26,14 +27,11 @@ MAX_REF = 255
 
 
 @dataclass(frozen=True)
-class BspkOutput:
+class BspkOutput(StageSummary):
     files: list[str]
     products: int
     rows: int
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def output_name(stamp: str) -> str:
@@ -104,6 +102,4 @@ def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> Bsp
         writer.writerows(rows())
         text.flush()
         text.detach()
-    return BspkOutput(
-        files=[name], products=counts["products"], rows=counts["rows"], warnings=warnings[:MAX_WARNINGS]
-    )
+    return BspkOutput(files=[name], products=counts["products"], rows=counts["rows"], warnings=warnings)

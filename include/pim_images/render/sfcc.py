@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from lxml import etree
@@ -21,7 +21,8 @@ from lxml import etree
 from pim_images import staging
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
-from pim_images.staging import MAX_WARNINGS, StagingPath
+from pim_images.report import StageSummary
+from pim_images.staging import StagingPath
 from pim_images.transform import SFCC_FORMATS, declared_view_types, locale_view_type
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
@@ -37,7 +38,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
-class SfccOutput:
+class SfccOutput(StageSummary):
     """What the SFCC renderer wrote: files to deliver (names under ``run_dir/sfcc``) and counts."""
 
     files: list[str]
@@ -46,9 +47,6 @@ class SfccOutput:
     binaries: int
     view_types: list[str]
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
@@ -158,7 +156,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         image_groups=counts["groups"],
         binaries=len(binaries),
         view_types=view_types,
-        warnings=warnings[:MAX_WARNINGS],
+        warnings=warnings,
     )
 
 

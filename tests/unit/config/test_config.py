@@ -67,8 +67,27 @@ def test_every_problem_is_reported_at_once(raw: dict) -> None:
 
 def test_view_types_shape_is_checked(raw: dict) -> None:
     raw["akeneoImageViewTypes"] = '{"viewtypes": ["large"]}'
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError) as err:
         build_config(raw)
+    assert err.value.problems == [
+        "akeneoImageViewTypes: unknown key(s) 'viewtypes'; expected only 'view-types'",
+        'akeneoImageViewTypes: "view-types" is missing (e.g. {"view-types": ["large", "small"]})',
+    ]
+    raw["akeneoImageViewTypes"] = '{"view-types": "large"}'
+    with pytest.raises(ConfigError) as err:
+        build_config(raw)
+    assert err.value.problems == [
+        'akeneoImageViewTypes: "view-types" must be a non-empty list of texts, got "large"'
+    ]
+
+
+def test_a_channel_that_is_not_a_code_is_named(raw: dict) -> None:
+    raw["akeneoScope"] = "e-commerce"
+    with pytest.raises(ConfigError) as err:
+        build_config(raw)
+    assert err.value.problems == [
+        "akeneoScope: 'e-commerce' is not an Akeneo code (letters, digits, underscores)"
+    ]
 
 
 def test_fingerprint_changes_with_image_parameters_only(raw: dict) -> None:
