@@ -70,6 +70,25 @@ def product_rows(
     return rows
 
 
+def _without_long_skus(ref: str, images: list[dict[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:
+    """Drop the SKUs BSPK cannot take (over 255 characters, never truncated) from the images'
+    ``skus``; an image left with none is skipped (an empty ``skus`` would mean every variant)."""
+    kept = []
+    for image in images:
+        skus = list(image.get("skus") or ())
+        long = [sku for sku in skus if len(sku) > MAX_REF]
+        for sku in long:
+            warnings.append(
+                f"product {ref!r} sku {sku[:40]!r}...: longer than {MAX_REF} characters; "
+                f"its image {image['path'] or image['url']!r} is skipped for it"
+            )
+        if not long:
+            kept.append(image)
+        elif len(long) < len(skus):
+            kept.append({**image, "skus": [sku for sku in skus if len(sku) <= MAX_REF]})
+    return kept
+
+
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
     """Write this run's PRODUCT-IMAGES CSV under ``run_dir/bspk``."""
     out = run_dir / staging.BSPK_DIR
@@ -84,13 +103,14 @@ def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> Bsp
             if len(ref) > MAX_REF:
                 warnings.append(f"product_ref {ref[:40]!r}...: longer than {MAX_REF} characters; skipped")
                 continue
-            for image in record["images"]:
+            images = _without_long_skus(ref, record["images"], warnings)
+            for image in images:
                 if image["format"] not in BSPK_FORMATS:
                     warnings.append(
                         f"product {ref!r} attribute {image['attribute']!r}: "
                         f"{image['url'] or image['format']} is not taken by BSPK (JPG and PNG only); skipped"
                     )
-            product = product_rows(ref, record["images"], config.akeneoExternalImageLocation)
+            product = product_rows(ref, images, config.akeneoExternalImageLocation)
             counts["products"] += bool(product)
             counts["rows"] += len(product)
             yield from product

@@ -55,6 +55,23 @@ def test_bspk_skips_product_refs_over_255_characters(tmp_path: Path) -> None:
     assert long_ref.encode() not in (run_dir / "bspk" / result.files[0]).read_bytes()
 
 
+def test_bspk_skips_skus_over_255_characters_and_keeps_the_others(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    long_sku = "Z" * 256
+    variant_images = [
+        {**IMAGE, "path": "images/aa/both.jpg", "skus": ["V-1", long_sku]},
+        {**IMAGE, "path": "images/aa/long-only.jpg", "skus": [long_sku]},
+    ]
+    staging.write_jsonl(run_dir / staging.IMAGES, [{"product_ref": "MASTER", "images": variant_images}])
+    result = render_bspk(load_config(CONFIG), run_dir, "20260101T000000Z")
+    content = (run_dir / "bspk" / result.files[0]).read_text()
+    assert long_sku not in content
+    rows = content.splitlines()[1:]
+    assert rows == ["MASTER,V-1,https://cdn.example.com/images/images/aa/both.jpg,1"]
+    assert sum("longer than 255 characters" in w for w in result.warnings) == 2
+    assert all(f"sku {long_sku[:40]!r}..." in w for w in result.warnings)
+
+
 def test_bspk_takes_one_link_per_asset_and_locale() -> None:
     from pim_images.render.bspk import product_rows
 
