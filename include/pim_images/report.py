@@ -88,7 +88,8 @@ def assemble_report(
     run: dict[str, Any],
     task_states: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Join the stages' entries into ``report.json``, in pipeline order.
+    """Join the stages' entries into ``report.json``: errors and warnings in pipeline order,
+    each stage's status and figures under its name.
 
     :param stages: every stage of the pipeline, in order; one that left no entry did not run.
     :param run: what identifies the run (DAG, run id, data interval), copied as is.
