@@ -288,9 +288,11 @@ def pim_images_import() -> None:
 
     @task
     def extract(_: dict[str, Any]) -> dict[str, Any]:
-        return _with_akeneo(
-            "extract", lambda client: extract_catalog(client, _config(), _run_dir(), **_updated_interval())
-        )
+        def run(client: Any) -> Any:
+            config = _config()
+            return extract_catalog(client, config, _run_dir(), **_updated_interval(config))
+
+        return _with_akeneo("extract", run)
 
     @task
     def extract_structure(_: dict[str, Any]) -> dict[str, Any]:
@@ -314,13 +316,13 @@ def pim_images_import() -> None:
 
     @task(task_id="render_sfcc")
     def render_sfcc_task(_: dict[str, Any]) -> dict[str, Any]:
-        _skip_unless_target("sfcc")
-        return _run_stage("render_sfcc", lambda: render_sfcc(_config(), _run_dir(), _media_cache(), _stamp()))
+        config = _config_of_target("sfcc")
+        return _run_stage("render_sfcc", lambda: render_sfcc(config, _run_dir(), _media_cache(), _stamp()))
 
     @task(task_id="render_bspk")
     def render_bspk_task(_: dict[str, Any]) -> dict[str, Any]:
-        _skip_unless_target("bspk")
-        return _run_stage("render_bspk", lambda: render_bspk(_config(), _run_dir(), _stamp()))
+        config = _config_of_target("bspk")
+        return _run_stage("render_bspk", lambda: render_bspk(config, _run_dir(), _stamp()))
 
     @task(outlets=[SFCC_ASSET])
     def deliver_sfcc(rendered: dict[str, Any]) -> dict[str, Any]:
@@ -373,11 +375,11 @@ def _check_configuration() -> dict[str, Any]:
     return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
 
 
-def _updated_interval() -> dict[str, Any]:
+def _updated_interval(config: cfg.PipelineConfig) -> dict[str, Any]:
     """The extract's ``updated_from``/``updated_to``: the data interval of a differential run,
     nothing (the whole catalog) for a full one or after a configuration change."""
     context = get_current_context()
-    if _config().importMode != "differential":
+    if config.importMode != "differential":
         return {}
     checked = context["ti"].xcom_pull(task_ids="validate_config") or {}
     if checked.get("configuration_changed"):
@@ -389,9 +391,12 @@ def _updated_interval() -> dict[str, Any]:
     return {"updated_from": start, "updated_to": end}
 
 
-def _skip_unless_target(target: str) -> None:
-    if target not in _config().targets:
+def _config_of_target(target: str) -> cfg.PipelineConfig:
+    """The run's configuration; skips the task when ``target`` is not among the run's targets."""
+    config = _config()
+    if target not in config.targets:
         raise AirflowSkipException(f"{target} is not among this run's targets")
+    return config
 
 
 def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> DeliverySummary:

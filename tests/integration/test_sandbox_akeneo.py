@@ -27,22 +27,15 @@ from PIL import Image
 
 from pim_images.sandbox.akeneo_app import TokenStore, create_app
 from pim_images.sandbox.catalog import ProductHeader, SandboxCatalog, generate_catalog, sanitize_filename
-from pim_images.sandbox.credentials import (
-    AKENEO_CLIENT_ID,
-    AKENEO_CLIENT_SECRET,
-    AKENEO_PASSWORD,
-    AKENEO_USER,
-)
 from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger
+    from .sandbox_api import CLIENT, TOKEN, USER, assert_error, checked, search_param
 except ImportError:
     import swagger  # type: ignore[no-redef]
+    from sandbox_api import CLIENT, TOKEN, USER, assert_error, checked, search_param  # type: ignore[no-redef]
 
-CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
-USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
-TOKEN = "/api/oauth/v1/token"
 PRODUCTS = "/api/rest/v1/products-uuid"
 PRODUCT = "/api/rest/v1/products-uuid/{uuid}"
 MEDIA = "/api/rest/v1/media-files/{code}"
@@ -103,18 +96,6 @@ def _token(client: httpx.Client, *, auth: tuple[str, str] = CLIENT, **body: Any)
     return response
 
 
-def checked(response: httpx.Response, path: str, method: str = "get") -> Any:
-    """Validate ``response`` against the corrected Swagger schema of ``method path`` and return its JSON."""
-    body = response.json()
-    swagger.validate(body, path, method, response.status_code)
-    return body
-
-
-def _error(response: httpx.Response, path: str, status: int, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert checked(response, path) == {"code": status, "message": message}
-
-
 def _walk(
     client: httpx.Client, path: str, params: dict[str, Any], *, check_all: bool = True
 ) -> list[dict[str, Any]]:
@@ -134,10 +115,6 @@ def _walk(
 
 def _uuids(pages: list[dict[str, Any]]) -> list[str]:
     return [item["uuid"] for page in pages for item in page["_embedded"]["items"]]
-
-
-def _search(**filters: list[dict[str, Any]]) -> str:
-    return json.dumps(filters)
 
 
 def _headers(catalog: SandboxCatalog) -> list[ProductHeader]:
@@ -233,7 +210,7 @@ def test_bad_token_requests_get_akeneo_422(
 def test_missing_or_unknown_token_gets_401(
     anonymous: httpx.Client, headers: dict[str, str], message: str
 ) -> None:
-    _error(anonymous.get(PRODUCTS, headers=headers), PRODUCTS, 401, message)
+    assert_error(anonymous.get(PRODUCTS, headers=headers), PRODUCTS, 401, message)
 
 
 def test_expired_token_gets_401_then_refresh_works(sandbox: Sandbox, anonymous: httpx.Client) -> None:
@@ -243,7 +220,9 @@ def test_expired_token_gets_401_then_refresh_works(sandbox: Sandbox, anonymous: 
 
     sandbox.app.state.faults.expire_tokens()
 
-    _error(anonymous.get(PRODUCTS, headers=headers), PRODUCTS, 401, "The access token provided has expired.")
+    assert_error(
+        anonymous.get(PRODUCTS, headers=headers), PRODUCTS, 401, "The access token provided has expired."
+    )
     refreshed = _token(
         anonymous, json={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
     )
@@ -333,7 +312,7 @@ def test_limit_out_of_bounds_gets_422(
         message = "Pagination type is not supported."
     response = api.get(path, params={"limit": limit, "pagination_type": pagination_type})
 
-    _error(response, path, 422, message)
+    assert_error(response, path, 422, message)
 
 
 def test_offset_pagination_stops_at_ten_thousand_items(api: httpx.Client) -> None:
@@ -402,7 +381,7 @@ def test_search_filters_select_exactly_the_matching_products(
     expected = [header.uuid for header in _headers(catalog) if predicate(header)]
     assert 0 < len(expected) < catalog.products_count, "the filter must split the catalog"
 
-    params = {"search": _search(**search), "limit": 50, "pagination_type": pagination_type}
+    params = {"search": search_param(**search), "limit": 50, "pagination_type": pagination_type}
     pages = _walk(api, PRODUCTS, params, check_all=False)
 
     assert _uuids(pages) == expected
@@ -410,7 +389,7 @@ def test_search_filters_select_exactly_the_matching_products(
 
 def test_uuid_filter_and_count(api: httpx.Client, catalog: SandboxCatalog) -> None:
     wanted = [catalog.header(index).uuid for index in (3, 150, 299)]
-    search = _search(uuid=[{"operator": "IN", "value": wanted}])
+    search = search_param(uuid=[{"operator": "IN", "value": wanted}])
 
     body = checked(api.get(PRODUCTS, params={"search": search, "with_count": "true"}), PRODUCTS)
 
@@ -448,7 +427,7 @@ def test_uuid_filter_and_count(api: httpx.Client, catalog: SandboxCatalog) -> No
     ],
 )
 def test_bad_search_gets_akeneo_errors(api: httpx.Client, search: str, status: int, message: str) -> None:
-    _error(api.get(PRODUCTS, params={"search": search}), PRODUCTS, status, message)
+    assert_error(api.get(PRODUCTS, params={"search": search}), PRODUCTS, status, message)
 
 
 def test_scope_keeps_the_channel_values_only(api: httpx.Client) -> None:
@@ -485,7 +464,7 @@ def test_locales_and_attributes_narrow_the_values(api: httpx.Client) -> None:
     ],
 )
 def test_bad_value_filters_get_422(api: httpx.Client, params: dict[str, str], message: str) -> None:
-    _error(api.get(PRODUCTS, params=params), PRODUCTS, 422, message)
+    assert_error(api.get(PRODUCTS, params=params), PRODUCTS, 422, message)
 
 
 # -- products ------------------------------------------------------------------------------------------
@@ -524,7 +503,7 @@ def test_media_values_link_to_their_download(
 
 
 def test_image_attributes_by_type(api: httpx.Client) -> None:
-    search = _search(type=[{"operator": "IN", "value": ["pim_catalog_image"]}])
+    search = search_param(type=[{"operator": "IN", "value": ["pim_catalog_image"]}])
 
     body = checked(api.get("/api/rest/v1/attributes", params={"search": search}), "/api/rest/v1/attributes")
 
@@ -555,7 +534,7 @@ def test_image_attributes_by_type(api: httpx.Client) -> None:
 
 
 def test_attributes_by_code_and_pages(api: httpx.Client) -> None:
-    search = _search(code=[{"operator": "IN", "value": ["sku", "user_manual", "nope"]}])
+    search = search_param(code=[{"operator": "IN", "value": ["sku", "user_manual", "nope"]}])
     found = checked(api.get("/api/rest/v1/attributes", params={"search": search}), "/api/rest/v1/attributes")
     pages = _walk(api, "/api/rest/v1/attributes", {"limit": 3})
 
@@ -600,7 +579,7 @@ def test_structure_lists_and_items(
 
 
 def test_enabled_locales(api: httpx.Client) -> None:
-    search = _search(enabled=[{"operator": "=", "value": True}])
+    search = search_param(enabled=[{"operator": "=", "value": True}])
 
     body = checked(api.get("/api/rest/v1/locales", params={"search": search}), "/api/rest/v1/locales")
 
@@ -645,7 +624,7 @@ def test_families_list_their_image_attributes(api: httpx.Client) -> None:
     ],
 )
 def test_unknown_resources_get_404(api: httpx.Client, url: str, template: str, message: str) -> None:
-    _error(api.get(url), template, 404, message)
+    assert_error(api.get(url), template, 404, message)
 
 
 def test_unknown_route_gets_404(api: httpx.Client) -> None:

@@ -23,28 +23,20 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pim_images.sandbox.akeneo_app import create_app
 from pim_images.sandbox.catalog import (
     ASSET_LINK_PREFIX,
     AssetHeader,
     SandboxCatalog,
     generate_catalog,
 )
-from pim_images.sandbox.credentials import (
-    AKENEO_CLIENT_ID,
-    AKENEO_CLIENT_SECRET,
-    AKENEO_PASSWORD,
-    AKENEO_USER,
-)
-from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger
+    from .sandbox_api import assert_error, authorised_client, checked, search_param
 except ImportError:
     import swagger  # type: ignore[no-redef]
+    from sandbox_api import assert_error, authorised_client, checked, search_param  # type: ignore[no-redef]
 
-CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
-USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
 FAMILIES = "/api/rest/v1/asset-families"
 FAMILY = "/api/rest/v1/asset-families/{code}"
 ATTRIBUTES = "/api/rest/v1/asset-families/{asset_family_code}/attributes"
@@ -75,39 +67,21 @@ def old_catalog() -> SandboxCatalog:
     return generate_catalog(asset_system="old")
 
 
-def _client(catalog: SandboxCatalog) -> Iterator[httpx.Client]:
-    with serve_in_thread(create_app(catalog)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        body = {"grant_type": "password", **USER}
-        token = client.post("/api/oauth/v1/token", auth=CLIENT, json=body).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
-
-
 @pytest.fixture(scope="module")
 def new_api(new_catalog: SandboxCatalog) -> Iterator[httpx.Client]:
     """A client of the Asset Manager sandbox, holding a token (no test here expires tokens)."""
-    yield from _client(new_catalog)
+    with authorised_client(new_catalog) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 def old_api(old_catalog: SandboxCatalog) -> Iterator[httpx.Client]:
     """A client of the PAM sandbox, holding a token."""
-    yield from _client(old_catalog)
+    with authorised_client(old_catalog) as client:
+        yield client
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-
-
-def checked(response: httpx.Response, path: str) -> Any:
-    """Validate ``response`` against the corrected Swagger schema of ``GET path`` and return its JSON."""
-    body = response.json()
-    swagger.validate(body, path, "get", response.status_code)
-    return body
-
-
-def _error(response: httpx.Response, path: str, status: int, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert checked(response, path) == {"code": status, "message": message}
 
 
 def _no_route(response: httpx.Response) -> None:
@@ -128,10 +102,6 @@ def _walk(client: httpx.Client, url: str, template: str, params: dict[str, Any] 
 
 def _codes(pages: list[Any]) -> list[str]:
     return [item["code"] for page in pages for item in page["_embedded"]["items"]]
-
-
-def _search(**filters: list[dict[str, Any]]) -> str:
-    return json.dumps(filters)
 
 
 def _family_codes(catalog: SandboxCatalog, family: str | None = None) -> list[str]:
@@ -425,7 +395,7 @@ def test_search_selects_exactly_the_matching_assets(
     )
 
     pages = _walk(
-        new_api, ASSETS.format(asset_family_code="packshots"), ASSETS, {"search": _search(**search)}
+        new_api, ASSETS.format(asset_family_code="packshots"), ASSETS, {"search": search_param(**search)}
     )
 
     assert _codes(pages) == expected
@@ -438,7 +408,7 @@ def test_search_selects_exactly_the_matching_assets(
 
 def test_since_last_n_days(new_api: httpx.Client) -> None:
     # The sandbox's dates are in 2026; counted from today, the answer is all or nothing, but well-formed.
-    search = _search(updated=[{"operator": "SINCE LAST N DAYS", "value": 4}])
+    search = search_param(updated=[{"operator": "SINCE LAST N DAYS", "value": 4}])
 
     checked(new_api.get(ASSETS.format(asset_family_code="user_guides"), params={"search": search}), ASSETS)
 
@@ -468,7 +438,9 @@ def test_since_last_n_days(new_api: httpx.Client) -> None:
     ],
 )
 def test_bad_asset_queries(new_api: httpx.Client, params: dict[str, str], status: int, message: str) -> None:
-    _error(new_api.get(ASSETS.format(asset_family_code="packshots"), params=params), ASSETS, status, message)
+    assert_error(
+        new_api.get(ASSETS.format(asset_family_code="packshots"), params=params), ASSETS, status, message
+    )
 
 
 def test_channel_keeps_that_channel_and_unscoped_values(
@@ -677,7 +649,7 @@ def test_lifestyle_pictures_per_locale_not_always_all(new_catalog: SandboxCatalo
 def test_unknown_asset_resources_get_404(
     new_api: httpx.Client, url: str, template: str, message: str
 ) -> None:
-    _error(new_api.get(url), template, 404, message)
+    assert_error(new_api.get(url), template, 404, message)
 
 
 def test_product_media_and_asset_media_are_apart(new_api: httpx.Client, new_catalog: SandboxCatalog) -> None:
@@ -699,7 +671,7 @@ COLLECTION_FAMILIES = {
 
 
 def test_collection_attributes(new_api: httpx.Client, new_catalog: SandboxCatalog) -> None:
-    search = _search(type=[{"operator": "IN", "value": ["pim_catalog_asset_collection"]}])
+    search = search_param(type=[{"operator": "IN", "value": ["pim_catalog_asset_collection"]}])
 
     body = checked(
         new_api.get("/api/rest/v1/attributes", params={"search": search}), "/api/rest/v1/attributes"
@@ -789,7 +761,7 @@ def test_pam_search_after_and_count(old_api: httpx.Client, old_catalog: SandboxC
     ],
 )
 def test_pam_bad_pages(old_api: httpx.Client, params: dict[str, str], message: str) -> None:
-    _error(old_api.get(PAM_ASSETS, params=params), PAM_ASSETS, 422, message)
+    assert_error(old_api.get(PAM_ASSETS, params=params), PAM_ASSETS, 422, message)
 
 
 def test_pam_asset_shapes(old_api: httpx.Client, old_catalog: SandboxCatalog) -> None:
@@ -930,11 +902,11 @@ def test_pam_variations_are_derived_from_the_reference(old_catalog: SandboxCatal
     ],
 )
 def test_pam_file_errors(old_api: httpx.Client, url: str, template: str, status: int, message: str) -> None:
-    _error(old_api.get(url), template, status, message)
+    assert_error(old_api.get(url), template, status, message)
 
 
 def test_pam_collections(old_api: httpx.Client, old_catalog: SandboxCatalog) -> None:
-    search = _search(type=[{"operator": "IN", "value": ["pim_assets_collection"]}])
+    search = search_param(type=[{"operator": "IN", "value": ["pim_assets_collection"]}])
     body = checked(
         old_api.get("/api/rest/v1/attributes", params={"search": search}), "/api/rest/v1/attributes"
     )

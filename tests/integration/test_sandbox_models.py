@@ -18,23 +18,15 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pim_images.sandbox.akeneo_app import create_app
 from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
-from pim_images.sandbox.credentials import (
-    AKENEO_CLIENT_ID,
-    AKENEO_CLIENT_SECRET,
-    AKENEO_PASSWORD,
-    AKENEO_USER,
-)
-from pim_images.sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger
+    from .sandbox_api import assert_error, authorised_client, checked
 except ImportError:
     import swagger  # type: ignore[no-redef]
+    from sandbox_api import assert_error, authorised_client, checked  # type: ignore[no-redef]
 
-CLIENT = (AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET)
-USER = {"username": AKENEO_USER, "password": AKENEO_PASSWORD}
 MODELS = "/api/rest/v1/product-models"
 MODEL = "/api/rest/v1/product-models/{code}"
 VARIANTS = "/api/rest/v1/families/{family_code}/variants"
@@ -59,24 +51,8 @@ def catalog() -> SandboxCatalog:
 
 @pytest.fixture(scope="module")
 def api(catalog: SandboxCatalog) -> Iterator[httpx.Client]:
-    with serve_in_thread(create_app(catalog)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        token = client.post(
-            "/api/oauth/v1/token", auth=CLIENT, json={"grant_type": "password", **USER}
-        ).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
+    with authorised_client(catalog) as client:
         yield client
-
-
-def checked(response: httpx.Response, path: str) -> Any:
-    """Validate ``response`` against the corrected Swagger schema of ``GET path`` and return its JSON."""
-    body = response.json()
-    swagger.validate(body, path, "get", response.status_code)
-    return body
-
-
-def _error(response: httpx.Response, path: str, status: int, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert checked(response, path) == {"code": status, "message": message}
 
 
 def _walk(
@@ -190,7 +166,7 @@ def test_family_variants_have_three_shapes(api: httpx.Client, catalog: SandboxCa
     ],
 )
 def test_unknown_resources_get_404(api: httpx.Client, url: str, template: str, message: str) -> None:
-    _error(api.get(url), template, 404, message)
+    assert_error(api.get(url), template, 404, message)
 
 
 # -- product models ------------------------------------------------------------------------------------
@@ -213,7 +189,7 @@ def test_with_count_and_search_after_cursor(api: httpx.Client, catalog: SandboxC
     body = checked(api.get(MODELS, params={"with_count": "true", "limit": 2}), MODELS)
     assert body["items_count"] == sum(1 for _ in catalog.iter_model_headers())
 
-    _error(
+    assert_error(
         api.get(MODELS, params={"pagination_type": "search_after", "search_after": "!"}),
         MODELS,
         422,
@@ -253,13 +229,13 @@ def test_model_filters(api: httpx.Client, catalog: SandboxCatalog) -> None:
         "MODEL-00003",
         "MODEL-00004",
     ]
-    _error(
+    assert_error(
         api.get(MODELS, params={"search": json.dumps({"sku": [{"operator": "=", "value": "x"}]})}),
         MODELS,
         422,
         'Filter on property "sku" is not supported or does not support operator "="',
     )
-    _error(
+    assert_error(
         api.get(MODELS, params={"search": "{"}), MODELS, 400, "Search query parameter should be valid JSON."
     )
 

@@ -1567,17 +1567,7 @@ class SandboxCatalog:
             "sku": [{"locale": None, "scope": None, "data": header.identifier}],
             "name": self._names(header),
         }
-        for slot in self._plan(header.index):
-            media = self._render(slot.spec)
-            href = base_url + MEDIA_DOWNLOAD_PATH.format(code=media.code)
-            values.setdefault(slot.attribute, []).append(
-                {
-                    "locale": slot.locale,
-                    "scope": slot.scope,
-                    "data": media.code,
-                    "_links": {"download": {"href": href}},
-                }
-            )
+        self._add_media_values(values, self._plan(header.index), base_url)
         # Asset collections come after the media values, so the image values keep their place; both kinds of
         # collection are neither localizable nor scopable and hold asset codes in order (products.md).
         for attribute, codes in self.product_asset_codes(header.index).items():
