@@ -7,7 +7,9 @@ dropped on SFTP.
 
 Each stage is its own task, retried on its own: validate the configuration, extract the
 catalog structure, validate it against the connector's rules, extract products, models and
-assets, download media, transform, render per target, deliver per target. Data moves through
+assets, download media, transform, then a render and a deliver task per registered target
+(`pim_images.targets`). The configuration `validate_config` checked travels to every task
+through XCom: a deploy in the middle of a run never mixes two configurations. Data moves through
 run-scoped staging files (``PIM_IMAGES_STAGING``, default ``$AIRFLOW_HOME/pim_images``); XCom
 carries only small summaries. A teardown, `publish_report`, ends every run, failed or not: it
 writes the run report (`runs/<run id>/report.json`: status, every error and warning by
@@ -28,7 +30,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import (
     Asset,
@@ -42,16 +44,18 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+if TYPE_CHECKING:
+    from pim_images.targets import Target
+
 from pim_images import config as cfg
-from pim_images import report
+from pim_images import report, targets
 from pim_images.akeneo.errors import AkeneoAuthError
 from pim_images.deliver import DeliverySummary, deliver_files
 from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
 from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
-from pim_images.render.bspk import render_bspk
-from pim_images.render.sfcc import render_sfcc
+from pim_images.records import target_dir
 from pim_images.state import FingerprintStore
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
@@ -64,8 +68,6 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = Path(
     os.environ.get("PIM_IMAGES_CONFIG") or Path(__file__).resolve().parents[1] / "config" / "pim_images.yaml"
 )
-SFCC_ASSET = Asset("pim-images-sfcc-delivery")
-BSPK_ASSET = Asset("pim-images-bspk-delivery")
 
 _DEFAULTS = cfg.read_config_file(CONFIG_FILE)
 # A broken file breaks the DAG at parse time, every problem named in the UI's import errors;
@@ -79,10 +81,7 @@ STAGES = (
     "extract",
     "download_media",
     "transform",
-    "render_sfcc",
-    "deliver_sfcc",
-    "render_bspk",
-    "deliver_bspk",
+    *(f"{stage}_{target.name}" for target in targets.registered() for stage in ("render", "deliver")),
     "record_success",
 )
 
@@ -187,8 +186,7 @@ PARAMS = {
 }
 
 default_args = {
-    # PIM_IMAGES_TASK_RETRIES lowers retries where a failure should surface at once (tests)
-    "retries": int(os.environ.get("PIM_IMAGES_TASK_RETRIES", "3")),
+    "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
@@ -196,14 +194,19 @@ default_args = {
 }
 
 
-def _config() -> cfg.PipelineConfig:
-    """This run's configuration: the YAML file overridden by the run's params.
+def _run_config() -> cfg.PipelineConfig:
+    """This run's configuration: the YAML file overridden by the run's params (``validate_config``
+    only; every later task takes the configuration it checked, see :func:`_checked_config`).
 
-    :raises ConfigError: naming every parameter at fault (a stage turns it into a failure
-        that is not retried).
+    :raises ConfigError: naming every parameter at fault.
     """
     params = get_current_context()["params"]
     return cfg.load_config(CONFIG_FILE, overrides={k: params.get(k) for k in PARAMS})
+
+
+def _checked_config(checked: dict[str, Any]) -> cfg.PipelineConfig:
+    """The configuration ``validate_config`` checked and returned (XCom), rebuilt."""
+    return cfg.build_config(checked["config"])
 
 
 def _staging_base() -> ObjectStoragePath:
@@ -242,7 +245,8 @@ def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
 def _run_stage(stage: str, call: Callable[[], Any]) -> dict[str, Any]:
     """Run one stage and record how it ended in the run report, success or failure.
 
-    Bad input and refused credentials fail the task at once: a retry would fail the same way.
+    Bad input (configuration, catalog, connection) and refused credentials fail the task at
+    once: a retry would fail the same way.
     """
     run_dir = _run_dir()
     try:
@@ -268,6 +272,28 @@ def _with_akeneo(stage: str, call: Callable[[Any], Any]) -> dict[str, Any]:
     return _run_stage(stage, with_client)
 
 
+def _render_and_deliver(target: Target, transformed: Any, checked: Any) -> Any:
+    """The render and deliver tasks of one target; both skip when the run does not name it."""
+
+    @task(task_id=f"render_{target.name}", doc_md=f"Render the files for {target.title}.")
+    def render(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _target_config(checked, target)
+        return _run_stage(
+            f"render_{target.name}", lambda: target.render(config, _run_dir(), _media_cache(), _stamp())
+        )
+
+    @task(
+        task_id=f"deliver_{target.name}",
+        outlets=[Asset(target.asset_uri)],
+        doc_md=f"Upload the rendered files to {target.title}'s drop (`{target.connection_id}`), atomically.",
+    )
+    def deliver(rendered: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _target_config(checked, target)
+        return _run_stage(f"deliver_{target.name}", lambda: _deliver(target, rendered["files"], config))
+
+    return deliver(render(transformed, checked), checked)
+
+
 @dag(
     dag_id="pim_images_import",
     # Data intervals (not Airflow 3's default trigger timetable): a differential import reads
@@ -287,22 +313,27 @@ def pim_images_import() -> None:
         return _run_stage("validate_config", _check_configuration)
 
     @task
-    def extract(_: dict[str, Any]) -> dict[str, Any]:
-        def run(client: Any) -> Any:
-            config = _config()
-            return extract_catalog(client, config, _run_dir(), **_updated_interval(config))
-
-        return _with_akeneo("extract", run)
-
-    @task
-    def extract_structure(_: dict[str, Any]) -> dict[str, Any]:
+    def extract_structure(checked: dict[str, Any]) -> dict[str, Any]:
+        config = _checked_config(checked)
         return _with_akeneo(
-            "extract_structure", lambda client: extract_structure_stage(client, _config(), _run_dir())
+            "extract_structure", lambda client: extract_structure_stage(client, config, _run_dir())
         )
 
     @task(retries=0)
-    def validate(_: dict[str, Any]) -> dict[str, Any]:
-        return _run_stage("validate", lambda: validate_catalog(_config(), _run_dir()))
+    def validate(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _checked_config(checked)
+        return _run_stage("validate", lambda: validate_catalog(config, _run_dir()))
+
+    @task
+    def extract(
+        _: dict[str, Any],
+        checked: dict[str, Any],
+        data_interval_start: datetime | None = None,
+        data_interval_end: datetime | None = None,
+    ) -> dict[str, Any]:
+        config = _checked_config(checked)
+        interval = _updated_interval(config, checked, data_interval_start, data_interval_end)
+        return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
 
     @task(task_id="download_media")
     def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
@@ -311,32 +342,9 @@ def pim_images_import() -> None:
         )
 
     @task(task_id="transform")
-    def transform_task(_: dict[str, Any]) -> dict[str, Any]:
-        return _run_stage("transform", lambda: transform_catalog(_config(), _run_dir()))
-
-    @task(task_id="render_sfcc")
-    def render_sfcc_task(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config_of_target("sfcc")
-        return _run_stage("render_sfcc", lambda: render_sfcc(config, _run_dir(), _media_cache(), _stamp()))
-
-    @task(task_id="render_bspk")
-    def render_bspk_task(_: dict[str, Any]) -> dict[str, Any]:
-        config = _config_of_target("bspk")
-        return _run_stage("render_bspk", lambda: render_bspk(config, _run_dir(), _stamp()))
-
-    @task(outlets=[SFCC_ASSET])
-    def deliver_sfcc(rendered: dict[str, Any]) -> dict[str, Any]:
-        return _run_stage(
-            "deliver_sfcc",
-            lambda: _deliver("sfcc", "sfcc_sftp", rendered["files"], _config().sfccRemoteDir),
-        )
-
-    @task(outlets=[BSPK_ASSET])
-    def deliver_bspk(rendered: dict[str, Any]) -> dict[str, Any]:
-        return _run_stage(
-            "deliver_bspk",
-            lambda: _deliver("bspk", "bspk_sftp", rendered["files"], _config().bspkRemoteDir),
-        )
+    def transform_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _checked_config(checked)
+        return _run_stage("transform", lambda: transform_catalog(config, _run_dir()))
 
     @task(trigger_rule="none_failed")
     def record_success(checked: dict[str, Any]) -> dict[str, Any]:
@@ -355,9 +363,9 @@ def pim_images_import() -> None:
         return _publish_report()
 
     checked = validate_config()
-    validated = validate(extract_structure(checked))
-    transformed = transform_task(download_media_task(extract(validated)))
-    deliveries = [deliver_sfcc(render_sfcc_task(transformed)), deliver_bspk(render_bspk_task(transformed))]
+    validated = validate(extract_structure(checked), checked)
+    transformed = transform_task(download_media_task(extract(validated, checked)), checked)
+    deliveries = [_render_and_deliver(target, transformed, checked) for target in targets.registered()]
     recorded = record_success(checked)
     deliveries >> recorded >> publish_report()
 
@@ -365,7 +373,7 @@ def pim_images_import() -> None:
 def _check_configuration() -> dict[str, Any]:
     """The run's configuration, and whether its image-related part changed since the last
     successful run (which makes this run a full import)."""
-    config = _config()
+    config = _run_config()
     fingerprint = config.fingerprint()
     changed = FingerprintStore(_staging_base()).changed(fingerprint)
     if changed:
@@ -375,36 +383,41 @@ def _check_configuration() -> dict[str, Any]:
     return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
 
 
-def _updated_interval(config: cfg.PipelineConfig) -> dict[str, Any]:
-    """The extract's ``updated_from``/``updated_to``: the data interval of a differential run,
-    nothing (the whole catalog) for a full one or after a configuration change."""
-    context = get_current_context()
+def _updated_interval(
+    config: cfg.PipelineConfig, checked: dict[str, Any], start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    """The extract's ``updated_from``/``updated_to``: the run's data interval for a
+    differential run, nothing (the whole catalog) for a full one or after a configuration
+    change."""
     if config.importMode != "differential":
         return {}
-    checked = context["ti"].xcom_pull(task_ids="validate_config") or {}
     if checked.get("configuration_changed"):
         log.warning("differential import made full: the image-related configuration changed")
         return {}
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
         raise AirflowFailException("importMode 'differential' needs a run with a data interval")
     return {"updated_from": start, "updated_to": end}
 
 
-def _config_of_target(target: str) -> cfg.PipelineConfig:
-    """The run's configuration; skips the task when ``target`` is not among the run's targets."""
-    config = _config()
-    if target not in config.targets:
-        raise AirflowSkipException(f"{target} is not among this run's targets")
+def _target_config(checked: dict[str, Any], target: Target) -> cfg.PipelineConfig:
+    """The checked configuration; skips the task when ``target`` is not among the run's targets."""
+    config = _checked_config(checked)
+    if target.name not in config.targets:
+        raise AirflowSkipException(f"{target.name} is not among this run's targets")
     return config
 
 
-def _deliver(target: str, conn_id: str, files: list[str], remote_dir: str) -> DeliverySummary:
+def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> DeliverySummary:
     context = get_current_context()
     token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
-    with open_remote_files(conn_id) as remote:
-        summary = deliver_files(remote, target, _run_dir() / target, files, remote_dir, token)
-    log.info("deliver_%s: %s to %s:%s", target, ", ".join(summary.files), conn_id, remote_dir)
+    remote_dir = target.remote_dir(config)
+    with open_remote_files(target.connection_id) as remote:
+        summary = deliver_files(
+            remote, target.name, target_dir(_run_dir(), target.name), files, remote_dir, token
+        )
+    log.info(
+        "deliver_%s: %s to %s:%s", target.name, ", ".join(summary.files), target.connection_id, remote_dir
+    )
     return summary
 
 

@@ -9,10 +9,9 @@
   variation files per channel and locale, generated from the reference file; the variation of
   the configured channel is the file meant for it, the reference file the fallback.
 
-Each record: ``family`` (``None`` for PAM), ``code``, ``files`` (``locale``, ``channel``,
-``media``: the download path, which keys the media cache), ``links`` (media_link attribute ->
-``locale``, ``channel``, ``url``), ``main_is_link``. Only values of the configured channel and
-locales are kept, as for products.
+Each record is an :class:`~pim_images.records.Asset`: ``files`` (the download path of each
+binary, which keys the media cache), ``links`` (``media_link`` attribute -> URLs), the family's
+main media. Only values of the configured channel and locales are kept, as for products.
 """
 
 from __future__ import annotations
@@ -22,16 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from pim_images import staging
+from pim_images import records
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
+from pim_images.records import Asset, AssetAttribute, AssetFamily, AssetFile, AssetLink, Collection
 from pim_images.staging import StagingPath
 
 FAMILIES_PATH = "/api/rest/v1/asset-families"
-#: Staged structure of the asset families read: main media and attribute types.
-ASSET_FAMILIES = "asset_families.json"
 PAM_PATH = "/api/rest/v1/assets"
 #: Where each asset system (``akeneoAssetSystem``) is listed: the probe of its presence.
 ASSET_SYSTEM_PATHS = {"new": FAMILIES_PATH, "old": PAM_PATH}
@@ -43,13 +41,8 @@ class AssetsSummary:
     warnings: list[str] = field(default_factory=list)
 
 
-def asset_key(family: str | None, code: str) -> str:
-    """How products' collections find an asset: codes are unique per family (or per PAM)."""
-    return f"{family or 'pam'}/{code}"
-
-
 def extract_assets(
-    client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath, collections: list[dict[str, Any]]
+    client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath, collections: list[Collection]
 ) -> AssetsSummary:
     """Write ``assets.jsonl``: every asset the collections may name, normalized.
 
@@ -57,26 +50,22 @@ def extract_assets(
     """
     warnings: list[str] = []
     if config.akeneoAssetSystem == "old":
-        records = _iter_pam_assets(client, config)
+        assets = _iter_pam_assets(client, config)
     else:
         # the families' structure was staged (and validated) by the structure step
-        structure = staging.read_json(run_dir / ASSET_FAMILIES)
-        records = _iter_family_assets(client, config, structure, warnings)
-    count = staging.write_jsonl(run_dir / staging.ASSETS, records)
+        structure = records.ASSET_FAMILIES.read(run_dir)
+        assets = _iter_family_assets(client, config, structure, warnings)
+    count = records.ASSETS.write(run_dir, assets)
     return AssetsSummary(assets=count, warnings=warnings)
-
-
-def iter_assets(run_dir: StagingPath) -> Iterator[dict[str, Any]]:
-    return staging.iter_jsonl(run_dir / staging.ASSETS)
 
 
 # -- Asset Manager ------------------------------------------------------------------------
 
 
-def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, dict[str, Any] | None]:
+def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, AssetFamily | None]:
     """Each asset family's main media and attributes; ``None`` for a family Akeneo does not
     have (the validate stage names it)."""
-    structure: dict[str, dict[str, Any] | None] = {}
+    structure: dict[str, AssetFamily | None] = {}
     for family in dict.fromkeys(families):
         path = f"{FAMILIES_PATH}/{quote(family)}"
         try:
@@ -85,24 +74,35 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
         except AkeneoNotFoundError:
             structure[family] = None
             continue
-        structure[family] = {"main": resource.get("attribute_as_main_media"), "attributes": attributes}
+        structure[family] = AssetFamily(
+            main=resource.get("attribute_as_main_media"),
+            attributes=[
+                AssetAttribute(
+                    code=a["code"], type=a.get("type"), prefix=a.get("prefix"), suffix=a.get("suffix")
+                )
+                for a in attributes
+                if isinstance(a, dict) and "code" in a
+            ],
+        )
     return structure
 
 
 def _iter_family_assets(
-    client: AkeneoClient, config: PipelineConfig, structure: dict[str, Any], warnings: list[str]
-) -> Iterator[dict[str, Any]]:
+    client: AkeneoClient,
+    config: PipelineConfig,
+    structure: dict[str, AssetFamily | None],
+    warnings: list[str],
+) -> Iterator[Asset]:
     for family, family_structure in structure.items():
         if family_structure is None:
             continue
-        attributes = family_structure["attributes"]
-        by_code = {a["code"]: a for a in attributes if "code" in a}
-        main = family_structure["main"]
-        main_type = by_code.get(main, {}).get("type")
-        if main_type not in ("media_file", "media_link"):
+        by_code = {a.code: a for a in family_structure.attributes}
+        main = family_structure.main
+        main_type = by_code[main].type if main in by_code else None
+        if main is None or main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
-        links = [a for a in attributes if a.get("type") == "media_link"]
+        links = [a for a in family_structure.attributes if a.type == "media_link"]
         params = {"channel": config.akeneoScope, "locales": ",".join(config.akeneoLocales)}
         for asset in client.iter_items(f"{FAMILIES_PATH}/{quote(family)}/assets", params):
             yield _normalize_asset(family, asset, main, main_type, links, config)
@@ -113,9 +113,9 @@ def _normalize_asset(
     asset: dict[str, Any],
     main: str,
     main_type: str,
-    links: list[dict[str, Any]],
+    links: list[AssetAttribute],
     config: PipelineConfig,
-) -> dict[str, Any]:
+) -> Asset:
     values = asset.get("values") or {}
     files = []
     if main_type == "media_file":
@@ -124,26 +124,26 @@ def _normalize_asset(
                 _download_path(value)
                 or f"/api/rest/v1/asset-media-files/{quote(str(value['data']), safe='/')}"
             )
-            files.append({"locale": value.get("locale"), "channel": value.get("channel"), "media": media})
+            files.append(AssetFile(media=media, locale=value.get("locale"), channel=value.get("channel")))
     link_values = {
-        a["code"]: [
-            {
-                "locale": v.get("locale"),
-                "channel": v.get("channel"),
-                "url": f"{a.get('prefix') or ''}{v['data']}{a.get('suffix') or ''}",
-            }
-            for v in _selected(values.get(a["code"]) or [], config)
+        a.code: [
+            AssetLink(
+                url=f"{a.prefix or ''}{v['data']}{a.suffix or ''}",
+                locale=v.get("locale"),
+                channel=v.get("channel"),
+            )
+            for v in _selected(values.get(a.code) or [], config)
         ]
         for a in links
     }
-    return {
-        "family": family,
-        "code": asset["code"],
-        "files": files,
-        "links": {k: v for k, v in link_values.items() if v},
-        "main_is_link": main_type == "media_link",
-        "main": main,
-    }
+    return Asset(
+        family=family,
+        code=asset["code"],
+        files=files,
+        links={k: v for k, v in link_values.items() if v},
+        main_is_link=main_type == "media_link",
+        main=main,
+    )
 
 
 def _selected(values: list[dict[str, Any]], config: PipelineConfig) -> list[dict[str, Any]]:
@@ -166,24 +166,17 @@ def _download_path(value: dict[str, Any]) -> str | None:
 # -- PAM ----------------------------------------------------------------------------------
 
 
-def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[dict[str, Any]]:
+def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[Asset]:
     try:
         for asset in client.iter_items(PAM_PATH, {"limit": PAGE_LIMIT}):
-            yield {
-                "family": None,
-                "code": asset["code"],
-                "files": _pam_files(asset, config),
-                "links": {},
-                "main_is_link": False,
-                "main": None,
-            }
+            yield Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
     except AkeneoNotFoundError as exc:
         raise CatalogError(
             [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
         ) from exc
 
 
-def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[dict[str, Any]]:
+def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[AssetFile]:
     """One file per locale (or one when not localizable): the channel's variation, else the reference."""
     references = asset.get("reference_files") or []
     variations = asset.get("variation_files") or asset.get("variations") or []
@@ -200,5 +193,5 @@ def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[dict[str, 
         ) or next((r for r in references if r.get("locale") == locale), None)
         path = _download_path(chosen) if chosen else None
         if path:
-            files.append({"locale": locale, "channel": None, "media": path})
+            files.append(AssetFile(media=path, locale=locale))
     return files

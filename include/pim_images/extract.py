@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from pim_images import staging
+from pim_images import records
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import ASSET_FAMILIES, ASSET_SYSTEM_PATHS, extract_assets, read_asset_families
+from pim_images.assets import ASSET_SYSTEM_PATHS, extract_assets, read_asset_families
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
+from pim_images.records import Channel, Collection, ImageAttribute, Product, Structure, Value
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 
@@ -55,22 +56,21 @@ def extract_catalog(
     updated_from: datetime | None = None,
     updated_to: datetime | None = None,
 ) -> ExtractSummary:
-    """Write ``attributes.json`` and ``products.jsonl`` for this run.
+    """Write ``products.jsonl``, ``models.jsonl`` and ``assets.jsonl`` for this run, from the
+    structure ``extract_structure`` staged and ``validate`` checked.
 
     :param updated_from: with ``updated_to``, the data interval of a differential import:
         only products updated in it are read (spec §5). ``None`` reads the whole catalog.
-    :raises CatalogError: a configured image attribute is missing or not an image attribute.
+    :raises StagingFileMissing: the structure was not extracted.
     """
-    if not (run_dir / staging.ATTRIBUTES).exists():
-        extract_structure(client, config, run_dir)
-    structure = staging.read_json(run_dir / staging.ATTRIBUTES)
-    identifier = structure["identifier"]
-    image_attributes = [a["code"] for a in structure["image_attributes"]]
-    collections = structure["asset_collections"]
-    family_variants = structure["family_variants"]
+    structure = records.STRUCTURE.read(run_dir)
+    identifier = structure.identifier
+    image_attributes = structure.image_attribute_codes
+    collections = structure.asset_collections
+    family_variants = structure.family_variants
     differential = updated_from is not None and updated_to is not None
     skipped: list[str] = []
-    read = [*image_attributes, *(c["code"] for c in collections), *axes_of(family_variants)]
+    read = [*image_attributes, *(c.code for c in collections), *axes_of(family_variants)]
     models = extract_models(client, config, run_dir, read, family_variants)
     interval: dict[str, list[dict[str, Any]]] = {}
     if differential:
@@ -79,15 +79,15 @@ def extract_catalog(
     seen: set[str] = set()
     parents: set[str] = set()
 
-    def tracked(records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        for record in records:
-            seen.add(record["uuid"])
-            if record["parent"]:
-                parents.add(record["parent"])
-            yield record
+    def tracked(products: Iterator[Product]) -> Iterator[Product]:
+        for product in products:
+            seen.add(product.uuid or product.identifier)
+            if product.parent:
+                parents.add(product.parent)
+            yield product
 
-    records = _iter_product_records(client, config, identifier, read, skipped, interval)
-    count = staging.write_jsonl(run_dir / staging.PRODUCTS, tracked(records))
+    products = _iter_product_records(client, config, identifier, read, skipped, interval)
+    count = records.PRODUCTS.write(run_dir, tracked(products))
     if differential:
         codes = _models_to_complete(run_dir, parents, updated_from, updated_to)  # type: ignore[arg-type]
         more = (
@@ -96,9 +96,9 @@ def extract_catalog(
             for r in _iter_product_records(
                 client, config, identifier, read, skipped, {"parent": [{"operator": "IN", "value": chunk}]}
             )
-            if r["uuid"] not in seen
+            if (r.uuid or r.identifier) not in seen
         )
-        count += staging.write_jsonl(run_dir / staging.MASTER_PRODUCTS, more)
+        count += records.MASTER_PRODUCTS.write(run_dir, more)
     assets = extract_assets(client, config, run_dir, collections) if collections else None
     warnings = skipped + (assets.warnings if assets else [])
     return ExtractSummary(
@@ -107,7 +107,7 @@ def extract_catalog(
         image_attributes=image_attributes,
         identifier_attribute=identifier,
         differential=differential,
-        asset_collections=[c["code"] for c in collections],
+        asset_collections=[c.code for c in collections],
         assets=assets.assets if assets else 0,
         product_models=models,
         warnings=warnings,
@@ -126,9 +126,10 @@ class StructureSummary(StageSummary):
 
 
 def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath) -> StructureSummary:
-    """Write ``attributes.json`` (image, identifier and collection attributes, the channel and
-    the enabled locales, the family variants) and, for the Asset Manager, ``asset_families.json``:
-    what the validate stage checks before any product, asset or media is read.
+    """Write the :class:`~pim_images.records.Structure` (image, identifier and collection
+    attributes, the channel and the enabled locales, the family variants) and the asset
+    families' structure: what the validate stage checks before any product, asset or media is
+    read.
 
     :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
@@ -141,24 +142,24 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
     collections = asset_collections(attributes, collection_type) if config.reads_assets else []
     identifier = _identifier_attribute(attributes)
     family_variants = read_family_variants(client)
-    families = [c["family"] for c in collections if c["family"]]
+    families = [c.family for c in collections if c.family]
     asset_families = read_asset_families(client, families) if families else {}
-    staging.write_json(run_dir / ASSET_FAMILIES, asset_families)
-    staging.write_json(
-        run_dir / staging.ATTRIBUTES,
-        {
-            "identifier": identifier,
-            "image_attributes": [_attribute_record(attributes[code]) for code in image_attributes],
-            "asset_collections": collections,
-            "channel": _channel(client, config.akeneoScope),
-            "enabled_locales": _enabled_locales(client),
-            "family_variants": family_variants,
-            "asset_system_available": asset_system_available(client, config) if config.reads_assets else None,
-        },
+    records.ASSET_FAMILIES.write(run_dir, asset_families)
+    records.STRUCTURE.write(
+        run_dir,
+        Structure(
+            identifier=identifier,
+            image_attributes=[_attribute_record(attributes[code]) for code in image_attributes],
+            asset_collections=collections,
+            channel=_channel(client, config.akeneoScope),
+            enabled_locales=_enabled_locales(client),
+            family_variants=family_variants,
+            asset_system_available=asset_system_available(client, config) if config.reads_assets else None,
+        ),
     )
     return StructureSummary(
         image_attributes=image_attributes,
-        asset_collections=[c["code"] for c in collections],
+        asset_collections=[c.code for c in collections],
         identifier_attribute=identifier,
         family_variants=len(family_variants),
         asset_families=len(asset_families),
@@ -176,7 +177,7 @@ def asset_system_available(client: AkeneoClient, config: PipelineConfig) -> bool
     return True
 
 
-def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[dict[str, Any]]:
+def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[Collection]:
     """The product's asset collection attributes, by ``sort_order`` then code (spec §2), with
     their ``localizable``/``scopable`` flags for the validate stage."""
     found = sorted(
@@ -186,12 +187,12 @@ def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: st
     # PAM assets have no families (their attributes' reference_data_name is just "assets")
     new_system = collection_type == COLLECTION_TYPES["new"]
     return [
-        {
-            "code": a["code"],
-            "family": a.get("reference_data_name") if new_system else None,
-            "localizable": bool(a.get("localizable")),
-            "scopable": bool(a.get("scopable")),
-        }
+        Collection(
+            code=a["code"],
+            family=a.get("reference_data_name") if new_system else None,
+            localizable=bool(a.get("localizable")),
+            scopable=bool(a.get("scopable")),
+        )
         for a in found
     ]
 
@@ -220,10 +221,10 @@ def order_image_attributes(attributes: dict[str, dict[str, Any]], configured: tu
     return [a["code"] for a in sorted(images, key=lambda a: (a.get("sort_order") or 0, a["code"]))]
 
 
-def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, ...]) -> list[dict[str, Any]]:
+def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, ...]) -> list[Value]:
     """Keep the values of the configured channel and locales (others are ignored, spec §1)."""
     return [
-        {"locale": v.get("locale"), "scope": v.get("scope"), "data": v.get("data")}
+        Value(data=v.get("data"), locale=v.get("locale"), scope=v.get("scope"))
         for v in values
         if v.get("scope") in (None, scope) and v.get("locale") in (None, *locales) and v.get("data")
     ]
@@ -236,25 +237,15 @@ def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, di
     return {item["code"]: item for item in items if "code" in item}
 
 
-def iter_products(run_dir: StagingPath) -> Iterator[dict[str, Any]]:
-    """This run's products: those extracted, then (differential runs) the other variants of
-    the masters they belong to."""
-    yield from staging.iter_jsonl(run_dir / staging.PRODUCTS)
-    if (run_dir / staging.MASTER_PRODUCTS).exists():
-        yield from staging.iter_jsonl(run_dir / staging.MASTER_PRODUCTS)
-
-
 def _models_to_complete(
     run_dir: StagingPath, parents: set[str], updated_from: datetime, updated_to: datetime
 ) -> list[str]:
     """Models whose variants a differential run must read whole: a master's image list is
     canonical downstream (spec §4), so a changed variant, sub-model or root model re-exports
     every variant of its master (spec §5)."""
-    models, _ = read_models(run_dir)
+    models = read_models(run_dir)
     start, end = updated_from.astimezone(UTC), updated_to.astimezone(UTC)
-    changed = {
-        code for code, m in models.items() if m.get("updated") and start <= _parse(m["updated"]) <= end
-    }
+    changed = {code for code, m in models.items() if m.updated and start <= _parse(m.updated) <= end}
     roots = {root_of(code, models) for code in (parents | changed) if code in models}
     return sorted(code for code in models if root_of(code, models) in roots)
 
@@ -268,13 +259,13 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _channel(client: AkeneoClient, code: str) -> dict[str, Any] | None:
+def _channel(client: AkeneoClient, code: str) -> Channel | None:
     """The configured channel (its locales), or ``None`` when Akeneo has no such channel."""
     try:
         channel = client.get_json(f"/api/rest/v1/channels/{quote(code)}")
     except AkeneoNotFoundError:
         return None
-    return {"code": channel.get("code", code), "locales": list(channel.get("locales") or [])}
+    return Channel(code=channel.get("code", code), locales=list(channel.get("locales") or []))
 
 
 def _enabled_locales(client: AkeneoClient) -> list[str]:
@@ -308,13 +299,13 @@ def _identifier_attribute(attributes: dict[str, dict[str, Any]]) -> str:
     return sorted(main, key=lambda a: a["code"])[0]["code"]
 
 
-def _attribute_record(attribute: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "code": attribute["code"],
-        "localizable": bool(attribute.get("localizable")),
-        "scopable": bool(attribute.get("scopable")),
-        "sort_order": attribute.get("sort_order") or 0,
-    }
+def _attribute_record(attribute: dict[str, Any]) -> ImageAttribute:
+    return ImageAttribute(
+        code=attribute["code"],
+        localizable=bool(attribute.get("localizable")),
+        scopable=bool(attribute.get("scopable")),
+        sort_order=attribute.get("sort_order") or 0,
+    )
 
 
 def _akeneo_datetime(value: datetime) -> str:
@@ -329,7 +320,7 @@ def _iter_product_records(
     attribute_codes: list[str],
     skipped: list[str],
     extra_filters: dict[str, list[dict[str, Any]]],
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Product]:
     filters: dict[str, list[dict[str, Any]]] = {
         "enabled": [{"operator": "=", "value": True}],
         **extra_filters,
@@ -348,17 +339,17 @@ def _iter_product_records(
         if not sku:
             skipped.append(f"product {product.get('uuid')!r} has no {identifier!r} value; skipped")
             continue
-        yield {
-            "uuid": product.get("uuid"),
-            "identifier": sku,
-            "family": product.get("family"),
-            "parent": product.get("parent"),
-            "values": {
+        yield Product(
+            uuid=product.get("uuid"),
+            identifier=sku,
+            family=product.get("family"),
+            parent=product.get("parent"),
+            values={
                 code: select_values(values.get(code) or [], config.akeneoScope, config.akeneoLocales)
                 for code in attribute_codes
                 if values.get(code)
             },
-        }
+        )
 
 
 def _identifier_of(product: dict[str, Any], values: dict[str, Any], identifier: str) -> str | None:

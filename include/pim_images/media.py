@@ -16,21 +16,18 @@ import io
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import msgspec
 from PIL import Image, UnidentifiedImageError
 
-from pim_images import staging
+from pim_images import records
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.extract import iter_products
+from pim_images.records import MediaRecord
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
-
-#: Pillow format name -> file extension used in delivered paths.
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
 #: Guard against decompression bombs in a PIM upload.
 Image.MAX_IMAGE_PIXELS = 200_000_000
@@ -39,23 +36,6 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 def media_file_key(code: str) -> str:
     """The media key of a product media file: its download path (media-files, products.md)."""
     return f"/api/rest/v1/media-files/{quote(code, safe='/')}/download"
-
-
-@dataclass(frozen=True)
-class MediaRecord:
-    """What one media key (a download path) resolved to; ``format`` is ``None`` when the
-    bytes are no image. Keys are download paths, so product media files, Asset Manager media
-    files and PAM files share one cache without clashing."""
-
-    key: str
-    sha256: str | None
-    size: int
-    format: str | None
-    error: str | None = None
-
-    @property
-    def extension(self) -> str | None:
-        return EXTENSIONS.get(self.format or "")
 
 
 @dataclass(frozen=True)
@@ -85,7 +65,8 @@ class MediaCache:
         entry = self._key_entry(key)
         if not entry.exists():
             return None
-        record = MediaRecord(**staging.read_json(entry))
+        with entry.open("rb") as f:
+            record = msgspec.json.decode(f.read(), type=MediaRecord)
         if record.sha256 and not self.blob(record.sha256).exists():
             return None
         return record
@@ -102,7 +83,10 @@ class MediaCache:
                 f.write(content)
             partial.rename(blob)  # a crash mid-write never leaves a truncated blob under the hash
         record = MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error)
-        staging.write_json(self._key_entry(key), asdict(record))
+        entry = self._key_entry(key)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with entry.open("wb") as f:
+            f.write(msgspec.json.encode(record))
         return record
 
 
@@ -122,6 +106,8 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
     only unseen keys.
 
     Writes ``media.jsonl`` (sorted by key, so reruns write the same bytes).
+
+    :raises StagingFileMissing: the extract stage's files are not there.
     """
     keys = sorted(_media_keys(run_dir))
     stats = {"downloaded": 0, "from_cache": 0, "bytes": 0}
@@ -145,13 +131,13 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
         count("bytes", len(content))
         return cache.store(key, content)
 
-    def records() -> Iterator[dict[str, Any]]:
+    def resolved() -> Iterator[MediaRecord]:
         for record in _bounded_map(resolve, keys, MAX_CONCURRENCY):
             if record.error:
                 warnings.append(f"media {record.key!r}: {record.error}; its images are skipped")
-            yield asdict(record)
+            yield record
 
-    written = staging.write_jsonl(run_dir / staging.MEDIA, records())
+    written = records.MEDIA.write(run_dir, resolved())
     return MediaSummary(
         media=written,
         downloaded=stats["downloaded"],
@@ -162,25 +148,16 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
     )
 
 
-def read_media_index(run_dir: StagingPath) -> dict[str, MediaRecord]:
-    """This run's media records by key."""
-    return {r["key"]: MediaRecord(**r) for r in staging.iter_jsonl(run_dir / staging.MEDIA)}
-
-
 def _media_keys(run_dir: StagingPath) -> set[str]:
-    image_attributes = [
-        a["code"] for a in staging.read_json(run_dir / staging.ATTRIBUTES)["image_attributes"]
-    ]
+    image_attributes = records.STRUCTURE.read(run_dir).image_attribute_codes
     keys = {
-        media_file_key(value["data"])
-        for product in iter_products(run_dir)
+        media_file_key(value.data)
+        for product in records.iter_products(run_dir)
         for code in image_attributes
-        for value in product["values"].get(code, [])
+        for value in product.values.get(code, [])
     }
-    if (run_dir / staging.ASSETS).exists():
-        keys.update(
-            f["media"] for asset in staging.iter_jsonl(run_dir / staging.ASSETS) for f in asset["files"]
-        )
+    if records.ASSETS.exists(run_dir):
+        keys.update(f.media for asset in records.ASSETS.read(run_dir) for f in asset.files)
     return keys
 
 

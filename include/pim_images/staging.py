@@ -1,14 +1,14 @@
-"""Run-scoped staging files: JSON Lines in, JSON Lines out, streaming.
+"""Staging paths and small JSON documents (run report entries, pipeline state).
 
-Stages exchange data through files under one folder per run, never through XCom. Paths are
-used only through ``/``, ``open``, ``mkdir`` and ``exists``, so the folder can be a local
-``pathlib.Path`` or Airflow's ``ObjectStoragePath`` (a bucket on a cluster) alike.
+Stages exchange data through files under one folder per run, never through XCom; the files
+and their records are :mod:`pim_images.records`. Paths are used only through ``/``, ``open``,
+``mkdir`` and ``exists``, so the folder can be a local ``pathlib.Path`` or Airflow's
+``ObjectStoragePath`` (a bucket on a cluster) alike.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 
@@ -32,17 +32,6 @@ class StagingPath(Protocol):
 #: Warnings kept verbatim in a stage summary; the rest are only counted (XCom stays small).
 MAX_WARNINGS = 50
 
-# File names inside a run's staging folder; the one place they are spelt.
-ATTRIBUTES = "attributes.json"
-PRODUCTS = "products.jsonl"
-MASTER_PRODUCTS = "products_of_masters.jsonl"
-MEDIA = "media.jsonl"
-ASSETS = "assets.jsonl"
-IMAGES = "images.jsonl"
-IMAGE_SUMMARY = "image_summary.json"
-SFCC_DIR = "sfcc"
-BSPK_DIR = "bspk"
-
 
 def write_json(path: StagingPath, data: Any) -> None:
     """Write one JSON document, keys sorted so that reruns write identical bytes."""
@@ -54,23 +43,3 @@ def write_json(path: StagingPath, data: Any) -> None:
 def read_json(path: StagingPath) -> Any:
     with path.open("rb") as f:
         return json.loads(f.read().decode("utf-8"))
-
-
-def write_jsonl(path: StagingPath, records: Iterable[dict[str, Any]]) -> int:
-    """Stream records to a JSON Lines file; returns how many were written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("wb") as f:
-        for record in records:
-            f.write(json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-            f.write(b"\n")
-            count += 1
-    return count
-
-
-def iter_jsonl(path: StagingPath) -> Iterator[dict[str, Any]]:
-    """Stream records back from a JSON Lines file."""
-    with path.open("rb") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line.decode("utf-8"))

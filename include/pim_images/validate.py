@@ -10,12 +10,12 @@ value to fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from pim_images import staging
-from pim_images.assets import ASSET_FAMILIES, ASSET_SYSTEM_PATHS
+from pim_images import records
+from pim_images.assets import ASSET_SYSTEM_PATHS
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
+from pim_images.records import AssetFamily, Structure
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 
@@ -26,38 +26,38 @@ class ValidationSummary(StageSummary):
     rules: int = 0
 
 
-def collections_not_localizable(structure: dict[str, Any]) -> list[str]:
+def collections_not_localizable(structure: Structure) -> list[str]:
     """Asset collection attributes must be neither localizable nor scopable: the connector
     reads locales and channels from the asset values (connector documentation)."""
     return [
-        f"asset collection attribute {c['code']!r} is "
-        + " and ".join(k for k in ("localizable", "scopable") if c.get(k))
+        f"asset collection attribute {c.code!r} is "
+        + " and ".join(k for k in ("localizable", "scopable") if getattr(c, k))
         + "; it must be neither (the locale and channel are read from the asset values)"
-        for c in structure.get("asset_collections", [])
-        if c.get("localizable") or c.get("scopable")
+        for c in structure.asset_collections
+        if c.localizable or c.scopable
     ]
 
 
-def scope_and_locales(structure: dict[str, Any], config: PipelineConfig) -> list[str]:
+def scope_and_locales(structure: Structure, config: PipelineConfig) -> list[str]:
     """``akeneoScope`` must be a channel of the PIM, and every ``akeneoLocales`` entry an
     enabled locale of that channel (values in other locales would never be found)."""
-    channel = structure.get("channel")
+    channel = structure.channel
     if channel is None:
         return [f"akeneoScope: channel {config.akeneoScope!r} does not exist in Akeneo"]
-    enabled = set(structure.get("enabled_locales") or [])
+    enabled = set(structure.enabled_locales)
     problems = []
     for locale in config.akeneoLocales:
         if locale not in enabled:
             problems.append(f"akeneoLocales: locale {locale!r} is not an enabled locale of Akeneo")
-        elif locale not in channel["locales"]:
+        elif locale not in channel.locales:
             problems.append(
                 f"akeneoLocales: locale {locale!r} is not a locale of channel {config.akeneoScope!r} "
-                f"(its locales: {', '.join(channel['locales'])})"
+                f"(its locales: {', '.join(channel.locales)})"
             )
     return problems
 
 
-def link_mapping(families: dict[str, Any], config: PipelineConfig) -> list[str]:
+def link_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
     """Each attribute of ``akeneoImageLinkViewTypesMapping`` must be a ``media_link``
     attribute of every asset family a collection uses (the connector requires the same code
     in every family)."""
@@ -68,7 +68,7 @@ def link_mapping(families: dict[str, Any], config: PipelineConfig) -> list[str]:
         for family, structure in sorted(families.items()):
             if structure is None:
                 continue  # reported by asset_families_exist
-            kind = {a["code"]: a.get("type") for a in structure["attributes"]}.get(attribute)
+            kind = {a.code: a.type for a in structure.attributes}.get(attribute)
             if kind is None:
                 problems.append(
                     f"akeneoImageLinkViewTypesMapping: asset family {family!r} has no attribute {attribute!r}"
@@ -87,9 +87,9 @@ ASSET_SYSTEM_NAMES = {
 }
 
 
-def asset_system_exists(structure: dict[str, Any], config: PipelineConfig) -> list[str]:
+def asset_system_exists(structure: Structure, config: PipelineConfig) -> list[str]:
     """The configured asset system must be served by the PIM (a required endpoint)."""
-    if structure.get("asset_system_available") is not False:
+    if structure.asset_system_available is not False:
         return []
     name, hint = ASSET_SYSTEM_NAMES[config.akeneoAssetSystem]
     return [
@@ -98,12 +98,12 @@ def asset_system_exists(structure: dict[str, Any], config: PipelineConfig) -> li
     ]
 
 
-def asset_families_exist(structure: dict[str, Any], families: dict[str, Any]) -> list[str]:
+def asset_families_exist(structure: Structure, families: dict[str, AssetFamily | None]) -> list[str]:
     """Every asset family a collection attribute names (its ``reference_data_name``) exists."""
     return [
-        f"asset collection attribute {c['code']!r}: asset family {c['family']!r} does not exist in Akeneo"
-        for c in structure.get("asset_collections", [])
-        if c.get("family") and families.get(c["family"], {}) is None
+        f"asset collection attribute {c.code!r}: asset family {c.family!r} does not exist in Akeneo"
+        for c in structure.asset_collections
+        if c.family and c.family in families and families[c.family] is None
     ]
 
 
@@ -111,9 +111,10 @@ def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> Validation
     """Run every rule on the staged structure.
 
     :raises CatalogError: listing every error found.
+    :raises StagingFileMissing: the structure was not extracted.
     """
-    structure = staging.read_json(run_dir / staging.ATTRIBUTES)
-    families = staging.read_json(run_dir / ASSET_FAMILIES) if (run_dir / ASSET_FAMILIES).exists() else {}
+    structure = records.STRUCTURE.read(run_dir)
+    families = records.ASSET_FAMILIES.read(run_dir) if records.ASSET_FAMILIES.exists(run_dir) else {}
     rules = [
         asset_system_exists(structure, config),
         collections_not_localizable(structure),

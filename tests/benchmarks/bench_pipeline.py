@@ -21,10 +21,8 @@ from typing import Any
 from pim_images.akeneo.auth import Credentials
 from pim_images.akeneo.client import AkeneoClient
 from pim_images.config import load_config
-from pim_images.extract import extract_catalog
+from pim_images.extract import extract_catalog, extract_structure
 from pim_images.media import MediaCache, download_media
-from pim_images.render.bspk import render_bspk
-from pim_images.render.sfcc import render_sfcc
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -34,6 +32,8 @@ from pim_images.sandbox.credentials import (
 )
 from pim_images.sandbox.environment import create_sandbox_app
 from pim_images.sandbox.http_server import serve_in_thread
+from pim_images.targets.bspk.render import render_bspk
+from pim_images.targets.sfcc.render import render_sfcc
 from pim_images.transform import transform_catalog
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
@@ -71,6 +71,7 @@ def main() -> None:
             lambda n: n,
             lambda: sum(1 for _ in client.iter_items("/api/rest/v1/products-uuid", params)),
         )
+        extract_structure(client, config, run_dir)
         extract = timed("extract", lambda s: s.products, lambda: extract_catalog(client, config, run_dir))
         timed("download_media", lambda s: s.media, lambda: download_media(client, run_dir, cache))
         timed("media (cached)", lambda s: s.from_cache, lambda: download_media(client, run_dir, cache))

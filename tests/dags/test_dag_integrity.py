@@ -14,21 +14,9 @@ import pytest
 from airflow.models import DagBag
 from airflow.sdk import BaseHook
 
+from pim_images import targets
+
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED_TASKS = {
-    "validate_config",
-    "extract_structure",
-    "validate",
-    "extract",
-    "download_media",
-    "transform",
-    "render_sfcc",
-    "render_bspk",
-    "deliver_sfcc",
-    "deliver_bspk",
-    "record_success",
-    "publish_report",
-}
 
 
 @pytest.fixture(scope="module")
@@ -60,26 +48,55 @@ def test_tags_retries_and_timeouts(dag_bag: DagBag) -> None:
 
 
 def test_one_task_per_stage_in_order(dag_bag: DagBag) -> None:
+    """The neutral stages in a chain, then a render and a deliver task per registered target;
+    every task after ``validate_config`` takes the configuration it checked."""
     dag = dag_bag.dags["pim_images_import"]
-    assert {t.task_id for t in dag.tasks} == EXPECTED_TASKS
-    assert dag.get_task("extract_structure").upstream_task_ids == {"validate_config"}
-    assert dag.get_task("validate").upstream_task_ids == {"extract_structure"}
-    assert dag.get_task("extract").upstream_task_ids == {"validate"}
+    names = [t.name for t in targets.registered()]
+    assert names[:2] == ["sfcc", "bspk"]
+    per_target = {f"{stage}_{name}" for name in names for stage in ("render", "deliver")}
+    neutral = {"validate_config", "extract_structure", "validate", "extract", "download_media", "transform"}
+    assert set(dag.task_ids) == {*neutral, *per_target, "record_success", "publish_report"}
+    checked = "validate_config"
+    assert dag.get_task("extract_structure").upstream_task_ids == {checked}
+    assert dag.get_task("validate").upstream_task_ids == {"extract_structure", checked}
+    assert dag.get_task("extract").upstream_task_ids == {"validate", checked}
     assert dag.get_task("download_media").upstream_task_ids == {"extract"}
-    assert dag.get_task("transform").upstream_task_ids == {"download_media"}
-    assert dag.get_task("render_sfcc").upstream_task_ids == {"transform"}
-    assert dag.get_task("render_bspk").upstream_task_ids == {"transform"}
-    assert dag.get_task("deliver_sfcc").upstream_task_ids == {"render_sfcc"}
-    assert dag.get_task("deliver_bspk").upstream_task_ids == {"render_bspk"}
-    assert [o.name for o in dag.get_task("deliver_sfcc").outlets] == ["pim-images-sfcc-delivery"]
-    assert dag.get_task("record_success").upstream_task_ids == {
-        "validate_config",
-        "deliver_sfcc",
-        "deliver_bspk",
-    }
+    assert dag.get_task("transform").upstream_task_ids == {"download_media", checked}
+    for name in names:
+        assert dag.get_task(f"render_{name}").upstream_task_ids == {"transform", checked}
+        deliver = dag.get_task(f"deliver_{name}")
+        assert deliver.upstream_task_ids == {f"render_{name}", checked}
+        assert [o.name for o in deliver.outlets] == [f"pim-images-{name}-delivery"]
+    assert dag.get_task("record_success").upstream_task_ids == {checked, *(f"deliver_{n}" for n in names)}
     report = dag.get_task("publish_report")
     assert report.is_teardown and not report.on_failure_fail_dagrun  # runs always, decides nothing
     assert report.upstream_task_ids == {"record_success"}
+
+
+def _render_nothing(config, run_dir, cache, stamp):  # the third target's renderer: never run here
+    raise NotImplementedError
+
+
+def test_a_registered_target_grows_the_dag_with_no_change_elsewhere() -> None:
+    """One package and one registry line make a target: here the registration is the test's."""
+    third = targets.Target(
+        name="thirdparty",
+        title="A third target",
+        connection_id="thirdparty_sftp",
+        render=_render_nothing,
+        remote_dir=lambda config: "/thirdparty",
+    )
+    targets.register(third)
+    try:
+        dag = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"]
+    finally:
+        targets.unregister("thirdparty")
+    assert dag.get_task("render_thirdparty").upstream_task_ids == {"transform", "validate_config"}
+    deliver = dag.get_task("deliver_thirdparty")
+    assert deliver.upstream_task_ids == {"render_thirdparty", "validate_config"}
+    assert [o.name for o in deliver.outlets] == ["pim-images-thirdparty-delivery"]
+    assert "deliver_thirdparty" in dag.get_task("record_success").upstream_task_ids
+    assert "thirdparty" not in targets.names()
 
 
 def test_a_broken_configuration_file_is_an_import_error_naming_every_problem(

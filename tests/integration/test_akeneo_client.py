@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from pim_images import staging
+from pim_images import records
 from pim_images.akeneo.auth import Credentials
 from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
 from pim_images.akeneo.retry import RetryPolicy
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
-from pim_images.extract import asset_system_available, extract_catalog
+from pim_images.extract import asset_system_available, extract_catalog, extract_structure
 from pim_images.media import MediaCache, download_media
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
@@ -143,15 +143,16 @@ def test_unknown_resource_is_a_not_found_error(client: AkeneoClient) -> None:
 def test_extract_media_transform_on_the_sandbox(client: AkeneoClient, app, tmp_path: Path) -> None:
     config = load_config(CONFIG)
     run_dir = tmp_path / "run"
+    extract_structure(client, config, run_dir)
     extracted = extract_catalog(client, config, run_dir)
-    products = list(staging.iter_jsonl(run_dir / staging.PRODUCTS))
+    products = list(records.PRODUCTS.read(run_dir))
     assert extracted.products == len(products) > 0
     assert extracted.image_attributes[0] == "main_image"
     for product in products:
-        for values in product["values"].values():
+        for values in product.values.values():
             for value in values:
-                assert value["scope"] in (None, config.akeneoScope)
-                assert value["locale"] in (None, *config.akeneoLocales)
+                assert value.scope in (None, config.akeneoScope)
+                assert value.locale in (None, *config.akeneoLocales)
 
     cache = MediaCache(tmp_path / "cache")
     first = download_media(client, run_dir, cache)
@@ -169,7 +170,7 @@ def test_extract_media_transform_on_the_sandbox(client: AkeneoClient, app, tmp_p
 def test_configured_image_attributes_must_exist_and_be_images(client: AkeneoClient, tmp_path: Path) -> None:
     config = load_config(CONFIG, {"akeneoImageAttributes": ["main_image", "nope", "name"]})
     with pytest.raises(CatalogError) as err:
-        extract_catalog(client, config, tmp_path)
+        extract_structure(client, config, tmp_path)
     assert err.value.problems == [
         "akeneoImageAttributes: attribute 'nope' does not exist in Akeneo",
         "akeneoImageAttributes: attribute 'name' is of type 'pim_catalog_text', not pim_catalog_image",
@@ -182,11 +183,12 @@ def test_differential_extract_reads_the_data_interval_only(
     _, app = sandbox
     catalog = app.state.catalog
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
+    extract_structure(client, load_config(CONFIG), tmp_path)
     summary = extract_catalog(client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end)
     expected = [h.identifier for h in catalog.iter_headers() if h.enabled and start <= h.updated <= end]
     assert 0 < len(expected) < PRODUCTS
     assert summary.differential
-    assert [p["identifier"] for p in staging.iter_jsonl(tmp_path / staging.PRODUCTS)] == expected
+    assert [p.identifier for p in records.PRODUCTS.read(tmp_path)] == expected
 
 
 def test_a_list_without_items_is_named(client: AkeneoClient, app) -> None:
@@ -203,13 +205,14 @@ def test_a_non_json_answer_is_named(client: AkeneoClient, app) -> None:
 
 def test_missing_media_is_reported_and_skipped(client: AkeneoClient, app, tmp_path: Path) -> None:
     config = load_config(CONFIG)
+    extract_structure(client, config, tmp_path)
     extract_catalog(client, config, tmp_path)
     app.state.faults.add(r"/media-files/.*/download$", 404, times=1)
     summary = download_media(client, tmp_path, MediaCache(tmp_path / "cache"))
     assert summary.unusable == 1
     assert "missing in Akeneo" in summary.warnings[0]
-    records = [r for r in staging.iter_jsonl(tmp_path / staging.MEDIA) if r["error"]]
-    assert len(records) == 1 and records[0]["sha256"] is None
+    failed = [r for r in records.MEDIA.read(tmp_path) if r.error]
+    assert len(failed) == 1 and failed[0].sha256 is None
     transformed = transform_catalog(config, tmp_path)
     assert transformed.skipped_images >= 1
-    assert any(records[0]["key"] in w for w in transformed.warnings)
+    assert any(failed[0].key in w for w in transformed.warnings)

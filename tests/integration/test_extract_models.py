@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pim_images import staging
+from pim_images import records
 from pim_images.akeneo.auth import Credentials
 from pim_images.akeneo.client import AkeneoClient
 from pim_images.config import load_config
-from pim_images.extract import extract_catalog, iter_products
-from pim_images.models import FAMILY_VARIANTS, read_models, root_of
+from pim_images.extract import extract_catalog, extract_structure
+from pim_images.models import read_models, root_of
+from pim_images.records import iter_products
 from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
 from pim_images.sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -40,27 +41,29 @@ def client(catalog: SandboxCatalog) -> Iterator[AkeneoClient]:
 
 
 def test_models_family_variants_and_axes_are_staged(client, catalog, tmp_path: Path) -> None:
+    extract_structure(client, load_config(CONFIG), tmp_path)
     summary = extract_catalog(client, load_config(CONFIG), tmp_path)
-    models, sets = read_models(tmp_path)
+    models = read_models(tmp_path)
+    sets = records.STRUCTURE.read(tmp_path).family_variants
     assert summary.product_models == len(models) == len(list(catalog.iter_product_models()))
-    assert sets["shirts/shirts_by_color_size"][1]["axes"] == ["size"]
-    assert (tmp_path / FAMILY_VARIANTS).exists()
-    variant = next(p for p in iter_products(tmp_path) if p["parent"])
-    assert {"color", "size"} & set(variant["values"]), "axis values must be read with the images"
+    assert sets["shirts/shirts_by_color_size"][1].axes == ["size"]
+    variant = next(p for p in iter_products(tmp_path) if p.parent)
+    assert {"color", "size"} & set(variant.values), "axis values must be read with the images"
 
 
 def test_a_differential_run_reads_every_variant_of_a_touched_master(client, catalog, tmp_path: Path) -> None:
     start, end = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
+    extract_structure(client, load_config(CONFIG), tmp_path)
     summary = extract_catalog(client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end)
-    models, _ = read_models(tmp_path)
+    models = read_models(tmp_path)
     products = list(iter_products(tmp_path))
-    changed = [p for p in staging.iter_jsonl(tmp_path / staging.PRODUCTS) if p["parent"]]
-    roots = {root_of(p["parent"], models) for p in changed}
+    changed = [p for p in records.PRODUCTS.read(tmp_path) if p.parent]
+    roots = {root_of(p.parent, models) for p in changed}
     assert roots, "the interval should touch some master"
     for root in roots:
         expected = {h.identifier for h in catalog.variants_of(root) if catalog.product(h.index)["enabled"]}
-        got = {p["identifier"] for p in products if p["parent"] and root_of(p["parent"], models) == root}
+        got = {p.identifier for p in products if p.parent and root_of(p.parent, models) == root}
         assert got == expected, root
-    assert summary.products == len(products) == len({p["uuid"] for p in products})
-    completed = list(staging.iter_jsonl(tmp_path / staging.MASTER_PRODUCTS))
+    assert summary.products == len(products) == len({p.uuid for p in products})
+    completed = list(records.MASTER_PRODUCTS.read(tmp_path))
     assert completed, "some siblings were not updated in the interval and had to be read"

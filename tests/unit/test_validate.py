@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pim_images import staging
-from pim_images.assets import ASSET_FAMILIES
+from pim_images import records
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
+from pim_images.records import AssetAttribute, AssetFamily, Channel, Collection, Structure
 from pim_images.validate import (
     asset_families_exist,
     asset_system_exists,
@@ -20,22 +20,24 @@ from pim_images.validate import (
 )
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
-CHANNEL = {"code": "ecommerce", "locales": ["de_DE", "en_US", "fr_FR"]}
+CHANNEL = Channel(code="ecommerce", locales=["de_DE", "en_US", "fr_FR"])
 
 
-def _structure(**overrides) -> dict:
-    return {
+def _structure(**overrides) -> Structure:
+    fields = {
         "identifier": "sku",
         "image_attributes": [],
         "asset_collections": [
-            {"code": "packshots", "family": "packshots", "localizable": False, "scopable": False},
-            {"code": "gallery", "family": "packshots", "localizable": True, "scopable": False},
-            {"code": "videos", "family": "packshots", "localizable": True, "scopable": True},
+            Collection(code="packshots", family="packshots", localizable=False, scopable=False),
+            Collection(code="gallery", family="packshots", localizable=True, scopable=False),
+            Collection(code="videos", family="packshots", localizable=True, scopable=True),
         ],
         "channel": CHANNEL,
         "enabled_locales": ["de_DE", "en_US", "es_ES", "fr_FR"],
+        "family_variants": {},
         **overrides,
     }
+    return Structure(**fields)
 
 
 def test_every_localizable_or_scopable_collection_is_named() -> None:
@@ -60,15 +62,14 @@ def test_unknown_channel_and_locales_are_named() -> None:
 
 
 def test_mapping_attributes_must_be_links_of_every_family() -> None:
-    def attributes(**types: str) -> list[dict]:
-        return [{"code": code, "type": kind} for code, kind in types.items()]
+    def family(**types: str) -> AssetFamily:
+        return AssetFamily(
+            main="picture", attributes=[AssetAttribute(code, kind) for code, kind in types.items()]
+        )
 
     families = {
-        "packshots": {
-            "main": "picture",
-            "attributes": attributes(picture="media_file", url_large="media_link"),
-        },
-        "lifestyle": {"main": "picture", "attributes": attributes(picture="media_file", url_thumb="text")},
+        "packshots": family(picture="media_file", url_large="media_link"),
+        "lifestyle": family(picture="media_file", url_thumb="text"),
         "gone": None,
     }
     config = load_config(
@@ -94,7 +95,7 @@ def test_a_collection_naming_a_missing_family_is_named() -> None:
         f"asset collection attribute {code!r}: asset family 'packshots' does not exist in Akeneo"
         for code in ("packshots", "gallery", "videos")
     ]
-    assert asset_families_exist(structure, {"packshots": {"main": "picture", "attributes": []}}) == []
+    assert asset_families_exist(structure, {"packshots": AssetFamily(main="picture", attributes=[])}) == []
 
 
 def test_a_missing_asset_system_is_named_with_the_setting_to_change() -> None:
@@ -114,8 +115,8 @@ def test_a_missing_asset_system_is_named_with_the_setting_to_change() -> None:
 
 
 def test_validate_catalog_reports_every_error_of_every_rule(tmp_path: Path) -> None:
-    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure(asset_system_available=False))
-    staging.write_json(tmp_path / ASSET_FAMILIES, {})
+    records.STRUCTURE.write(tmp_path, _structure(asset_system_available=False))
+    records.ASSET_FAMILIES.write(tmp_path, {})
     with pytest.raises(CatalogError) as err:
         validate_catalog(load_config(CONFIG, {"akeneoLocales": ["en_US", "xx_XX"]}), tmp_path)
     assert len(err.value.problems) == 4
@@ -123,5 +124,5 @@ def test_validate_catalog_reports_every_error_of_every_rule(tmp_path: Path) -> N
 
 
 def test_a_valid_catalog_passes(tmp_path: Path) -> None:
-    staging.write_json(tmp_path / staging.ATTRIBUTES, _structure(asset_collections=[]))
+    records.STRUCTURE.write(tmp_path, _structure(asset_collections=[]))
     assert validate_catalog(load_config(CONFIG), tmp_path).errors == []

@@ -1,44 +1,16 @@
-"""The transform rules of spec §3, on tiny inputs."""
+"""The transform stage's target-neutral rules (spec §3), on tiny inputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pim_images.config import PipelineConfig, load_config
-from pim_images.media import MediaRecord, media_file_key
-from pim_images.transform import ProductTransformer, camelize, content_path, locale_view_type, order_values
+from pim_images.media import media_file_key
+from pim_images.records import Asset, AssetFile, AssetLink, Collection, MediaRecord, Value
+from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
+from pim_images.transform import ProductTransformer, content_path, order_values
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
-
-
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [
-        ("packshot_images", "packshotImages"),
-        ("url_large", "urlLarge"),
-        ("image_2", "image2"),
-        ("main", "main"),
-        ("Main_Image", "mainImage"),
-        ("url__large", "urlLarge"),
-        ("_leading__and_trailing_", "leadingAndTrailing"),
-        ("already_camelCase_part", "alreadyCamelCasePart"),
-        ("a_b_c", "aBC"),
-        ("2d_view", "2dView"),
-        ("___", ""),
-    ],
-)
-def test_camelize(code: str, expected: str) -> None:
-    assert camelize(code) == expected
-
-
-@pytest.mark.parametrize(
-    ("view_type", "locale", "expected"),
-    [("large", "fr_FR", "large_fr-FR"), ("large", None, "large"), ("swatch", "en_US", "swatch_en-US")],
-)
-def test_locale_view_type(view_type: str, locale: str | None, expected: str) -> None:
-    assert locale_view_type(view_type, locale) == expected
 
 
 def test_content_path_is_ascii_and_changes_with_content() -> None:
@@ -50,9 +22,9 @@ def test_content_path_is_ascii_and_changes_with_content() -> None:
 
 
 def test_order_values_puts_unlocalized_first_then_configured_locale_order() -> None:
-    values = [{"locale": "fr_FR"}, {"locale": "de_DE"}, {"locale": None}, {"locale": "en_US"}]
+    values = [Value(data=i, locale=loc) for i, loc in enumerate(("fr_FR", "de_DE", None, "en_US"))]
     ordered = order_values(values, ("en_US", "fr_FR", "de_DE"))
-    assert [v["locale"] for v in ordered] == [None, "en_US", "fr_FR", "de_DE"]
+    assert [v.locale for v in ordered] == [None, "en_US", "fr_FR", "de_DE"]
 
 
 def _media(code: str, sha: str, fmt: str | None = "JPEG", error: str | None = None) -> MediaRecord:
@@ -64,16 +36,10 @@ def _config(**overrides) -> PipelineConfig:
 
 
 def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
-    product = {
-        "identifier": "SKU-1",
-        "values": {
-            "back": [{"locale": None, "scope": None, "data": "m/back.jpg"}],
-            "main": [{"locale": None, "scope": None, "data": "m/main.png"}],
-            "life": [
-                {"locale": "fr_FR", "scope": None, "data": "m/life-fr.jpg"},
-                {"locale": "en_US", "scope": None, "data": "m/broken.jpg"},
-            ],
-        },
+    values = {
+        "back": [Value("m/back.jpg")],
+        "main": [Value("m/main.png")],
+        "life": [Value("m/life-fr.jpg", locale="fr_FR"), Value("m/broken.jpg", locale="en_US")],
     }
     records = [
         _media("m/back.jpg", "b" * 64),
@@ -90,13 +56,13 @@ def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
         {},
         warnings,
     )
-    images, custom = transformer.images_and_attributes(product)
+    images, collections = transformer.images_and_collections("SKU-1", values)
     assert [(i.attribute, i.locale, i.path) for i in images] == [
         ("main", None, f"images/aa/{'a' * 64}.png"),
         ("back", None, f"images/bb/{'b' * 64}.jpg"),
         ("life", "fr_FR", f"images/cc/{'c' * 64}.jpg"),
     ]
-    assert custom == []
+    assert collections == []
     assert len(warnings) == 1
     assert "SKU-1" in warnings[0] and "m/broken.jpg" in warnings[0] and "life" in warnings[0]
 
@@ -107,44 +73,37 @@ CDN = "https://cdn.example.com/images/"
 def _asset(
     code: str, files: list[tuple[str | None, str]] = (), links: dict | None = None, main_link: bool = False
 ):
-    return {
-        "family": "packshots",
-        "code": code,
-        "files": [
-            {"locale": loc, "channel": None, "media": f"/asset-media-files/{key}"} for loc, key in files
-        ],
-        "links": links or {},
-        "main_is_link": main_link,
-        "main": "url_large" if main_link else "picture",
-    }
+    return Asset(
+        family="packshots",
+        code=code,
+        files=[AssetFile(media=f"/asset-media-files/{key}", locale=loc) for loc, key in files],
+        links={
+            attribute: [AssetLink(url, locale) for locale, url in urls]
+            for attribute, urls in (links or {}).items()
+        },
+        main_is_link=main_link,
+        main="url_large" if main_link else "picture",
+    )
 
 
 def _asset_media(key: str, sha: str) -> MediaRecord:
     return MediaRecord(key=f"/asset-media-files/{key}", sha256=sha, size=1, format="JPEG")
 
 
-PRODUCT = {
-    "identifier": "SKU-9",
-    "values": {"product_assets": [{"locale": None, "scope": None, "data": ["z", "a", "gone", "m"]}]},
-}
-COLLECTIONS = [{"code": "product_assets", "family": "packshots"}]
+VALUES = {"product_assets": [Value(["z", "a", "gone", "m"])]}
+COLLECTIONS = [Collection(code="product_assets", family="packshots")]
 ASSETS = {
     "packshots/z": _asset(
         "z",
         [(None, "z1")],
-        {
-            "url_large": [{"locale": None, "channel": None, "url": CDN + "z.jpg"}],
-            "url_thumb": [{"locale": "fr_FR", "channel": None, "url": CDN + "z-fr.png"}],
-        },
+        {"url_large": [(None, CDN + "z.jpg")], "url_thumb": [("fr_FR", CDN + "z-fr.png")]},
     ),
     "packshots/a": _asset(
         "a",
         [("fr_FR", "a-fr"), (None, "a1")],
-        {"url_large": [{"locale": None, "channel": None, "url": "https://elsewhere.example/a.jpg"}]},
+        {"url_large": [(None, "https://elsewhere.example/a.jpg")]},
     ),
-    "packshots/m": _asset(
-        "m", [], {"url_large": [{"locale": None, "channel": None, "url": CDN + "m.gif"}]}, main_link=True
-    ),
+    "packshots/m": _asset("m", [], {"url_large": [(None, CDN + "m.gif")]}, main_link=True),
 }
 MEDIA = {
     r.key: r
@@ -155,29 +114,29 @@ MEDIA = {
 def _transform(**overrides):
     warnings: list[str] = []
     config = _config(akeneoImageType="assets", akeneoLocales=["en_US", "fr_FR"], **overrides)
-    images, custom = ProductTransformer(
+    images, collections = ProductTransformer(
         config, [], COLLECTIONS, MEDIA, ASSETS, warnings
-    ).images_and_attributes(PRODUCT)
-    return images, custom, warnings
+    ).images_and_collections("SKU-9", VALUES)
+    return images, collections, warnings, config
 
 
 def test_media_file_assets_keep_collection_order_and_name_missing_assets() -> None:
-    images, custom, warnings = _transform(akeneoImageImportType="media_file")
+    images, collections, warnings, _ = _transform(akeneoImageImportType="media_file")
     assert [(i.asset, i.locale, i.sha256[0]) for i in images] == [
         ("z", None, "1"),
         ("a", None, "3"),
         ("a", "fr_FR", "2"),
     ]
-    assert custom == [{"id": "akeneo_productAssets", "locale": None, "values": ["z", "a", "m"]}]
+    assert [(c.code, c.assets, c.links) for c in collections] == [("product_assets", ["z", "a", "m"], [])]
     assert any("'gone' does not exist" in w and "SKU-9" in w for w in warnings)
 
 
 def test_media_link_assets_use_the_mapping_view_types_and_stay_under_the_location() -> None:
     mapping = '{"url_large": ["large"], "url_thumb": ["small", "swatch"]}'
-    images, _, warnings = _transform(
+    images, _, warnings, config = _transform(
         akeneoImageImportType="media_link", akeneoImageLinkViewTypesMapping=mapping
     )
-    assert [(i.asset, i.kind, i.path, i.view_types, i.locale) for i in images] == [
+    assert [(i.asset, i.kind, i.path, view_types_of(i, config), i.locale) for i in images] == [
         ("z", "link", "z.jpg", ("large",), None),
         ("z", "link", "z-fr.png", ("small", "swatch"), "fr_FR"),
         ("m", "link", "m.gif", ("large",), None),
@@ -189,21 +148,22 @@ def test_media_link_assets_use_the_mapping_view_types_and_stay_under_the_locatio
 
 
 def test_media_link_without_mapping_reads_the_main_media_link() -> None:
-    images, _, _ = _transform(akeneoImageImportType="media_link")
-    assert [(i.asset, i.path, i.view_types) for i in images] == [("m", "m.gif", None)]
+    images, _, _, config = _transform(akeneoImageImportType="media_link")
+    assert [(i.asset, i.path, i.link_attribute) for i in images] == [("m", "m.gif", "url_large")]
+    assert view_types_of(images[0], config) == config.image_view_types
 
 
 def test_both_delivers_files_and_puts_links_in_custom_attributes() -> None:
-    images, custom, _ = _transform(akeneoImageImportType="both")
+    images, collections, _, _ = _transform(akeneoImageImportType="both")
     assert all(i.kind == "file" for i in images) and len(images) == 3
-    assert custom == [
-        {"id": "akeneo_productAssets", "locale": None, "values": ["z", "a", "m"]},
-        {"id": "akeneo_productAssets_urlLarge", "locale": None, "values": [CDN + "z.jpg", CDN + "m.gif"]},
-        {"id": "akeneo_productAssets_urlThumb", "locale": "fr_FR", "values": [CDN + "z-fr.png"]},
+    assert custom_attributes(collections) == [
+        CustomAttribute("akeneo_productAssets", None, ["z", "a", "m"]),
+        CustomAttribute("akeneo_productAssets_urlLarge", None, [CDN + "z.jpg", CDN + "m.gif"]),
+        CustomAttribute("akeneo_productAssets_urlThumb", "fr_FR", [CDN + "z-fr.png"]),
     ]
 
 
 def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:
-    _, _, warnings = _transform(akeneoImageImportType="media_file")
+    _, _, warnings, _ = _transform(akeneoImageImportType="media_file")
     reported = [w for w in warnings if "main media 'url_large' is a link" in w]
     assert len(reported) == 1 and "'packshots'" in reported[0]

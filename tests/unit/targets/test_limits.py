@@ -4,32 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pim_images import staging
+import msgspec
+
+from pim_images import records
 from pim_images.config import load_config
 from pim_images.media import MediaCache
-from pim_images.render.bspk import render_bspk
-from pim_images.render.sfcc import render_sfcc
+from pim_images.records import Image, ProductImages
+from pim_images.targets.bspk.render import product_rows, render_bspk
+from pim_images.targets.sfcc.render import render_sfcc
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
-IMAGE = {
-    "attribute": "main_image",
-    "locale": None,
-    "sha256": "a" * 64,
-    "format": "JPEG",
-    "path": "images/aa/x.jpg",
-    "kind": "file",
-    "url": None,
-    "asset": None,
-    "view_types": None,
-}
+IMAGE = Image(attribute="main_image", locale=None, sha256="a" * 64, format="JPEG", path="images/aa/x.jpg")
 
 
 def _run(tmp_path: Path, refs: list[str]) -> Path:
     run_dir = tmp_path / "run"
-    staging.write_jsonl(run_dir / staging.IMAGES, [{"product_ref": r, "images": []} for r in refs])
-    staging.write_json(
-        run_dir / staging.IMAGE_SUMMARY, {"locales_used": [], "view_types": [], "custom_attributes": []}
-    )
+    records.IMAGES.write(run_dir, [ProductImages(r, []) for r in refs])
     return run_dir
 
 
@@ -45,10 +35,7 @@ def test_sfcc_skips_product_ids_over_100_characters(tmp_path: Path) -> None:
 def test_bspk_skips_product_refs_over_255_characters(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     long_ref = "Y" * 256
-    staging.write_jsonl(
-        run_dir / staging.IMAGES,
-        [{"product_ref": long_ref, "images": [IMAGE]}, {"product_ref": "OK-1", "images": [IMAGE]}],
-    )
+    records.IMAGES.write(run_dir, [ProductImages(long_ref, [IMAGE]), ProductImages("OK-1", [IMAGE])])
     result = render_bspk(load_config(CONFIG), run_dir, "20260101T000000Z")
     assert result.rows == 1
     assert any("longer than 255" in w for w in result.warnings)
@@ -59,10 +46,10 @@ def test_bspk_skips_skus_over_255_characters_and_keeps_the_others(tmp_path: Path
     run_dir = tmp_path / "run"
     long_sku = "Z" * 256
     variant_images = [
-        {**IMAGE, "path": "images/aa/both.jpg", "skus": ["V-1", long_sku]},
-        {**IMAGE, "path": "images/aa/long-only.jpg", "skus": [long_sku]},
+        msgspec.structs.replace(IMAGE, path="images/aa/both.jpg", variants=["V-1", long_sku]),
+        msgspec.structs.replace(IMAGE, path="images/aa/long-only.jpg", variants=[long_sku]),
     ]
-    staging.write_jsonl(run_dir / staging.IMAGES, [{"product_ref": "MASTER", "images": variant_images}])
+    records.IMAGES.write(run_dir, [ProductImages("MASTER", variant_images)])
     result = render_bspk(load_config(CONFIG), run_dir, "20260101T000000Z")
     content = (run_dir / "bspk" / result.files[0]).read_text()
     assert long_sku not in content
@@ -73,17 +60,15 @@ def test_bspk_skips_skus_over_255_characters_and_keeps_the_others(tmp_path: Path
 
 
 def test_bspk_takes_one_link_per_asset_and_locale() -> None:
-    from pim_images.render.bspk import product_rows
-
-    def link(asset: str, url: str, locale: str | None = None) -> dict:
-        return {**IMAGE, "kind": "link", "asset": asset, "url": url, "locale": locale}
+    def link(asset: str, url: str, locale: str | None = None, fmt: str = "JPEG") -> Image:
+        return msgspec.structs.replace(IMAGE, kind="link", asset=asset, url=url, locale=locale, format=fmt)
 
     images = [
         link("a", "https://cdn/a-large.jpg"),
         link("a", "https://cdn/a-thumb.jpg"),
         link("a", "https://cdn/a-fr.jpg", "fr_FR"),
-        link("b", "https://cdn/b.gif") | {"format": "GIF"},
-        link("b", "https://cdn/b-thumb.png") | {"format": "PNG"},
+        link("b", "https://cdn/b.gif", fmt="GIF"),
+        link("b", "https://cdn/b-thumb.png", fmt="PNG"),
         IMAGE,
     ]
     rows = product_rows("P", images, "https://cdn/")

@@ -18,12 +18,23 @@ from typing import IO, Any
 
 from lxml import etree
 
-from pim_images import staging
+from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
+from pim_images.records import Image, ProductImages
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
-from pim_images.transform import SFCC_FORMATS, declared_view_types, locale_view_type
+from pim_images.targets.sfcc.rules import (
+    FORMATS,
+    MAX_PRODUCT_ID,
+    CustomAttribute,
+    custom_attributes,
+    declared_view_types,
+    external_location,
+    locale_view_type,
+    output_names,
+    view_types_of,
+)
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
@@ -31,8 +42,6 @@ METADATA_FILE = "system-objecttype-extensions.xml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: ``internal-location/@base-path``: image paths are relative to the catalog's static root.
 BASE_PATH = "/"
-#: SFCC product ids are 1-100 characters (catalog.xsd, simpleType.Generic.NonEmptyString.100).
-MAX_PRODUCT_ID = 100
 #: A fixed time for archive entries: the same files must give the same zip bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -46,33 +55,29 @@ class SfccOutput(StageSummary):
     image_groups: int
     binaries: int
     view_types: list[str]
+    custom_attributes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
-    """Catalog XML and archive names; the archive's single top folder has the zip's name."""
-    return f"catalog_{catalog_id}_{stamp}.xml", f"pim-images_{catalog_id}_{stamp}"
-
-
-def image_groups(images: list[dict[str, Any]], config: PipelineConfig) -> list[Group]:
+def image_groups(images: list[Image], config: PipelineConfig) -> list[Group]:
     """A product's image groups: per variation (the master's own first, then sub-models and
     variants in image order), per view type, non-localized first, then per locale.
 
     Only image files SFCC shows (JPG, PNG, GIF, WEBP) go in groups; a path appears once per
     group, at its first position.
     """
-    usable = [i for i in images if i["format"] in SFCC_FORMATS]
-    variations = list(dict.fromkeys(tuple(map(tuple, i.get("variation") or ())) for i in usable))
+    usable = [i for i in images if i.format in FORMATS]
+    variations = list(dict.fromkeys(tuple(i.variation) for i in usable))
     groups: list[Group] = []
     for variation in variations:
         for view_type in declared_view_types(config):
             for locale in (None, *config.akeneoLocales):
                 paths = [
-                    i["path"]
+                    i.path
                     for i in usable
-                    if i["locale"] == locale
-                    and tuple(map(tuple, i.get("variation") or ())) == variation
-                    and view_type in (i["view_types"] or config.image_view_types)
+                    if i.locale == locale
+                    and tuple(i.variation) == variation
+                    and view_type in view_types_of(i, config)
                 ]
                 if paths:
                     groups.append(
@@ -90,62 +95,92 @@ class Group:
     paths: list[str]
 
 
-def external_location(config: PipelineConfig) -> tuple[str, str] | None:
-    """``(http-url, https-url)`` when images are links (spec §4: one location, never both)."""
-    if not (config.reads_assets and config.asset_links_as_images):
-        return None
-    rest = config.akeneoExternalImageLocation.split("://", 1)[1]
-    return f"http://{rest}", f"https://{rest}"
+@dataclass(frozen=True)
+class Header:
+    """What the catalog's header and the metadata file declare, gathered in a first pass over
+    the image lists (the header comes before the first product)."""
+
+    view_types: list[str]
+    custom_attributes: list[tuple[str, bool]]
+    variation_attribute_id: str | None
+
+
+def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) -> Header:
+    """Every view type used (declaration order, then non-localized first and the locales in
+    configured order), every custom attribute with whether it is localized, and the header's
+    single variation attribute (catalog.xsd): the axis most image groups lead with."""
+    used: set[tuple[str, str | None]] = set()
+    localized: dict[str, bool] = {}
+    first_axes: dict[str, int] = {}
+    for product in products:
+        for image in product.images:
+            used.update((vt, image.locale) for vt in view_types_of(image, config))
+            if image.variation:
+                first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
+        for attribute in custom_attributes(product.collections):
+            localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
+    view_types = [
+        locale_view_type(base, locale)
+        for base in declared_view_types(config)
+        for locale in (None, *config.akeneoLocales)
+        if (base, locale) in used
+    ]
+    return Header(
+        view_types=view_types,
+        custom_attributes=sorted(localized.items()),
+        variation_attribute_id=min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None,
+    )
 
 
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
-    """Write the catalog XML, the metadata XML and the site-import archive for this run.
+    """Write the catalog XML, the metadata XML and the site-import archive for this run, under
+    ``target_dir(run_dir, "sfcc")``.
 
     :param stamp: the run's time stamp (from its data interval), part of every file name.
+    :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
     """
-    out = run_dir / staging.SFCC_DIR
+    out = records.target_dir(run_dir, "sfcc")
     out.mkdir(parents=True, exist_ok=True)
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
-    summary = staging.read_json(run_dir / staging.IMAGE_SUMMARY)
-    view_types = summary["view_types"]
+    header = catalog_header(records.IMAGES.read(run_dir), config)
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0}
 
     binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
 
     def products() -> Iterator[Product]:
-        for record in staging.iter_jsonl(run_dir / staging.IMAGES):
+        for record in records.IMAGES.read(run_dir):
             binaries.update(
-                (i["path"], i["sha256"])
-                for i in record["images"]
-                if i["kind"] == "file" and i["format"] in SFCC_FORMATS
+                (i.path, i.sha256)
+                for i in record.images
+                if i.kind == "file" and i.format in FORMATS and i.sha256
             )
-            product_id = record["product_ref"]
+            product_id = record.product_ref
             if len(product_id) > MAX_PRODUCT_ID:
                 warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
                 continue
-            for image in record["images"]:
-                if image["format"] not in SFCC_FORMATS:
+            for image in record.images:
+                if image.format not in FORMATS:
                     warnings.append(
-                        f"product {product_id!r} attribute {image['attribute']!r}: "
-                        f"{image['url'] or image['format']} is not an image file SFCC shows; skipped"
+                        f"product {product_id!r} attribute {image.attribute!r}: "
+                        f"{image.url or image.format} is not an image file SFCC shows; skipped"
                     )
-            groups = image_groups(record["images"], config)
+            groups = image_groups(record.images, config)
             counts["products"] += 1
             counts["groups"] += len(groups)
-            yield Product(product_id, groups, record.get("custom") or [])
+            yield Product(product_id, groups, custom_attributes(record.collections))
 
     with (out / xml_name).open("wb") as f:
         write_catalog_xml(
             f,
             config.sfccCatalogId,
-            view_types,
+            header.view_types,
             products(),
             external_location(config),
-            summary.get("variation_attribute_id"),
+            header.variation_attribute_id,
         )
     with (out / METADATA_FILE).open("wb") as f:
-        write_metadata_xml(f, summary.get("custom_attributes") or [])
+        write_metadata_xml(f, header.custom_attributes)
     with (out / f"{archive_name}.zip").open("wb") as f:
         write_site_archive(
             f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
@@ -155,7 +190,8 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         products=counts["products"],
         image_groups=counts["groups"],
         binaries=len(binaries),
-        view_types=view_types,
+        view_types=header.view_types,
+        custom_attributes=[id for id, _ in header.custom_attributes],
         warnings=warnings,
     )
 
@@ -166,7 +202,7 @@ class Product:
 
     product_id: str
     groups: list[Group]
-    custom: list[dict[str, Any]]
+    custom: list[CustomAttribute]
 
 
 def write_catalog_xml(
@@ -225,7 +261,7 @@ def write_catalog_xml(
             xf.write("\n")
 
 
-def _write_custom_attributes(xf: Any, custom: list[dict[str, Any]]) -> None:
+def _write_custom_attributes(xf: Any, custom: list[CustomAttribute]) -> None:
     """``akeneo_<collection>`` (asset codes) and ``akeneo_<collection>_<link attribute>``
     (links), one element per locale; a set-of-string keeps the collection order.
 
@@ -234,21 +270,21 @@ def _write_custom_attributes(xf: Any, custom: list[dict[str, Any]]) -> None:
     """
     element = etree.Element(f"{{{CATALOG_NS}}}custom-attributes", nsmap={None: CATALOG_NS})
     for attribute in custom:
-        item = etree.SubElement(
-            element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute["id"]}
-        )
-        if attribute["locale"]:
-            item.set(XML_LANG, attribute["locale"].replace("_", "-"))
-        for value in attribute["values"]:
+        item = etree.SubElement(element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute.id})
+        if attribute.locale:
+            item.set(XML_LANG, attribute.locale.replace("_", "-"))
+        for value in attribute.values:
             etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
     xf.write("\n    ")
     xf.write(element)
     xf.write("\n  ")
 
 
-def write_metadata_xml(f: IO[bytes], custom_attributes: list[dict[str, Any]] | None = None) -> None:
+def write_metadata_xml(f: IO[bytes], custom_attributes: list[tuple[str, bool]] | None = None) -> None:
     """System object extensions for ``Product``: every custom attribute the catalog uses, so
     that SFCC accepts it (spec §3), in an ``Akeneo`` attribute group for Business Manager.
+
+    :param custom_attributes: ``(attribute id, localizable)`` of each custom attribute.
 
     The file is in every site-import archive, empty of definitions when there are none, so
     the archive's layout never changes.
@@ -261,20 +297,20 @@ def write_metadata_xml(f: IO[bytes], custom_attributes: list[dict[str, Any]] | N
     extension = etree.SubElement(root, m("type-extension"), {"type-id": "Product"})
     if custom_attributes:
         definitions = etree.SubElement(extension, m("custom-attribute-definitions"))
-        for attribute in custom_attributes:
+        for attribute_id, localizable in custom_attributes:
             definition = etree.SubElement(
-                definitions, m("attribute-definition"), {"attribute-id": attribute["id"]}
+                definitions, m("attribute-definition"), {"attribute-id": attribute_id}
             )
-            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute["id"]
+            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute_id
             etree.SubElement(definition, m("type")).text = "set-of-string"
-            etree.SubElement(definition, m("localizable-flag")).text = str(attribute["localizable"]).lower()
+            etree.SubElement(definition, m("localizable-flag")).text = str(localizable).lower()
             etree.SubElement(definition, m("mandatory-flag")).text = "false"
             etree.SubElement(definition, m("externally-managed-flag")).text = "true"
         groups = etree.SubElement(extension, m("group-definitions"))
         group = etree.SubElement(groups, m("attribute-group"), {"group-id": "Akeneo"})
         etree.SubElement(group, m("display-name"), {XML_LANG: "x-default"}).text = "Akeneo"
-        for attribute in custom_attributes:
-            etree.SubElement(group, m("attribute"), {"attribute-id": attribute["id"]})
+        for attribute_id, _ in custom_attributes:
+            etree.SubElement(group, m("attribute"), {"attribute-id": attribute_id})
     f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

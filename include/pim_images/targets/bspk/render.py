@@ -12,17 +12,19 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from pim_images import staging
+import msgspec
+
+from pim_images import records
 from pim_images.config import PipelineConfig
-from pim_images.models import split_skus
+from pim_images.records import Image
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
-from pim_images.transform import BSPK_FORMATS
 
 HEADER = ("product_ref", "skus", "image_url", "position")
-#: BSPK's limit on product_ref (and on each skus cell).
+#: Image files BSPK accepts (PRODUCT-IMAGES V2: "JPG and PNG images are supported").
+FORMATS = frozenset({"JPEG", "PNG"})
+#: BSPK's limit on product_ref and on each ``skus`` cell (PRODUCT-IMAGES V2).
 MAX_REF = 255
 
 
@@ -39,29 +41,45 @@ def output_name(stamp: str) -> str:
     return f"PRODUCT-IMAGES_V2_{stamp}.csv"
 
 
-def product_rows(
-    product_ref: str, images: list[dict[str, Any]], base_url: str
-) -> list[tuple[str, str, str, int]]:
+def split_skus(skus: list[str], limit: int = MAX_REF) -> list[str]:
+    """``;``-joined SKU lists of at most ``limit`` characters each: a long list becomes several
+    rows, never a truncated one (docs/bspk.md). A single SKU longer than the limit stands alone
+    (and is reported by the caller)."""
+    cells: list[str] = []
+    current: list[str] = []
+    for sku in skus:
+        candidate = ";".join([*current, sku])
+        if current and len(candidate) > limit:
+            cells.append(";".join(current))
+            current = [sku]
+        else:
+            current.append(sku)
+    if current:
+        cells.append(";".join(current))
+    return cells
+
+
+def product_rows(product_ref: str, images: list[Image], base_url: str) -> list[tuple[str, str, str, int]]:
     """A product's rows: each distinct JPG/PNG once per set of SKUs, in image order, positions 1..n.
 
     Delivered binaries go as public URLs under the external location, links as they are. An
     asset read through the view-type mapping has one link per view type (large, thumbnail...):
     BSPK takes images, not renditions, so only its first link (the first mapped attribute's)
     is sent, per locale. A sub-model's or variant's image names its variants in ``skus``; a
-    list longer than 255 characters becomes several rows (spec §4), each with its position.
+    list longer than 255 characters becomes several rows (docs/bspk.md), each with its position.
     """
     rows: list[tuple[str, str, str, int]] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
     linked: set[tuple[str | None, str | None, tuple[str, ...]]] = set()
     for image in images:
-        skus = tuple(image.get("skus") or ())
-        if image["format"] not in BSPK_FORMATS:
+        skus = tuple(image.variants)
+        if image.format not in FORMATS:
             continue
-        if image["kind"] == "link":
-            if (image["asset"], image["locale"], skus) in linked:
+        if image.kind == "link":
+            if (image.asset, image.locale, skus) in linked:
                 continue
-            linked.add((image["asset"], image["locale"], skus))
-        url = image["url"] or base_url + image["path"]
+            linked.add((image.asset, image.locale, skus))
+        url = image.url or base_url + image.path
         if (url, skus) in seen:
             continue
         seen.add((url, skus))
@@ -70,45 +88,48 @@ def product_rows(
     return rows
 
 
-def _without_long_skus(ref: str, images: list[dict[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:
+def _without_long_skus(ref: str, images: list[Image], warnings: list[str]) -> list[Image]:
     """Drop the SKUs BSPK cannot take (over 255 characters, never truncated) from the images'
     ``skus``; an image left with none is skipped (an empty ``skus`` would mean every variant)."""
     kept = []
     for image in images:
-        skus = list(image.get("skus") or ())
+        skus = list(image.variants)
         long = [sku for sku in skus if len(sku) > MAX_REF]
         for sku in long:
             warnings.append(
                 f"product {ref!r} sku {sku[:40]!r}...: longer than {MAX_REF} characters; "
-                f"its image {image['path'] or image['url']!r} is skipped for it"
+                f"its image {image.path or image.url!r} is skipped for it"
             )
         if not long:
             kept.append(image)
         elif len(long) < len(skus):
-            kept.append({**image, "skus": [sku for sku in skus if len(sku) <= MAX_REF]})
+            kept.append(msgspec.structs.replace(image, variants=[sku for sku in skus if len(sku) <= MAX_REF]))
     return kept
 
 
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
-    """Write this run's PRODUCT-IMAGES CSV under ``run_dir/bspk``."""
-    out = run_dir / staging.BSPK_DIR
+    """Write this run's PRODUCT-IMAGES CSV under ``target_dir(run_dir, "bspk")``.
+
+    :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
+    """
+    out = records.target_dir(run_dir, "bspk")
     out.mkdir(parents=True, exist_ok=True)
     name = output_name(stamp)
     warnings: list[str] = []
     counts = {"products": 0, "rows": 0}
 
     def rows() -> Iterator[tuple[str, str, str, int]]:
-        for record in staging.iter_jsonl(run_dir / staging.IMAGES):
-            ref = record["product_ref"]
+        for record in records.IMAGES.read(run_dir):
+            ref = record.product_ref
             if len(ref) > MAX_REF:
                 warnings.append(f"product_ref {ref[:40]!r}...: longer than {MAX_REF} characters; skipped")
                 continue
-            images = _without_long_skus(ref, record["images"], warnings)
+            images = _without_long_skus(ref, record.images, warnings)
             for image in images:
-                if image["format"] not in BSPK_FORMATS:
+                if image.format not in FORMATS:
                     warnings.append(
-                        f"product {ref!r} attribute {image['attribute']!r}: "
-                        f"{image['url'] or image['format']} is not taken by BSPK (JPG and PNG only); skipped"
+                        f"product {ref!r} attribute {image.attribute!r}: "
+                        f"{image.url or image.format} is not taken by BSPK (JPG and PNG only); skipped"
                     )
             product = product_rows(ref, images, config.akeneoExternalImageLocation)
             counts["products"] += bool(product)

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pim_images import staging
+from pim_images import records
 from pim_images.config import load_config
 from pim_images.media import MediaCache
-from pim_images.render.bspk import render_bspk
-from pim_images.render.sfcc import CATALOG_NS, render_sfcc
+from pim_images.records import Image as ImageRecord
+from pim_images.records import ProductImages
+from pim_images.targets.bspk.render import render_bspk
+from pim_images.targets.sfcc.render import CATALOG_NS, render_sfcc
 from pim_images.transform import content_path
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
@@ -37,40 +39,31 @@ def run(tmp_path: Path) -> tuple[Path, MediaCache]:
     gif = cache.store("9/9/9/9/9999_anim.gif", _image("GIF", (10, 10, 200)))
     tiff = cache.store("7/7/7/7/7777_scan.tif", _image("TIFF", (1, 2, 3)))
 
-    def img(attribute: str, locale: str | None, record) -> dict:
-        return {
-            "attribute": attribute,
-            "locale": locale,
-            "sha256": record.sha256,
-            "format": record.format,
-            "path": content_path(record.sha256, record.extension),
-            "kind": "file",
-            "url": None,
-            "asset": None,
-            "view_types": None,
-        }
+    def img(attribute: str, locale: str | None, record) -> ImageRecord:
+        return ImageRecord(
+            attribute=attribute,
+            locale=locale,
+            sha256=record.sha256,
+            format=record.format,
+            path=content_path(record.sha256, record.extension),
+        )
 
     run_dir = tmp_path / "run"
-    staging.write_jsonl(
-        run_dir / staging.IMAGES,
+    records.IMAGES.write(
+        run_dir,
         [
-            {
-                "product_ref": "SKU-1",
-                "images": [
+            ProductImages(
+                "SKU-1",
+                [
                     img("main_image", None, jpeg),
                     img("back_image", None, png),
                     img("lifestyle_image", "fr_FR", gif),
                     img("zoom_image", None, tiff),
                 ],
-            },
-            {"product_ref": 'SKU-2, "quoted"', "images": [img("main_image", None, jpeg)]},
-            {"product_ref": "SKU-3", "images": []},
+            ),
+            ProductImages('SKU-2, "quoted"', [img("main_image", None, jpeg)]),
+            ProductImages("SKU-3", []),
         ],
-    )
-    view_types = ["large", "large_fr-FR", "medium", "medium_fr-FR", "small", "small_fr-FR"]
-    staging.write_json(
-        run_dir / staging.IMAGE_SUMMARY,
-        {"locales_used": ["fr_FR"], "view_types": view_types, "custom_attributes": []},
     )
     return run_dir, cache
 
