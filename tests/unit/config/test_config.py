@@ -99,3 +99,33 @@ def test_fingerprint_changes_with_image_parameters_only(raw: dict) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+#: A second configuration (links, no view types, normalised values) for the pinned fingerprint.
+LINKS_OVERRIDES = {
+    "akeneoImageType": "assets",
+    "akeneoImageImportType": "media_link",
+    "akeneoImageLinkViewTypesMapping": '{"url_large": ["large"], "url_thumb": ["small"]}',
+    "akeneoImageViewTypes": "{ }",
+    "akeneoLocales": "en_US, de_DE",
+    "akeneoImageAttributes": ["main_image", "back"],
+    "akeneoExternalImageLocation": "https://cdn.example.com/img",
+    "akeneoScope": " print ",
+    "sfccCatalogId": "other-cat",
+    "targets": ["sfcc"],
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "a05181ac339db6fb11b57b733e52204b07420de05de65318de245b21c44687a4"),
+        (LINKS_OVERRIDES, "c0c2683885eb0b8c74403ceb70f4c0ed304b2e0096f1e7a3f7df59a9543b37e9"),
+    ],
+    ids=["project-file", "links"],
+)
+def test_fingerprint_is_stable_across_releases(overrides: dict, expected: str) -> None:
+    """The stored fingerprint of the last successful run is compared with this run's (spec §5):
+    a hash that changed with the code would turn every user's next run into a full import.
+    The values were computed by the dataclass configuration of commit ba8e60f."""
+    assert load_config(PROJECT_CONFIG, overrides).fingerprint() == expected
