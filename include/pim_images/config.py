@@ -1,8 +1,11 @@
 """Pipeline configuration (spec §1): one YAML file in the project, overridable per run.
 
 The parameter names are the SFCC Akeneo connector's, so that its users recognise them.
-Every JSON-typed field is parsed here, before any extraction, and every problem found is
-reported at once: a user fixing a configuration should not discover errors one run at a time.
+:class:`PipelineConfig` is the one place a parameter is declared: its type, allowed values,
+title, description and trigger-form section; :func:`param_specs` turns it into the DAG's
+params. Every JSON-typed field is parsed here, before any extraction, and every problem found
+is reported at once: a user fixing a configuration should not discover errors one run at a
+time.
 """
 
 from __future__ import annotations
@@ -10,21 +13,38 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 from urllib.parse import urlsplit
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from pim_images.errors import ConfigError
 
-IMAGE_TYPES = ("images", "assets", "both")
-ASSET_SYSTEMS = ("new", "old")
-IMAGE_IMPORT_TYPES = ("media_file", "media_link", "both")
-TARGETS = ("sfcc", "bspk")
-IMPORT_MODES = ("full", "differential")
+ImageType = Literal["images", "assets", "both"]
+AssetSystem = Literal["new", "old"]
+ImageImportType = Literal["media_file", "media_link", "both"]
+Target = Literal["sfcc", "bspk"]
+ImportMode = Literal["full", "differential"]
+
+IMAGE_TYPES: tuple[str, ...] = get_args(ImageType)
+ASSET_SYSTEMS: tuple[str, ...] = get_args(AssetSystem)
+IMAGE_IMPORT_TYPES: tuple[str, ...] = get_args(ImageImportType)
+TARGETS: tuple[str, ...] = get_args(Target)
+IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
 
 #: The view type used when ``akeneoImageViewTypes`` is ``{ }`` (feature off): SFCC needs a
 #: view type on every image group, so the images still go somewhere predictable.
@@ -46,33 +66,360 @@ IMAGE_PARAMETERS = (
 
 _CODE = re.compile(r"^[A-Za-z0-9_]+$")
 _VIEW_TYPE = re.compile(r"^[A-Za-z0-9_\-]+$")
+_CATALOG_ID = re.compile(r"^[A-Za-z0-9._\-]+$")
+
+#: The pydantic error type of our own refusals; their message is the line the user reads.
+_REFUSED = "invalid_parameter"
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    """The validated configuration of one run; JSON fields are already parsed.
+# -- field checks: each raises our message (without the parameter's name, which the model adds) --
+
+
+def _refusal(message: str) -> PydanticCustomError:
+    return PydanticCustomError(_REFUSED, "{message}", {"message": message})
+
+
+def _refuse_all(value: Any, messages: list[str]) -> None:
+    """Raise every message about one value at once (a JSON parameter may break several rules).
+
+    :raises ValidationError: one error per message, when there are any.
+    """
+    if messages:
+        errors: list[InitErrorDetails] = [{"type": _refusal(m), "loc": (), "input": value} for m in messages]
+        raise ValidationError.from_exception_data("PipelineConfig", errors)
+
+
+def _code(value: Any) -> str:
+    """An Akeneo code typed by hand (a channel): trimmed, letters, digits and underscores."""
+    if not isinstance(value, str) or not value.strip():
+        raise _refusal(f"a non-empty text is required, got {value!r}")
+    value = value.strip()
+    if not _CODE.match(value):
+        raise _refusal(f"{value!r} is not an Akeneo code (letters, digits, underscores)")
+    return value
+
+
+def _code_in_list(value: str) -> str:
+    if not _CODE.match(value):
+        raise _refusal(f"{value!r} is not an Akeneo code (letters, digits, underscores)")
+    return value
+
+
+def _texts(value: Any) -> list[str]:
+    """A list of texts; the YAML file may also give one text of comma-separated values."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _refusal(f"a list of codes is required, got {value!r}")
+    return list(value)
+
+
+def _texts_or_none(value: Any) -> list[str]:
+    """As :func:`_texts`; ``None`` (an empty field of the trigger form) is the empty list."""
+    return [] if value is None else _texts(value)
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise _refusal(f"{', '.join(map(repr, repeated))} given more than once")
+    return values
+
+
+def _json_object(value: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """Parse a JSON-text parameter, saying where it breaks (line and column) when it does."""
+    if isinstance(value, dict):
+        return value, []
+    if not isinstance(value, str):
+        return None, [f"JSON text is required, got {value!r}"]
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        return None, [f"not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}): {value!r}"]
+    if not isinstance(parsed, dict):
+        return None, [f"a JSON object is required, got {value!r}"]
+    return parsed, []
+
+
+def _parse_view_types(value: Any) -> tuple[tuple[str, ...], list[str]]:
+    """``{"view-types": [..]}``; ``{ }`` turns the feature off (connector documentation).
+
+    :return: the view types (empty when off) and the problems found.
+    """
+    parsed, problems = _json_object(value)
+    if not parsed:
+        return (), problems
+    extra = sorted(set(parsed) - {"view-types"})
+    if extra:
+        problems.append(f"unknown key(s) {', '.join(map(repr, extra))}; expected only 'view-types'")
+    if "view-types" not in parsed:
+        problems.append('"view-types" is missing (e.g. {"view-types": ["large", "small"]})')
+        return (), problems
+    items = parsed["view-types"]
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+        problems.append(f'"view-types" must be a non-empty list of texts, got {json.dumps(items)}')
+        return (), problems
+    for bad in (v for v in items if not _VIEW_TYPE.match(v)):
+        problems.append(f"view type {bad!r} may hold only letters, digits, '_' and '-'")
+    if len(set(items)) != len(items):
+        problems.append(f"view types are repeated in {items!r}")
+    return tuple(items), problems
+
+
+def _parse_link_mapping(value: Any) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Asset attribute code -> list of SFCC view types (connector documentation).
+
+    :return: the mapping (entries that break a rule left out) and the problems found.
+    """
+    parsed, problems = _json_object(value)
+    if not parsed:
+        return {}, problems
+    mapping: dict[str, tuple[str, ...]] = {}
+    for attribute, view_types in parsed.items():
+        if not _CODE.match(attribute):
+            problems.append(f"{attribute!r} is not an asset attribute code")
+        if (
+            not isinstance(view_types, list)
+            or not view_types
+            or not all(isinstance(v, str) and _VIEW_TYPE.match(v) for v in view_types)
+        ):
+            problems.append(f"{attribute!r} must map to a non-empty list of view types, got {view_types!r}")
+            continue
+        mapping[attribute] = tuple(view_types)
+    return mapping, problems
+
+
+def _json_text(parse: Callable[[Any], tuple[Any, list[str]]]) -> Callable[[Any], str]:
+    """A check keeping the JSON text the user typed (a mapping given in YAML becomes its JSON
+    text), so the fingerprint and the run report show what was typed."""
+
+    def check(value: Any) -> str:
+        _refuse_all(value, parse(value)[1])
+        return json.dumps(value) if isinstance(value, dict) else value
+
+    return check
+
+
+def _location(value: Any) -> str:
+    """An absolute http(s) base URL ending with ``/``, or ``""`` (none)."""
+    location = str(value or "")
+    if location and not _is_http_url(location):
+        raise _refusal(f"{location!r} is not an absolute http(s) URL")
+    return location if not location or location.endswith("/") else location + "/"
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _catalog_id(value: Any) -> str:
+    """SFCC catalog ids are non-empty strings of at most 256 characters (catalog.xsd)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 256:
+        raise _refusal(f"a text of 1-256 characters is required, got {value!r}")
+    if not _CATALOG_ID.match(value):
+        raise _refusal(f"{value!r} may hold only letters, digits, '.', '_' and '-'")
+    return value
+
+
+def _remote_dir(value: Any) -> str:
+    """An absolute folder on an SFTP drop, without ``..`` and without a trailing ``/``."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise _refusal(f"an absolute remote folder is required, got {value!r}")
+    if ".." in value.split("/"):
+        raise _refusal(f"{value!r} must not contain '..'")
+    return value.rstrip("/") or "/"
+
+
+Code = Annotated[str, AfterValidator(_code_in_list)]
+
+
+def _form(section: str, **schema: Any) -> dict[str, Any]:
+    """The JSON-schema extras of a parameter: its trigger-form section, and any keyword the
+    field's type does not give."""
+    return {"section": section, **schema}
+
+
+class PipelineConfig(BaseModel):
+    """The validated configuration of one run: a parameter per field, in trigger-form order.
 
     Raw values keep the connector's names (``akeneoImageViewTypes`` stays JSON text) so the
     fingerprint and the run report show what the user typed; parsed forms are the
-    snake_case properties.
+    snake_case properties. Validating a mapping either gives a configuration or raises one
+    :class:`ValidationError` whose errors are each a line naming the parameter and the value
+    (:func:`build_config` turns it into a :class:`ConfigError`).
     """
 
-    akeneoImageType: str
-    akeneoAssetSystem: str
-    akeneoImageImportType: str
-    akeneoImageViewTypes: str
-    akeneoImageLinkViewTypesMapping: str
-    akeneoExternalImageLocation: str
-    akeneoScope: str
-    akeneoLocales: tuple[str, ...]
-    akeneoImageAttributes: tuple[str, ...]
-    sfccCatalogId: str
-    targets: tuple[str, ...]
-    importMode: str
-    sfccRemoteDir: str
-    bspkRemoteDir: str
-    view_types: tuple[str, ...] = field(default=(), compare=False)
-    link_view_types_mapping: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    importMode: Annotated[
+        ImportMode,
+        Field(
+            title="Import mode",
+            description="full: the whole catalog. differential: products updated in the run's data interval.",
+            json_schema_extra=_form("Run"),
+        ),
+    ]
+    targets: Annotated[
+        tuple[Target, ...],
+        # the constraint before the validators, so that it lands in the array's JSON schema
+        Field(
+            min_length=1,
+            title="Targets",
+            description="Where files are delivered.",
+            json_schema_extra=_form("Run", uniqueItems=True),
+        ),
+        BeforeValidator(_texts),
+        AfterValidator(_unique),
+    ] = ()
+    akeneoImageType: Annotated[
+        ImageType,
+        Field(
+            title="Akeneo image type",
+            description="Read pim_catalog_image attributes (images), asset collections (assets), or both.",
+            json_schema_extra=_form("Akeneo"),
+        ),
+    ]
+    akeneoAssetSystem: Annotated[
+        AssetSystem,
+        Field(
+            title="Asset system",
+            description="new: Asset Manager (PIM >= 4.0). old: PAM (PIM < 4.0).",
+            json_schema_extra=_form("Akeneo"),
+        ),
+    ]
+    akeneoImageImportType: Annotated[
+        ImageImportType,
+        Field(
+            title="Image import type",
+            description="For assets: binaries (media_file), links (media_link), or both.",
+            json_schema_extra=_form("Akeneo"),
+        ),
+    ]
+    akeneoImageAttributes: Annotated[
+        tuple[Code, ...],
+        BeforeValidator(_texts_or_none),
+        Field(
+            title="Image attributes",
+            description=(
+                "pim_catalog_image attributes to read, in order. Empty: all, by sort order then code."
+            ),
+            # empty is a value (every attribute): the trigger form must not mark the field required
+            json_schema_extra=_form("Akeneo", type=["array", "null"]),
+        ),
+    ] = ()
+    akeneoScope: Annotated[
+        str,
+        BeforeValidator(_code),
+        Field(
+            title="Channel",
+            description="The channel whose scopable values are read.",
+            json_schema_extra=_form("Akeneo"),
+        ),
+    ]
+    akeneoLocales: Annotated[
+        tuple[Code, ...],
+        Field(
+            min_length=1,
+            title="Locales",
+            description="Locales exported; values in other locales are ignored.",
+            json_schema_extra=_form("Akeneo"),
+        ),
+        BeforeValidator(_texts),
+    ] = ()
+    akeneoImageViewTypes: Annotated[
+        str,
+        BeforeValidator(_json_text(_parse_view_types)),
+        Field(
+            title="Image view types (JSON)",
+            description=(
+                'SFCC view types for image files, e.g. {"view-types": ["large","medium","small"]}; '
+                "{ } turns it off."
+            ),
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "{ }"
+    akeneoImageLinkViewTypesMapping: Annotated[
+        str,
+        BeforeValidator(_json_text(_parse_link_mapping)),
+        Field(
+            title="Link view types mapping (JSON)",
+            description='Asset attribute -> SFCC view types, e.g. {"url_large": ["large"]}.',
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "{ }"
+    akeneoExternalImageLocation: Annotated[
+        str,
+        BeforeValidator(_location),
+        Field(
+            title="External image location",
+            description="Base URL where images are hosted; base of the public URLs given to BSPK.",
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = ""
+    sfccCatalogId: Annotated[
+        str,
+        BeforeValidator(_catalog_id),
+        Field(title="SFCC catalog id", description="The catalog written.", json_schema_extra=_form("SFCC")),
+    ]
+    sfccRemoteDir: Annotated[
+        str,
+        BeforeValidator(_remote_dir),
+        Field(
+            title="SFCC remote folder",
+            description="Folder on the sfcc_sftp server.",
+            json_schema_extra=_form("Delivery"),
+        ),
+    ]
+    bspkRemoteDir: Annotated[
+        str,
+        BeforeValidator(_remote_dir),
+        Field(
+            title="BSPK remote folder",
+            description="Folder on the bspk_sftp server.",
+            json_schema_extra=_form("Delivery"),
+        ),
+    ]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem_at_once(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> PipelineConfig:
+        """Check the fields and the rules between them, and refuse with every problem found.
+
+        A rule between fields is checked even when a field breaks its own rule, and a missing
+        parameter is checked as ``None``, so the messages are those of the connector's
+        documentation whatever else is wrong.
+
+        :raises ValidationError: one error per problem, its message the line the user reads,
+            in the order of :data:`_PROBLEM_ORDER`.
+        """
+        if not isinstance(data, Mapping):
+            return handler(data)
+        raw = {**dict.fromkeys(_required_parameters()), **data}
+        problems: list[_Problem] = []
+        config: PipelineConfig | None = None
+        try:
+            config = handler(raw)
+        except ValidationError as exc:
+            problems = [_problem(error) for error in exc.errors()]
+        problems += _rules_between_fields(raw)
+        if config is not None and not problems:
+            return config
+        problems.sort(key=lambda p: p.rank)
+        raise ValidationError.from_exception_data(
+            cls.__name__,
+            [{"type": _refusal(p.line), "loc": p.loc, "input": p.value} for p in problems],
+        )
+
+    @cached_property
+    def view_types(self) -> tuple[str, ...]:
+        """The view types of ``akeneoImageViewTypes``; empty when it is ``{ }`` (feature off)."""
+        return _parse_view_types(self.akeneoImageViewTypes)[0]
+
+    @cached_property
+    def link_view_types_mapping(self) -> Mapping[str, tuple[str, ...]]:
+        """``akeneoImageLinkViewTypesMapping`` parsed: asset attribute code -> SFCC view types."""
+        return _parse_link_mapping(self.akeneoImageLinkViewTypesMapping)[0]
 
     @property
     def reads_images(self) -> bool:
@@ -106,16 +453,104 @@ class PipelineConfig:
         return self.view_types or (DEFAULT_VIEW_TYPE,)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able form with the connector's names only (for reports and XCom)."""
-        raw = asdict(self)
-        raw.pop("view_types")
-        raw.pop("link_view_types_mapping")
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()}
+        """Plain, JSON-able form with the connector's names only (for reports and XCom).
+
+        :return: parameter name -> value, lists for the list parameters;
+            ``build_config(config.to_dict()) == config``.
+        """
+        return self.model_dump(mode="json")
 
     def fingerprint(self) -> str:
-        """Hash of the image-related parameters: a change means the next run must be full."""
+        """Hash of the image-related parameters: a change means the next run must be full.
+
+        :return: SHA-256 hex digest of the sorted JSON of :data:`IMAGE_PARAMETERS`; stable
+            across releases (a stored fingerprint is compared with the next run's).
+        """
         image_part = {k: v for k, v in self.to_dict().items() if k in IMAGE_PARAMETERS}
         return hashlib.sha256(json.dumps(image_part, sort_keys=True).encode()).hexdigest()
+
+
+class _Problem(NamedTuple):
+    rank: tuple[int, str]
+    loc: tuple[str | int, ...]
+    line: str
+    value: Any
+
+
+#: The order problems are listed in: unknown parameters first, then the enumerations, the JSON
+#: parameters, the external location and the rules that need it, then the codes and folders.
+_PROBLEM_ORDER = (
+    "akeneoImageType",
+    "akeneoAssetSystem",
+    "akeneoImageImportType",
+    "importMode",
+    "akeneoImageViewTypes",
+    "akeneoImageLinkViewTypesMapping",
+    "akeneoExternalImageLocation",
+    "targets",
+    "rules between fields",
+    "akeneoScope",
+    "akeneoLocales",
+    "akeneoImageAttributes",
+    "sfccCatalogId",
+    "sfccRemoteDir",
+    "bspkRemoteDir",
+)
+
+
+def _problem(error: ErrorDetails) -> _Problem:
+    """One pydantic error as the line the user reads: the parameter, the value, the rule."""
+    name = str(error["loc"][0]) if error["loc"] else ""
+    value = error["input"]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = ", ".join(sorted(PipelineConfig.model_fields))
+        return _Problem((-1, name), error["loc"], f"unknown parameter {name!r} (known: {known})", value)
+    if kind == _REFUSED:
+        line = error["msg"]
+    elif kind == "literal_error":
+        line = f"{value!r} is not one of {', '.join(_allowed_values(name))}"
+    elif kind == "too_short":
+        line = "at least one value is required"
+    else:  # a rule pydantic checks by itself that has no message of ours yet
+        line = f"{error['msg']}, got {value!r}"
+    return _Problem((_PROBLEM_ORDER.index(name), ""), error["loc"], f"{name}: {line}", value)
+
+
+def _rules_between_fields(raw: Mapping[str, Any]) -> list[_Problem]:
+    """The external location's rules that depend on other parameters (spec §1, §4)."""
+    location = str(raw.get("akeneoExternalImageLocation") or "")
+    if location:
+        return []
+    try:
+        targets = _texts(raw.get("targets"))
+    except PydanticCustomError:
+        targets = []
+    import_type = str(raw.get("akeneoImageImportType"))
+    lines = []
+    if "bspk" in targets:
+        lines.append("required to give BSPK public image URLs")
+    if (
+        str(raw.get("akeneoImageType")) != "images"
+        and str(raw.get("akeneoAssetSystem")) == "new"
+        and import_type != "media_file"
+    ):
+        lines.append(f"required when links are imported (akeneoImageImportType {import_type!r})")
+    rank = (_PROBLEM_ORDER.index("rules between fields"), "")
+    name = "akeneoExternalImageLocation"
+    return [_Problem(rank, (name,), f"{name}: {line}", location) for line in lines]
+
+
+@cache
+def _required_parameters() -> tuple[str, ...]:
+    return tuple(name for name, field in PipelineConfig.model_fields.items() if field.is_required())
+
+
+@cache
+def _allowed_values(name: str) -> tuple[str, ...]:
+    """The allowed values of an enumerated parameter, or of its items (``targets``)."""
+    schema = PipelineConfig.model_json_schema()["properties"][name]
+    return tuple(schema.get("enum") or schema["items"]["enum"])
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -152,182 +587,42 @@ def load_config(path: Path, overrides: Mapping[str, Any] | None = None) -> Pipel
 def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
     """Validate a mapping of parameters into a :class:`PipelineConfig`.
 
+    :param raw: parameter name -> value, as in the YAML file, the DAG params or
+        :meth:`PipelineConfig.to_dict` (so a task rebuilds the configuration its first task
+        checked without reading the file again).
     :raises ConfigError: listing every problem found, each naming the parameter and value.
     """
-    problems: list[str] = []
-    for key in sorted(set(raw) - _PARAMETER_NAMES):
-        problems.append(f"unknown parameter {key!r} (known: {', '.join(sorted(_PARAMETER_NAMES))})")
-
-    def enum(name: str, allowed: tuple[str, ...]) -> str:
-        value = raw.get(name)
-        if value not in allowed:
-            problems.append(f"{name}: {value!r} is not one of {', '.join(allowed)}")
-        return str(value)
-
-    def text(name: str) -> str:
-        value = raw.get(name)
-        if not isinstance(value, str) or not value.strip():
-            problems.append(f"{name}: a non-empty text is required, got {value!r}")
-            return ""
-        return value.strip()
-
-    def code(name: str) -> str:
-        value = text(name)
-        if value and not _CODE.match(value):
-            problems.append(f"{name}: {value!r} is not an Akeneo code (letters, digits, underscores)")
-        return value
-
-    def codes(name: str, *, allow_empty: bool) -> tuple[str, ...]:
-        value = raw.get(name, [])
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{name}: a list of codes is required, got {value!r}")
-            return ()
-        if not value and not allow_empty:
-            problems.append(f"{name}: at least one value is required")
-        for bad in (v for v in value if not _CODE.match(v)):
-            problems.append(f"{name}: {bad!r} is not an Akeneo code (letters, digits, underscores)")
-        return tuple(value)
-
-    image_type = enum("akeneoImageType", IMAGE_TYPES)
-    asset_system = enum("akeneoAssetSystem", ASSET_SYSTEMS)
-    import_type = enum("akeneoImageImportType", IMAGE_IMPORT_TYPES)
-    import_mode = enum("importMode", IMPORT_MODES)
-    view_types_text = raw.get("akeneoImageViewTypes", "{ }")
-    view_types = _parse_view_types(view_types_text, problems)
-    mapping_text = raw.get("akeneoImageLinkViewTypesMapping", "{ }")
-    mapping = _parse_link_mapping(mapping_text, problems)
-    location = str(raw.get("akeneoExternalImageLocation") or "")
-    if location and not _is_http_url(location):
-        problems.append(f"akeneoExternalImageLocation: {location!r} is not an absolute http(s) URL")
-    if location and not location.endswith("/"):
-        location += "/"
-    targets = codes("targets", allow_empty=False)
-    for bad in (t for t in targets if t not in TARGETS):
-        problems.append(f"targets: {bad!r} is not one of {', '.join(TARGETS)}")
-    if "bspk" in targets and not location:
-        problems.append("akeneoExternalImageLocation: required to give BSPK public image URLs")
-    if not location and image_type != "images" and asset_system == "new" and import_type != "media_file":
-        problems.append(
-            "akeneoExternalImageLocation: required when links are imported "
-            f"(akeneoImageImportType {import_type!r})"
-        )
-    config = PipelineConfig(
-        akeneoImageType=image_type,
-        akeneoAssetSystem=asset_system,
-        akeneoImageImportType=import_type,
-        akeneoImageViewTypes=str(view_types_text),
-        akeneoImageLinkViewTypesMapping=str(mapping_text),
-        akeneoExternalImageLocation=location,
-        akeneoScope=code("akeneoScope"),
-        akeneoLocales=codes("akeneoLocales", allow_empty=False),
-        akeneoImageAttributes=codes("akeneoImageAttributes", allow_empty=True),
-        sfccCatalogId=_catalog_id(raw.get("sfccCatalogId"), problems),
-        targets=targets,
-        importMode=import_mode,
-        sfccRemoteDir=_remote_dir("sfccRemoteDir", raw.get("sfccRemoteDir"), problems),
-        bspkRemoteDir=_remote_dir("bspkRemoteDir", raw.get("bspkRemoteDir"), problems),
-        view_types=view_types,
-        link_view_types_mapping=mapping,
-    )
-    if problems:
-        raise ConfigError(problems)
-    return config
-
-
-_PARAMETER_NAMES = frozenset(
-    name
-    for name in PipelineConfig.__dataclass_fields__
-    if name not in ("view_types", "link_view_types_mapping")
-)
-
-
-def _json_object(name: str, value: Any, problems: list[str]) -> dict[str, Any] | None:
-    """Parse a JSON-text parameter, saying where it breaks (line and column) when it does."""
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        problems.append(f"{name}: JSON text is required, got {value!r}")
-        return None
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as exc:
-        problems.append(
-            f"{name}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}): {value!r}"
-        )
-        return None
-    if not isinstance(parsed, dict):
-        problems.append(f"{name}: a JSON object is required, got {value!r}")
-        return None
-    return parsed
+        return PipelineConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError([error["msg"] for error in exc.errors()]) from None
 
 
-def _parse_view_types(value: Any, problems: list[str]) -> tuple[str, ...]:
-    """``{"view-types": [..]}``; ``{ }`` turns the feature off (connector documentation)."""
-    name = "akeneoImageViewTypes"
-    parsed = _json_object(name, value, problems)
-    if not parsed:
-        return ()
-    extra = sorted(set(parsed) - {"view-types"})
-    if extra:
-        problems.append(f"{name}: unknown key(s) {', '.join(map(repr, extra))}; expected only 'view-types'")
-    if "view-types" not in parsed:
-        problems.append(f'{name}: "view-types" is missing (e.g. {{"view-types": ["large", "small"]}})')
-        return ()
-    items = parsed.get("view-types")
-    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
-        problems.append(f'{name}: "view-types" must be a non-empty list of texts, got {json.dumps(items)}')
-        return ()
-    for bad in (v for v in items if not _VIEW_TYPE.match(v)):
-        problems.append(f"{name}: view type {bad!r} may hold only letters, digits, '_' and '-'")
-    if len(set(items)) != len(items):
-        problems.append(f"{name}: view types are repeated in {items!r}")
-    return tuple(items)
+#: The JSON-schema keywords a trigger-form param takes from the model: what draws the form's
+#: widgets and what Airflow checks at trigger time. Patterns and lengths are left to
+#: ``validate_config``, whose messages name the parameter and the value.
+_PARAM_KEYWORDS = ("type", "enum", "minItems", "uniqueItems", "title", "description", "section")
 
 
-def _parse_link_mapping(value: Any, problems: list[str]) -> dict[str, tuple[str, ...]]:
-    """Asset attribute code -> list of SFCC view types (connector documentation)."""
-    name = "akeneoImageLinkViewTypesMapping"
-    parsed = _json_object(name, value, problems)
-    if not parsed:
-        return {}
-    mapping: dict[str, tuple[str, ...]] = {}
-    for attribute, view_types in parsed.items():
-        if not _CODE.match(attribute):
-            problems.append(f"{name}: {attribute!r} is not an asset attribute code")
-        if (
-            not isinstance(view_types, list)
-            or not view_types
-            or not all(isinstance(v, str) and _VIEW_TYPE.match(v) for v in view_types)
-        ):
-            problems.append(
-                f"{name}: {attribute!r} must map to a non-empty list of view types, got {view_types!r}"
-            )
-            continue
-        mapping[attribute] = tuple(view_types)
-    return mapping
+def param_specs(defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The trigger form's params, one per parameter of :class:`PipelineConfig`, in its order.
 
+    An array whose items are enumerated gets them as ``examples`` too: Airflow's form draws a
+    multi-select only for an array with ``examples`` or ``enum`` of its own.
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _catalog_id(value: Any, problems: list[str]) -> str:
-    """SFCC catalog ids are non-empty strings of at most 256 characters (catalog.xsd)."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 256:
-        problems.append(f"sfccCatalogId: a text of 1-256 characters is required, got {value!r}")
-        return ""
-    if not re.match(r"^[A-Za-z0-9._\-]+$", value):
-        problems.append(f"sfccCatalogId: {value!r} may hold only letters, digits, '.', '_' and '-'")
-    return value
-
-
-def _remote_dir(name: str, value: Any, problems: list[str]) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        problems.append(f"{name}: an absolute remote folder is required, got {value!r}")
-        return "/"
-    if ".." in value.split("/"):
-        problems.append(f"{name}: {value!r} must not contain '..'")
-    return value.rstrip("/") or "/"
+    :param defaults: parameter name -> default value (the YAML file); a parameter missing from
+        it gets the model's default, or ``None``.
+    :return: parameter name -> keyword arguments of ``airflow.sdk.Param`` (``default``,
+        ``type``, ``enum``/``items``, ``minItems``, ``uniqueItems``, ``examples``, ``title``,
+        ``description``, ``section``).
+    """
+    specs: dict[str, dict[str, Any]] = {}
+    for name, schema in PipelineConfig.model_json_schema()["properties"].items():
+        spec = {"default": defaults.get(name, schema.get("default"))}
+        spec.update((k, schema[k]) for k in _PARAM_KEYWORDS if k in schema)
+        if "items" in schema:
+            spec["items"] = {k: v for k, v in schema["items"].items() if k in ("type", "enum")}
+            if "enum" in spec["items"]:
+                spec["examples"] = list(spec["items"]["enum"])
+        specs[name] = spec
+    return specs

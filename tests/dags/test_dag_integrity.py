@@ -12,7 +12,10 @@ from unittest import mock
 
 import pytest
 from airflow.models import DagBag
-from airflow.sdk import BaseHook
+from airflow.sdk import BaseHook, Param
+from airflow.sdk.exceptions import ParamValidationError
+
+from pim_images.config import PipelineConfig
 
 from pim_images import targets
 
@@ -124,3 +127,48 @@ def test_params_form_has_typed_params_with_enums(dag_bag: DagBag) -> None:
     assert image_type.description and image_type.schema["title"]
     assert params.get_param("targets").schema["items"]["enum"] == ["sfcc", "bspk"]
     assert params["akeneoScope"] == "ecommerce"
+
+
+def test_every_parameter_of_the_model_is_a_param_with_its_schema(dag_bag: DagBag) -> None:
+    params = dag_bag.dags["pim_images_import"].params
+    assert list(params) == list(PipelineConfig.model_fields)
+    properties = PipelineConfig.model_json_schema()["properties"]
+    for name, prop in properties.items():
+        schema = params.get_param(name).schema
+        assert schema["type"] == prop["type"] and schema["section"] == prop["section"], name
+        assert schema.get("enum") == prop.get("enum"), name
+        if "items" in prop:
+            assert schema["items"].get("enum") == prop["items"].get("enum"), name
+    # a multi-select: Airflow's form draws one only for an array with examples (or enum)
+    assert params.get_param("targets").schema["examples"] == ["sfcc", "bspk"]
+    # empty means every attribute: not a required field of the form
+    assert "null" in params.get_param("akeneoImageAttributes").schema["type"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("akeneoImageImportType", "media_url"),
+        ("importMode", "sometimes"),
+        ("targets", ["sfcc", "amazon"]),
+        ("targets", ["sfcc", "sfcc"]),
+        ("akeneoLocales", []),
+    ],
+)
+def test_a_value_the_model_refuses_is_refused_by_the_param(dag_bag: DagBag, name: str, value: object) -> None:
+    param = dag_bag.dags["pim_images_import"].params.get_param(name)
+    assert _like(param, param.value).resolve() == param.value
+    with pytest.raises(ParamValidationError):
+        _like(param, value).resolve()
+
+
+def test_empty_image_attributes_are_accepted_by_the_param(dag_bag: DagBag) -> None:
+    param = dag_bag.dags["pim_images_import"].params.get_param("akeneoImageAttributes")
+    for value in ([], None, ["main_image"]):
+        assert _like(param, value).resolve() == value
+
+
+def _like(param: Param, value: object) -> Param:
+    """A new Param of ``param``'s schema holding ``value`` (resolving the DAG's own would
+    change its value for the other tests)."""
+    return Param(value, description=param.description, **param.schema)

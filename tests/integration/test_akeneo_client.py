@@ -7,7 +7,6 @@ went over the wire is read from the sandbox's request log.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -132,7 +131,8 @@ def test_a_token_refused_after_renewal_names_the_credentials(client: AkeneoClien
 def test_the_asset_system_probe_finds_the_asset_manager_only(client: AkeneoClient) -> None:
     config = load_config(CONFIG, {"akeneoImageType": "assets"})
     assert asset_system_available(client, config) is True
-    assert asset_system_available(client, replace(config, akeneoAssetSystem="old")) is False
+    pam = load_config(CONFIG, {"akeneoImageType": "assets", "akeneoAssetSystem": "old"})
+    assert asset_system_available(client, pam) is False
 
 
 def test_unknown_resource_is_a_not_found_error(client: AkeneoClient) -> None:
