@@ -20,21 +20,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pim_images import staging
-from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
+from pim_images.akeneo import resources
+from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.staging import StagingPath
 
-FAMILIES_PATH = "/api/rest/v1/asset-families"
 #: Staged structure of the asset families read: main media and attribute types.
 ASSET_FAMILIES = "asset_families.json"
-PAM_PATH = "/api/rest/v1/assets"
-#: Where each asset system (``akeneoAssetSystem``) is listed: the probe of its presence.
-ASSET_SYSTEM_PATHS = {"new": FAMILIES_PATH, "old": PAM_PATH}
 
 
 @dataclass(frozen=True)
@@ -78,10 +75,9 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
     have (the validate stage names it)."""
     structure: dict[str, dict[str, Any] | None] = {}
     for family in dict.fromkeys(families):
-        path = f"{FAMILIES_PATH}/{quote(family)}"
         try:
-            resource = client.get_json(path)
-            attributes = client.get_list(f"{path}/attributes")
+            resource = resources.get_asset_family(client, family)
+            attributes = resources.get_asset_family_attributes(client, family)
         except AkeneoNotFoundError:
             structure[family] = None
             continue
@@ -103,8 +99,10 @@ def _iter_family_assets(
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
         links = [a for a in attributes if a.get("type") == "media_link"]
-        params = {"channel": config.akeneoScope, "locales": ",".join(config.akeneoLocales)}
-        for asset in client.iter_items(f"{FAMILIES_PATH}/{quote(family)}/assets", params):
+        family_assets = resources.iter_assets(
+            client, family, channel=config.akeneoScope, locales=config.akeneoLocales
+        )
+        for asset in family_assets:
             yield _normalize_asset(family, asset, main, main_type, links, config)
 
 
@@ -120,10 +118,7 @@ def _normalize_asset(
     files = []
     if main_type == "media_file":
         for value in _selected(values.get(main) or [], config):
-            media = (
-                _download_path(value)
-                or f"/api/rest/v1/asset-media-files/{quote(str(value['data']), safe='/')}"
-            )
+            media = _download_path(value) or resources.asset_media_file(str(value["data"]))
             files.append({"locale": value.get("locale"), "channel": value.get("channel"), "media": media})
     link_values = {
         a["code"]: [
@@ -168,7 +163,7 @@ def _download_path(value: dict[str, Any]) -> str | None:
 
 def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[dict[str, Any]]:
     try:
-        for asset in client.iter_items(PAM_PATH, {"limit": PAGE_LIMIT}):
+        for asset in resources.iter_pam_assets(client):
             yield {
                 "family": None,
                 "code": asset["code"],

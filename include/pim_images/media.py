@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from PIL import Image, UnidentifiedImageError
 
 from pim_images import staging
+from pim_images.akeneo import resources
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.extract import iter_products
@@ -38,7 +38,7 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 
 def media_file_key(code: str) -> str:
     """The media key of a product media file: its download path (media-files, products.md)."""
-    return f"/api/rest/v1/media-files/{quote(code, safe='/')}/download"
+    return resources.media_file_download(code)
 
 
 @dataclass(frozen=True)

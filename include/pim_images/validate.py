@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pim_images import staging
-from pim_images.assets import ASSET_FAMILIES, ASSET_SYSTEM_PATHS
+from pim_images.akeneo import resources
+from pim_images.assets import ASSET_FAMILIES
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.report import StageSummary
@@ -94,7 +95,7 @@ def asset_system_exists(structure: dict[str, Any], config: PipelineConfig) -> li
     name, hint = ASSET_SYSTEM_NAMES[config.akeneoAssetSystem]
     return [
         f"akeneoAssetSystem {config.akeneoAssetSystem!r}: this PIM has no {name} "
-        f"(GET {ASSET_SYSTEM_PATHS[config.akeneoAssetSystem]} answered 404); {hint}"
+        f"(GET {resources.ASSET_SYSTEM_PATHS[config.akeneoAssetSystem]} answered 404); {hint}"
     ]
 
 
