@@ -6,6 +6,7 @@ went over the wire is read from the sandbox's request log.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -163,6 +164,20 @@ def test_a_token_renewal_with_every_connection_taken_still_gets_one(sandbox, app
         app.state.faults.expire_tokens()
         assert c.get_json("/api/rest/v1/channels")
         assert c.tokens.tokens_fetched == 2
+
+
+def test_a_transport_error_left_after_the_last_attempt_is_named(waits: list[float]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    policy = RetryPolicy(max_attempts=3, base=0.5, cap=30.0, jitter=lambda: 1.0)
+    with AkeneoClient(f"http://127.0.0.1:{port}", credentials, retry=policy, sleep=waits.append) as c:
+        refused = r"POST /api/oauth/v1/token: ConnectError: .*\(after 3 attempts\)"
+        with pytest.raises(AkeneoError, match=refused):
+            c.get_json("/api/rest/v1/channels")
+        assert c.attempts == 3
+    assert waits == [0.5, 1.0]
 
 
 def test_bad_credentials_fail_without_retry(sandbox, waits: list[float]) -> None:

@@ -61,13 +61,15 @@ class AkeneoClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
-            # the pool's limit is the bound on calls in flight: a call waits for a free connection
+            # the pool's limit is the bound on calls in flight: a call waits for a free connection,
+            # up to the timeout, then fails as a transport error (retried by the policy)
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json", "User-Agent": "pim-images-pipeline"},
+            event_hooks={"request": [self._count_attempt]},
         )
         self.tokens = TokenManager(credentials, self._post_token, on_token=on_token)
         self._auth = AkeneoAuth(self.tokens)
-        #: HTTP attempts made, token requests and retries included (tests count them).
+        #: HTTP requests sent: retries, token requests and re-sends after a 401 included.
         self.attempts = 0
         self._count_lock = threading.Lock()
 
@@ -163,12 +165,11 @@ class AkeneoClient:
         """
         give_up = functools.partial(_give_up, _endpoint(method, url))
         retrying = self._retrying.copy(retry_error_callback=give_up)
-        return retrying(self._attempt, call)
+        return retrying(call)
 
-    def _attempt(self, call: Callable[[], httpx.Response]) -> httpx.Response:
+    def _count_attempt(self, request: httpx.Request) -> None:
         with self._count_lock:
             self.attempts += 1
-        return call()
 
 
 def _give_up(endpoint: str, state: RetryCallState) -> httpx.Response:
