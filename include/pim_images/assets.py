@@ -19,20 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pim_images import records
-from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
+from pim_images.akeneo import resources
+from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.records import Asset, AssetAttribute, AssetFamily, AssetFile, AssetLink, Collection
 from pim_images.staging import StagingPath
-
-FAMILIES_PATH = "/api/rest/v1/asset-families"
-PAM_PATH = "/api/rest/v1/assets"
-#: Where each asset system (``akeneoAssetSystem``) is listed: the probe of its presence.
-ASSET_SYSTEM_PATHS = {"new": FAMILIES_PATH, "old": PAM_PATH}
 
 
 @dataclass(frozen=True)
@@ -67,10 +63,9 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
     have (the validate stage names it)."""
     structure: dict[str, AssetFamily | None] = {}
     for family in dict.fromkeys(families):
-        path = f"{FAMILIES_PATH}/{quote(family)}"
         try:
-            resource = client.get_json(path)
-            attributes = client.get_list(f"{path}/attributes")
+            resource = resources.get_asset_family(client, family)
+            attributes = resources.get_asset_family_attributes(client, family)
         except AkeneoNotFoundError:
             structure[family] = None
             continue
@@ -103,8 +98,10 @@ def _iter_family_assets(
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
         links = [a for a in family_structure.attributes if a.type == "media_link"]
-        params = {"channel": config.akeneoScope, "locales": ",".join(config.akeneoLocales)}
-        for asset in client.iter_items(f"{FAMILIES_PATH}/{quote(family)}/assets", params):
+        family_assets = resources.iter_assets(
+            client, family, channel=config.akeneoScope, locales=config.akeneoLocales
+        )
+        for asset in family_assets:
             yield _normalize_asset(family, asset, main, main_type, links, config)
 
 
@@ -120,10 +117,7 @@ def _normalize_asset(
     files = []
     if main_type == "media_file":
         for value in _selected(values.get(main) or [], config):
-            media = (
-                _download_path(value)
-                or f"/api/rest/v1/asset-media-files/{quote(str(value['data']), safe='/')}"
-            )
+            media = _download_path(value) or resources.asset_media_file(str(value["data"]))
             files.append(AssetFile(media=media, locale=value.get("locale"), channel=value.get("channel")))
     link_values = {
         a.code: [
@@ -168,7 +162,7 @@ def _download_path(value: dict[str, Any]) -> str | None:
 
 def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[Asset]:
     try:
-        for asset in client.iter_items(PAM_PATH, {"limit": PAGE_LIMIT}):
+        for asset in resources.iter_pam_assets(client):
             yield Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
     except AkeneoNotFoundError as exc:
         raise CatalogError(

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from pim_images import records
-from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, search_param
+from pim_images.akeneo import resources
+from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import ASSET_SYSTEM_PATHS, extract_assets, read_asset_families
+from pim_images.assets import extract_assets, read_asset_families
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
@@ -29,8 +29,6 @@ IMAGE_TYPE = "pim_catalog_image"
 IDENTIFIER_TYPE = "pim_catalog_identifier"
 #: Product attribute type of asset collections, per asset system (products.md).
 COLLECTION_TYPES = {"new": "pim_catalog_asset_collection", "old": "pim_assets_collection"}
-ATTRIBUTES_PATH = "/api/rest/v1/attributes"
-PRODUCTS_PATH = "/api/rest/v1/products-uuid"
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,7 @@ def extract_catalog(
     models = extract_models(client, config, run_dir, read, family_variants)
     interval: dict[str, list[dict[str, Any]]] = {}
     if differential:
-        window = [_akeneo_datetime(updated_from), _akeneo_datetime(updated_to)]  # type: ignore[arg-type]
-        interval = {"updated": [{"operator": "BETWEEN", "value": window}]}
+        interval = resources.updated_between(updated_from, updated_to)  # type: ignore[arg-type]
     seen: set[str] = set()
     parents: set[str] = set()
 
@@ -94,7 +91,7 @@ def extract_catalog(
             r
             for chunk in _chunks(codes, PAGE_LIMIT)
             for r in _iter_product_records(
-                client, config, identifier, read, skipped, {"parent": [{"operator": "IN", "value": chunk}]}
+                client, config, identifier, read, skipped, resources.parent_in(chunk)
             )
             if (r.uuid or r.identifier) not in seen
         )
@@ -171,7 +168,7 @@ def asset_system_available(client: AkeneoClient, config: PipelineConfig) -> bool
     a 4.0+ PIM no PAM; without this probe the run would find no collection attribute of the
     configured type and silently deliver no asset images."""
     try:
-        client.get_json(ASSET_SYSTEM_PATHS[config.akeneoAssetSystem], {"limit": 1})
+        resources.probe_asset_system(client, config.akeneoAssetSystem)
     except AkeneoNotFoundError:
         return False
     return True
@@ -232,8 +229,7 @@ def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, 
 
 def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, dict[str, Any]]:
     types = [IMAGE_TYPE, IDENTIFIER_TYPE, collection_type]
-    search = search_param({"type": [{"operator": "IN", "value": types}]})
-    items = client.iter_items(ATTRIBUTES_PATH, {"search": search, "limit": PAGE_LIMIT})
+    items = resources.iter_attributes(client, types)
     return {item["code"]: item for item in items if "code" in item}
 
 
@@ -262,18 +258,14 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 def _channel(client: AkeneoClient, code: str) -> Channel | None:
     """The configured channel (its locales), or ``None`` when Akeneo has no such channel."""
     try:
-        channel = client.get_json(f"/api/rest/v1/channels/{quote(code)}")
+        channel = resources.get_channel(client, code)
     except AkeneoNotFoundError:
         return None
     return Channel(code=channel.get("code", code), locales=list(channel.get("locales") or []))
 
 
 def _enabled_locales(client: AkeneoClient) -> list[str]:
-    search = search_param({"enabled": [{"operator": "=", "value": True}]})
-    return sorted(
-        item["code"]
-        for item in client.iter_items("/api/rest/v1/locales", {"search": search, "limit": PAGE_LIMIT})
-    )
+    return sorted(item["code"] for item in resources.iter_enabled_locales(client))
 
 
 def _configured_non_images(
@@ -284,7 +276,7 @@ def _configured_non_images(
     for code in configured:
         if code not in known:
             try:
-                found[code] = client.get_json(f"{ATTRIBUTES_PATH}/{quote(code)}")
+                found[code] = resources.get_attribute(client, code)
             except AkeneoNotFoundError:
                 continue
     return found
@@ -308,11 +300,6 @@ def _attribute_record(attribute: dict[str, Any]) -> ImageAttribute:
     )
 
 
-def _akeneo_datetime(value: datetime) -> str:
-    """Akeneo's ``updated`` filter takes ``Y-m-d H:i:s`` in UTC (filter.md)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _iter_product_records(
     client: AkeneoClient,
     config: PipelineConfig,
@@ -321,19 +308,14 @@ def _iter_product_records(
     skipped: list[str],
     extra_filters: dict[str, list[dict[str, Any]]],
 ) -> Iterator[Product]:
-    filters: dict[str, list[dict[str, Any]]] = {
-        "enabled": [{"operator": "=", "value": True}],
-        **extra_filters,
-    }
-    params = {
-        "search": search_param(filters),
-        "pagination_type": "search_after",
-        "limit": PAGE_LIMIT,
-        "scope": config.akeneoScope,
-        "locales": ",".join(config.akeneoLocales),
-        "attributes": ",".join([identifier, *attribute_codes]),
-    }
-    for product in client.iter_items(PRODUCTS_PATH, params):
+    products = resources.iter_products(
+        client,
+        scope=config.akeneoScope,
+        locales=config.akeneoLocales,
+        attributes=[identifier, *attribute_codes],
+        filters=extra_filters,
+    )
+    for product in products:
         values = product.get("values") or {}
         sku = _identifier_of(product, values, identifier)
         if not sku:

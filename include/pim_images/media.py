@@ -17,12 +17,12 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 import msgspec
 from PIL import Image, UnidentifiedImageError
 
 from pim_images import records
+from pim_images.akeneo import resources
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.records import MediaRecord
@@ -35,7 +35,7 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 
 def media_file_key(code: str) -> str:
     """The media key of a product media file: its download path (media-files, products.md)."""
-    return f"/api/rest/v1/media-files/{quote(code, safe='/')}/download"
+    return resources.media_file_download(code)
 
 
 @dataclass(frozen=True)

@@ -12,25 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 from pim_images import records
-from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
+from pim_images.akeneo import resources
+from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.records import AttributeSet, ProductModel, Value, Values
 from pim_images.staging import StagingPath
 
-MODELS_PATH = "/api/rest/v1/product-models"
-
 
 def read_family_variants(client: AkeneoClient) -> dict[str, list[AttributeSet]]:
     """Variant attribute sets of every family variant, by ``family/variant`` (level order)."""
     sets: dict[str, list[AttributeSet]] = {}
-    for family in client.iter_items("/api/rest/v1/families", {"limit": PAGE_LIMIT}):
-        path = f"/api/rest/v1/families/{quote(family['code'])}/variants"
+    for family in resources.iter_families(client):
         try:
-            for variant in client.iter_items(path, {"limit": PAGE_LIMIT}):
+            for variant in resources.iter_family_variants(client, family["code"]):
                 attribute_sets = [
                     AttributeSet(
                         level=s["level"],
@@ -62,17 +59,13 @@ def extract_models(
     Every model is read, in a differential run too: a master's image list is canonical, so a
     changed variant needs its whole master.
     """
-    params = {
-        "pagination_type": "search_after",
-        "limit": PAGE_LIMIT,
-        "scope": config.akeneoScope,
-        "locales": ",".join(config.akeneoLocales),
-    }
 
     def lines() -> Iterator[ProductModel]:
         if not family_variants:
             return  # no family variant, no product model
-        for model in client.iter_items(MODELS_PATH, params):
+        for model in resources.iter_product_models(
+            client, scope=config.akeneoScope, locales=config.akeneoLocales
+        ):
             values = model.get("values") or {}
             yield ProductModel(
                 code=model["code"],

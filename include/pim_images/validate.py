@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pim_images import records
-from pim_images.assets import ASSET_SYSTEM_PATHS
+from pim_images.akeneo import resources
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.records import AssetFamily, Structure
@@ -94,7 +94,7 @@ def asset_system_exists(structure: Structure, config: PipelineConfig) -> list[st
     name, hint = ASSET_SYSTEM_NAMES[config.akeneoAssetSystem]
     return [
         f"akeneoAssetSystem {config.akeneoAssetSystem!r}: this PIM has no {name} "
-        f"(GET {ASSET_SYSTEM_PATHS[config.akeneoAssetSystem]} answered 404); {hint}"
+        f"(GET {resources.ASSET_SYSTEM_PATHS[config.akeneoAssetSystem]} answered 404); {hint}"
     ]
 
 

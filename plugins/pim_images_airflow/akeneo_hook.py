@@ -5,7 +5,9 @@ no I/O; :meth:`AkeneoHook.get_conn` reads the connection and builds the client. 
 means what it means to ``HttpHook``: a host containing ``://`` is the base URL, else schema
 (default ``http``) + host + port; login/password are the API user; extras ``client_id`` and
 ``client_secret`` complete the OAuth pair. An unknown extra is an error naming the key (a typo
-should not be silently ignored). Access tokens are masked in task logs as they are obtained.
+should not be silently ignored). A connection that cannot make a client raises
+:class:`~pim_images.akeneo.errors.AkeneoConnectionError`, an input error the DAG does not retry.
+Access tokens are masked in task logs as they are obtained.
 """
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from pim_images.akeneo import resources
 from pim_images.akeneo.auth import Credentials
 from pim_images.akeneo.client import AkeneoClient
-from pim_images.akeneo.errors import AkeneoError
+from pim_images.akeneo.errors import AkeneoConnectionError, AkeneoError
 from pim_images.akeneo.retry import RetryPolicy
 
 KNOWN_EXTRAS = frozenset({"client_id", "client_secret", "timeout", "max_attempts"})
+#: Fields a connection must fill, and what each is.
+REQUIRED = {
+    "host": "the PIM's URL, or its host name",
+    "login": "the API user's name",
+    "password": "the API user's password",
+    "client_id": "extra: the OAuth client id of the Akeneo connection",
+    "client_secret": "extra: the OAuth client secret of the Akeneo connection",
+}
 
 
 class AkeneoHook(BaseHook):
@@ -42,23 +53,26 @@ class AkeneoHook(BaseHook):
         self.retry = retry
 
     def get_conn(self) -> AkeneoClient:
-        """Build a client from the connection; the caller closes it (it is a context manager)."""
+        """Build a client from the connection; the caller closes it (it is a context manager).
+
+        :raises AkeneoConnectionError: naming every unknown extra, missing field and bad value.
+        """
         conn = self.get_connection(self.akeneo_conn_id)
         extra = dict(conn.extra_dejson)
-        unknown = sorted(set(extra) - KNOWN_EXTRAS)
-        if unknown:
-            raise ValueError(
-                f"connection {self.akeneo_conn_id!r}: unknown extra(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(KNOWN_EXTRAS))}"
-            )
-        missing = [k for k in ("client_id", "client_secret") if not extra.get(k)]
-        missing += [k for k in ("login", "password") if not getattr(conn, k)]
-        if missing or not conn.host:
-            raise ValueError(
-                f"connection {self.akeneo_conn_id!r}: missing {', '.join(missing or ['host'])} "
-                "(host, login, password, and extras client_id and client_secret are required)"
-            )
-        retry = self.retry or RetryPolicy(max_attempts=int(extra.get("max_attempts", 6)))
+        where = f"connection {self.akeneo_conn_id!r}"
+        problems = [
+            f"{where}: unknown extra {key!r} (known: {', '.join(sorted(KNOWN_EXTRAS))})"
+            for key in sorted(set(extra) - KNOWN_EXTRAS)
+        ]
+        problems += [
+            f"{where}: missing {field} ({REQUIRED[field]})"
+            for field in REQUIRED
+            if not _field(conn, extra, field)
+        ]
+        timeout = _number(extra, "timeout", 60.0, float, where, problems)
+        max_attempts = _number(extra, "max_attempts", 6, int, where, problems)
+        if problems:
+            raise AkeneoConnectionError(problems)
         return AkeneoClient(
             base_url=self._base_url(conn),
             credentials=Credentials(
@@ -67,8 +81,8 @@ class AkeneoHook(BaseHook):
                 username=conn.login,
                 password=conn.password,
             ),
-            retry=retry,
-            timeout=float(extra.get("timeout", 60)),
+            retry=self.retry or RetryPolicy(max_attempts=max_attempts),
+            timeout=timeout,
             on_token=mask_secret,
         )
 
@@ -85,7 +99,27 @@ class AkeneoHook(BaseHook):
         """Get a token and read one attribute: proves URL, credentials and permissions."""
         try:
             with self.get_conn() as client:
-                client.get_json("/api/rest/v1/attributes", {"limit": 1})
-        except (AkeneoError, ValueError) as exc:
+                resources.probe_attributes(client)
+        except (AkeneoError, AkeneoConnectionError) as exc:
             return False, str(exc)
         return True, "Connection successfully tested"
+
+
+def _field(conn: Any, extra: dict[str, Any], name: str) -> Any:
+    """A connection field (host, login, password) or, for the OAuth pair, an extra."""
+    return extra.get(name) if name in ("client_id", "client_secret") else getattr(conn, name)
+
+
+def _number(
+    extra: dict[str, Any], key: str, default: float, kind: type, where: str, problems: list[str]
+) -> Any:
+    """An extra read as ``kind`` (``int`` or ``float``), positive; a bad value is a problem."""
+    value = extra.get(key, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number <= 0:
+        problems.append(f"{where}: extra {key!r} must be a positive {kind.__name__}, got {value!r}")
+        return default
+    return number

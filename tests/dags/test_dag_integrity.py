@@ -15,9 +15,8 @@ from airflow.models import DagBag
 from airflow.sdk import BaseHook, Param
 from airflow.sdk.exceptions import ParamValidationError
 
-from pim_images.config import PipelineConfig
-
 from pim_images import targets
+from pim_images.config import PipelineConfig
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 

@@ -6,17 +6,21 @@ went over the wire is read from the sandbox's request log.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pim_images import records
-from pim_images.akeneo.auth import Credentials
+from pim_images.akeneo.auth import TOKEN_PATH, AkeneoAuth, Credentials, TokenManager
 from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
-from pim_images.akeneo.retry import RetryPolicy
+from pim_images.akeneo.retry import NO_WAIT, RetryPolicy
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
 from pim_images.extract import asset_system_available, extract_catalog, extract_structure
@@ -99,6 +103,80 @@ def test_expired_token_is_renewed_once(client: AkeneoClient, app) -> None:
     client.get_json("/api/rest/v1/channels")
     assert client.tokens.tokens_fetched == 2
     assert [r.status for r in app.state.requests.matching(r"/channels$")] == [200, 401, 200]
+
+
+@pytest.fixture
+def auth(sandbox) -> Iterator[tuple[httpx.Client, TokenManager]]:
+    """The auth flow on its own: a plain httpx client with :class:`AkeneoAuth`, no retries."""
+    url, _ = sandbox
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    with httpx.Client(base_url=url) as http:
+        tokens = TokenManager(credentials, lambda body, basic: http.post(TOKEN_PATH, json=body, auth=basic))
+        http.auth = AkeneoAuth(tokens)
+        yield http, tokens
+
+
+def test_auth_flow_renews_a_refused_token_once_and_resends(auth, app) -> None:
+    http, tokens = auth
+    assert http.get("/api/rest/v1/channels").status_code == 200
+    app.state.faults.expire_tokens()
+    assert http.get("/api/rest/v1/channels").status_code == 200
+    assert tokens.tokens_fetched == 2
+    assert [r.status for r in app.state.requests.matching(r"/channels$")] == [200, 401, 200]
+
+
+def test_auth_flow_hands_a_second_401_back(auth, app) -> None:
+    http, tokens = auth
+    app.state.faults.add(r"/channels$", 401, times=None)
+    assert http.get("/api/rest/v1/channels").status_code == 401
+    assert tokens.tokens_fetched == 2  # the first token, and one renewal: no loop
+    assert len(app.state.requests.matching(r"/channels$")) == 2
+
+
+def test_callers_refused_together_renew_the_token_once(client: AkeneoClient, app) -> None:
+    client.get_json("/api/rest/v1/channels")
+    app.state.faults.expire_tokens()
+    app.state.faults.latency(0.2, r"/channels$")  # the four calls are in flight together
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: client.get_json("/api/rest/v1/channels"), range(4)))
+    assert client.tokens.tokens_fetched == 2
+
+
+def test_calls_in_flight_stay_within_the_concurrency(sandbox, app) -> None:
+    url, _ = sandbox
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    app.state.faults.latency(0.3, r"/channels$")
+    with AkeneoClient(url, credentials, concurrency=2) as c, ThreadPoolExecutor(6) as pool:
+        c.get_json("/api/rest/v1/channels")  # the token first, so only the six calls below overlap
+        start = time.monotonic()
+        list(pool.map(lambda _: c.get_json("/api/rest/v1/channels"), range(6)))
+        assert time.monotonic() - start >= 0.85  # 6 calls of 0.3 s, 2 at a time: 3 rounds at least
+
+
+def test_a_token_renewal_with_every_connection_taken_still_gets_one(sandbox, app) -> None:
+    url, _ = sandbox
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    # one connection, and a short pool timeout: were the refused call's connection still held
+    # during the renewal, the token request would time out waiting for it
+    with AkeneoClient(url, credentials, concurrency=1, timeout=2.0, retry=NO_WAIT) as c:
+        c.get_json("/api/rest/v1/channels")
+        app.state.faults.expire_tokens()
+        assert c.get_json("/api/rest/v1/channels")
+        assert c.tokens.tokens_fetched == 2
+
+
+def test_a_transport_error_left_after_the_last_attempt_is_named(waits: list[float]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    policy = RetryPolicy(max_attempts=3, base=0.5, cap=30.0, jitter=lambda: 1.0)
+    with AkeneoClient(f"http://127.0.0.1:{port}", credentials, retry=policy, sleep=waits.append) as c:
+        refused = r"POST /api/oauth/v1/token: ConnectError: .*\(after 3 attempts\)"
+        with pytest.raises(AkeneoError, match=refused):
+            c.get_json("/api/rest/v1/channels")
+        assert c.attempts == 3
+    assert waits == [0.5, 1.0]
 
 
 def test_bad_credentials_fail_without_retry(sandbox, waits: list[float]) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from pim_images.akeneo.errors import AkeneoConnectionError
+from pim_images.errors import InputError
 from pim_images.sandbox.catalog import generate_catalog
 from pim_images.sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -43,14 +45,50 @@ def test_base_url_follows_httphook(monkeypatch: pytest.MonkeyPatch, conn: dict, 
 
 def test_unknown_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     _set_conn(monkeypatch, host="pim", extra={**EXTRA, "client_secert": "typo"})
-    with pytest.raises(ValueError, match=r"unknown extra.*client_secert"):
+    with pytest.raises(AkeneoConnectionError) as err:
         AkeneoHook("akeneo_test").get_conn()
+    assert err.value.problems == [
+        "connection 'akeneo_test': unknown extra 'client_secert' "
+        "(known: client_id, client_secret, max_attempts, timeout)"
+    ]
 
 
-def test_missing_oauth_pair_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    _set_conn(monkeypatch, host="pim", extra={"client_id": "x"})
-    with pytest.raises(ValueError, match="missing client_secret"):
+@pytest.mark.parametrize(
+    ("conn", "missing"),
+    [
+        ({"host": "pim", "extra": {"client_id": "x"}}, ["client_secret"]),
+        ({"host": "pim", "extra": {}}, ["client_id", "client_secret"]),
+        ({"host": "pim", "login": None}, ["login"]),
+        ({"password": ""}, ["host", "password"]),
+    ],
+)
+def test_missing_fields_are_each_named(
+    monkeypatch: pytest.MonkeyPatch, conn: dict, missing: list[str]
+) -> None:
+    _set_conn(monkeypatch, **conn)
+    with pytest.raises(AkeneoConnectionError) as err:
         AkeneoHook("akeneo_test").get_conn()
+    assert [p.split(": missing ")[1].split(" (")[0] for p in err.value.problems] == missing
+    assert all(p.startswith("connection 'akeneo_test': missing ") for p in err.value.problems)
+    assert str(err.value).startswith("invalid Akeneo connection:")
+
+
+def test_a_bad_knob_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, host="pim", extra={**EXTRA, "max_attempts": "many", "timeout": 0})
+    with pytest.raises(AkeneoConnectionError) as err:
+        AkeneoHook("akeneo_test").get_conn()
+    assert err.value.problems == [
+        "connection 'akeneo_test': extra 'timeout' must be a positive float, got 0",
+        "connection 'akeneo_test': extra 'max_attempts' must be a positive int, got 'many'",
+    ]
+
+
+def test_a_bad_connection_is_an_input_error_the_dag_does_not_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_conn(monkeypatch, host="pim", extra={})
+    with pytest.raises(InputError):
+        AkeneoHook("akeneo_test").get_conn()
+    ok, message = AkeneoHook("akeneo_test").test_connection()
+    assert not ok and message.startswith("invalid Akeneo connection:") and "missing client_id" in message
 
 
 def test_constructor_does_no_io() -> None:

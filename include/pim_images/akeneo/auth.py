@@ -5,13 +5,16 @@ name and password go in the body. An access token lives ``expires_in`` seconds (
 default); the refresh token gets a new one without the password. Tokens are renewed a little
 before they expire, and once more when the server says 401 anyway (a token revoked early,
 clocks apart): after that, a 401 is a real credentials problem and fails loudly.
+
+:class:`TokenManager` keeps the token; :class:`AkeneoAuth` is the ``httpx.Auth`` that puts it
+on each request and renews it once on a 401 (httpx's ``auth_flow`` generator re-sends).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import httpx
@@ -111,6 +114,39 @@ class TokenManager:
         self.tokens_fetched += 1
         if self._on_token:
             self._on_token(self._access_token)
+
+
+class AkeneoAuth(httpx.Auth):
+    """Bearer auth for Akeneo calls: one token renewal on a 401, then the 401 is the caller's.
+
+    Sends ``Authorization: Bearer <token>`` with the :class:`TokenManager`'s current token. On
+    a 401 it invalidates that very token (so concurrent callers that hit the same 401 renew it
+    once between them, not once each), gets a new one and re-sends the request once. A second
+    401 goes back to the caller, which maps it to an
+    :class:`~pim_images.akeneo.errors.AkeneoAuthError` naming the credentials.
+
+    Token requests happen inside the flow; they go through the client's retry policy (the
+    manager's ``post_token``) and raise :class:`~pim_images.akeneo.errors.AkeneoAuthError`
+    when the credentials are refused.
+
+    :param tokens: the token keeper, shared by every request of one connection.
+    """
+
+    #: Read a response before the flow sees it, so a 401's connection is back in the pool before
+    #: the renewal asks for one (with every connection taken, the renewal would wait forever).
+    requires_response_body = True
+
+    def __init__(self, tokens: TokenManager) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.tokens.access_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            self.tokens.invalidate(token)
+            request.headers["Authorization"] = f"Bearer {self.tokens.access_token()}"
+            yield request
 
 
 def _hint(body: dict[str, str]) -> str:

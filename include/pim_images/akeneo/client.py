@@ -3,27 +3,29 @@
 It knows Akeneo's protocol, not the pipeline's stages. Its verbs: :meth:`AkeneoClient.get_json`,
 :meth:`AkeneoClient.iter_pages`, :meth:`AkeneoClient.iter_items` and
 :meth:`AkeneoClient.download`. Thread-safe: the media stage calls it from several threads, and
-a semaphore keeps the calls in flight within Akeneo's allowance (good-practices.md: a few
-concurrent calls per connection).
+the connection pool's limit keeps the calls in flight within Akeneo's allowance
+(good-practices.md: a few concurrent calls per connection), token requests included.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from pim_images.akeneo.auth import TOKEN_PATH, Credentials, TokenManager, _message
+from pim_images.akeneo.auth import TOKEN_PATH, AkeneoAuth, Credentials, TokenManager, _message
 from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
 from pim_images.akeneo.paginate import NextLinkPaginator, Request
 from pim_images.akeneo.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 #: Calls in flight at once on one connection (good-practices.md allows up to 4).
 MAX_CONCURRENCY = 4
@@ -38,6 +40,7 @@ class AkeneoClient:
     :param credentials: API user and OAuth client.
     :param retry: the retry policy for every call, token calls included.
     :param timeout: seconds for connect/read of one attempt.
+    :param concurrency: HTTP exchanges in flight at once, token requests included.
     :param on_token: called with each new access token (to mask it in logs).
     :param sleep: injectable for tests.
     """
@@ -54,17 +57,21 @@ class AkeneoClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._retrying = (retry or RetryPolicy()).retrying(sleep=sleep)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
+            # the pool's limit is the bound on calls in flight: a call waits for a free connection,
+            # up to the timeout, then fails as a transport error (retried by the policy)
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json", "User-Agent": "pim-images-pipeline"},
+            event_hooks={"request": [self._count_attempt]},
         )
         self.tokens = TokenManager(credentials, self._post_token, on_token=on_token)
+        self._auth = AkeneoAuth(self.tokens)
+        #: HTTP requests sent: retries, token requests and re-sends after a 401 included.
         self.attempts = 0
+        self._count_lock = threading.Lock()
 
     def __enter__(self) -> AkeneoClient:
         return self
@@ -140,46 +147,41 @@ class AkeneoClient:
     def _send(
         self, method: str, url: str, *, params: dict[str, Any] | None = None, accept: str = "application/json"
     ) -> httpx.Response:
-        """Send with a bearer token, renew it once on 401, retry per policy, map errors."""
-        renewed = False
-        while True:
-            token = self.tokens.access_token()
-            headers = {"Authorization": f"Bearer {token}", "Accept": accept}
-            response = self._attempts(
-                method,
-                url,
-                functools.partial(self._http.request, method, url, params=params, headers=headers),
-            )
-            if response.status_code == 401 and not renewed:
-                self.tokens.invalidate(token)
-                renewed = True
-                continue
-            _raise_for_status(method, url, response)
-            return response
+        """Send with the bearer auth (one renewal on 401), retry per policy, map errors."""
+        call = functools.partial(
+            self._http.request, method, url, params=params, headers={"Accept": accept}, auth=self._auth
+        )
+        response = self._attempts(method, url, call)
+        _raise_for_status(method, url, response)
+        return response
 
     def _attempts(self, method: str, url: str, call: Callable[[], httpx.Response]) -> httpx.Response:
-        """Run ``call`` until it succeeds, the policy says stop, or the error is final.
+        """Run ``call`` under the retry policy.
 
         A retryable status left when attempts run out is returned, for the caller to map to
-        an error naming the endpoint; a transport failure left then is raised here.
+        an error naming the endpoint; a transport failure left then is raised here as an
+        :class:`AkeneoError`. Any other exception (an auth error from the token flow) is
+        raised at once.
         """
-        for attempt in itertools.count(1):
+        give_up = functools.partial(_give_up, _endpoint(method, url))
+        retrying = self._retrying.copy(retry_error_callback=give_up)
+        return retrying(call)
+
+    def _count_attempt(self, request: httpx.Request) -> None:
+        with self._count_lock:
             self.attempts += 1
-            response: httpx.Response | None = None
-            error: httpx.TransportError | None = None
-            with self._slots:
-                try:
-                    response = call()
-                except httpx.TransportError as exc:
-                    error = exc
-            if not self._retry.should_retry(attempt, response, error):
-                if error is not None:
-                    detail = f"{type(error).__name__}: {error} (after {attempt} attempts)"
-                    raise AkeneoError(_endpoint(method, url), detail) from error
-                assert response is not None
-                return response
-            self._sleep(self._retry.wait(attempt, response))
-        raise AssertionError("unreachable")
+
+
+def _give_up(endpoint: str, state: RetryCallState) -> httpx.Response:
+    """The last attempt's outcome once attempts run out: its response, or its transport error
+    as an :class:`AkeneoError` naming the endpoint and the attempts made."""
+    outcome = state.outcome
+    assert outcome is not None
+    error = outcome.exception()
+    if error is not None:
+        detail = f"{type(error).__name__}: {error} (after {state.attempt_number} attempts)"
+        raise AkeneoError(endpoint, detail) from error
+    return outcome.result()
 
 
 def _raise_for_status(method: str, url: str, response: httpx.Response) -> None:

@@ -1,6 +1,9 @@
-"""Errors raised by the Akeneo client, each naming the endpoint and what Akeneo said."""
+"""Errors raised by the Akeneo client, each naming the endpoint and what Akeneo said, and the
+error of a connection that cannot make a client."""
 
 from __future__ import annotations
+
+from pim_images.errors import InputError
 
 
 class AkeneoError(RuntimeError):
@@ -25,3 +28,13 @@ class AkeneoAuthError(AkeneoError):
 
 class AkeneoNotFoundError(AkeneoError):
     """404: the resource or the endpoint does not exist on this PIM."""
+
+
+class AkeneoConnectionError(InputError):
+    """The Akeneo connection (URL, API user, OAuth client, knobs) is missing or bad fields.
+
+    An input error: a retry would read the same connection, so the DAG fails the task at once.
+    ``problems`` names the connection id and each bad or missing field.
+    """
+
+    title = "invalid Akeneo connection"

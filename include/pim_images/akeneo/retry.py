@@ -1,4 +1,4 @@
-"""Retry policy for Akeneo calls, built from small parts (dlt's ``requests/retry.py`` shape).
+"""Retry policy for Akeneo calls: tenacity composed from small parts (dlt's ``requests/retry.py`` shape).
 
 Which failures retry, and why:
 
@@ -6,18 +6,28 @@ Which failures retry, and why:
   ``Retry-After``); a later attempt can succeed.
 - timeouts, resets and refused or dropped connections: transient on a busy PIM or proxy.
 - everything else (400, 401, 403, 404, 422): the request itself is wrong; retrying only delays
-  the error. 401 is handled by the auth flow, not here.
+  the error. 401 is handled by the auth flow (:class:`~pim_images.akeneo.auth.AkeneoAuth`), not here.
+
+The predicates are pure functions on a response or an exception; :meth:`RetryPolicy.retrying`
+composes them with :class:`wait_retry_after_or_backoff` and ``stop_after_attempt`` into a
+``tenacity.Retrying``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import tenacity
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -51,14 +61,43 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+class wait_retry_after_or_backoff(tenacity.wait.wait_base):
+    """Seconds before the next attempt: the response's ``Retry-After`` when it has one, capped
+    at ``cap``; else ``base * 2 ** (attempt - 1)``, capped at ``cap``, times ``jitter()``.
+
+    The cap also bounds ``Retry-After`` so a hostile header cannot park a task for hours (the
+    task's execution timeout still bounds the whole). A failed attempt (transport error) has no
+    header, so it backs off.
+
+    :param base: first backoff, seconds.
+    :param cap: longest wait, seconds.
+    :param jitter: a factor (the default policy draws it in [0.5, 1.0]) so parallel workers do
+        not retry in step.
+    """
+
+    def __init__(self, base: float, cap: float, jitter: Callable[[], float]) -> None:
+        self.base = base
+        self.cap = cap
+        self.jitter = jitter
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        if outcome is not None and not outcome.failed:
+            response = outcome.result()
+            if isinstance(response, httpx.Response):
+                after = parse_retry_after(response.headers.get("Retry-After"))
+                if after is not None:
+                    return min(after, self.cap)
+        return min(self.cap, self.base * 2 ** (retry_state.attempt_number - 1)) * self.jitter()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts, and how long to wait between them.
+    """How many attempts, and how long to wait between them (the configuration of the retries).
 
     :param max_attempts: attempts in all, the first included.
     :param base: first backoff in seconds; doubles each attempt up to ``cap``.
-    :param cap: longest wait, also applied to ``Retry-After`` so a hostile header cannot
-        park a task for hours (the task's execution timeout still bounds the whole).
+    :param cap: longest wait, also applied to ``Retry-After``.
     :param jitter: returns a factor in [0.5, 1.0] so parallel workers do not retry in step.
     """
 
@@ -67,21 +106,37 @@ class RetryPolicy:
     cap: float = 60.0
     jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))
 
-    def should_retry(self, attempt: int, response: httpx.Response | None, exc: BaseException | None) -> bool:
-        """Whether attempt number ``attempt`` (1-based) may be followed by another."""
-        if attempt >= self.max_attempts:
-            return False
-        if exc is not None:
-            return retry_if_exception(exc)
-        return response is not None and retry_if_status(response)
+    def retrying(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        give_up: Callable[[RetryCallState], Any] | None = None,
+    ) -> tenacity.Retrying:
+        """A ``tenacity.Retrying`` for calls that return an ``httpx.Response``.
 
-    def wait(self, attempt: int, response: httpx.Response | None) -> float:
-        """Seconds before the next attempt: ``Retry-After`` when given, else backoff with jitter."""
-        if response is not None:
-            after = parse_retry_after(response.headers.get("Retry-After"))
-            if after is not None:
-                return min(after, self.cap)
-        return min(self.cap, self.base * 2 ** (attempt - 1)) * self.jitter()
+        It retries a retryable status or a transport error, waits per
+        :class:`wait_retry_after_or_backoff`, and stops after ``max_attempts``. Any other
+        exception is raised at once, unchanged.
+
+        :param sleep: how to wait (tests record the waits instead).
+        :param give_up: called with the last attempt's state when attempts run out (tenacity's
+            ``retry_error_callback``); its return value is the call's. ``None`` raises
+            ``tenacity.RetryError``.
+        """
+        return tenacity.Retrying(
+            retry=(
+                tenacity.retry_if_result(_is_retryable_response)
+                | tenacity.retry_if_exception(retry_if_exception)
+            ),
+            wait=wait_retry_after_or_backoff(self.base, self.cap, self.jitter),
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            sleep=sleep,
+            retry_error_callback=give_up,
+        )
+
+
+def _is_retryable_response(result: object) -> bool:
+    return isinstance(result, httpx.Response) and retry_if_status(result)
 
 
 #: A policy for tests: same decisions, no waiting.

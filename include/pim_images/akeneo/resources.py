@@ -1,0 +1,182 @@
+"""Every Akeneo path and query the pipeline uses, one small function each (dlt's resource shape).
+
+Lists are generators of items over pages (the client follows ``_links.next``); single
+resources return the JSON object. Stages call these and never spell a path or a query
+parameter themselves, so what the pipeline asks of a PIM is read in one place. Paths and
+parameters follow Akeneo's API reference (products.md, catalog-structure.md, asset-manager.md,
+pam.md, filter.md, pagination.md).
+
+Every function raises what the client raises: :class:`~pim_images.akeneo.errors.AkeneoNotFoundError`
+on a 404 (a missing resource, or an endpoint this PIM version does not serve), else
+:class:`~pim_images.akeneo.errors.AkeneoError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pim_images.akeneo.client import PAGE_LIMIT, search_param
+
+if TYPE_CHECKING:
+    from pim_images.akeneo.client import AkeneoClient
+
+#: Akeneo search filters (filter.md): property or attribute -> list of ``{operator, value}``.
+Filters = dict[str, list[dict[str, Any]]]
+
+API = "/api/rest/v1"
+ATTRIBUTES = f"{API}/attributes"
+CHANNELS = f"{API}/channels"
+LOCALES = f"{API}/locales"
+FAMILIES = f"{API}/families"
+PRODUCTS = f"{API}/products-uuid"
+PRODUCT_MODELS = f"{API}/product-models"
+ASSET_FAMILIES = f"{API}/asset-families"
+PAM_ASSETS = f"{API}/assets"
+#: Where each asset system (``akeneoAssetSystem``) is listed: the probe of its presence. The
+#: Asset Manager exists on PIM >= 4.0, the PAM on PIM < 4.0 only.
+ASSET_SYSTEM_PATHS = {"new": ASSET_FAMILIES, "old": PAM_ASSETS}
+
+
+# -- catalog structure ----------------------------------------------------------------------
+
+
+def iter_attributes(client: AkeneoClient, types: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The attributes of the given types (``pim_catalog_image``, ...), all pages."""
+    search = search_param({"type": [{"operator": "IN", "value": list(types)}]})
+    return client.iter_items(ATTRIBUTES, {"search": search, "limit": PAGE_LIMIT})
+
+
+def get_attribute(client: AkeneoClient, code: str) -> dict[str, Any]:
+    """One attribute by code."""
+    return client.get_json(f"{ATTRIBUTES}/{quote(code)}")
+
+
+def probe_attributes(client: AkeneoClient) -> dict[str, Any]:
+    """The first page of one attribute: the cheapest call that needs a token and a permission."""
+    return client.get_json(ATTRIBUTES, {"limit": 1})
+
+
+def get_channel(client: AkeneoClient, code: str) -> dict[str, Any]:
+    """One channel by code (its ``locales``)."""
+    return client.get_json(f"{CHANNELS}/{quote(code)}")
+
+
+def iter_enabled_locales(client: AkeneoClient) -> Iterator[dict[str, Any]]:
+    """The locales enabled in the PIM (activated on some channel)."""
+    search = search_param({"enabled": [{"operator": "=", "value": True}]})
+    return client.iter_items(LOCALES, {"search": search, "limit": PAGE_LIMIT})
+
+
+def iter_families(client: AkeneoClient) -> Iterator[dict[str, Any]]:
+    """Every family."""
+    return client.iter_items(FAMILIES, {"limit": PAGE_LIMIT})
+
+
+def iter_family_variants(client: AkeneoClient, family: str) -> Iterator[dict[str, Any]]:
+    """The family variants of ``family`` (404 on a PIM before 2.0, which has none)."""
+    return client.iter_items(f"{FAMILIES}/{quote(family)}/variants", {"limit": PAGE_LIMIT})
+
+
+# -- products and product models ----------------------------------------------------------------
+
+
+def iter_products(
+    client: AkeneoClient,
+    *,
+    scope: str,
+    locales: Sequence[str],
+    attributes: Sequence[str],
+    filters: Filters | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Enabled products with the values of ``attributes`` in ``scope`` and ``locales``.
+
+    Uses ``search_after`` pagination (pagination.md recommends it for large catalogs: its cost
+    does not grow with the page number).
+
+    :param filters: search filters added to ``enabled = true``, e.g. :func:`updated_between`
+        or :func:`parent_in`.
+    """
+    search: Filters = {"enabled": [{"operator": "=", "value": True}], **(filters or {})}
+    params = {
+        "search": search_param(search),
+        "pagination_type": "search_after",
+        "limit": PAGE_LIMIT,
+        "scope": scope,
+        "locales": ",".join(locales),
+        "attributes": ",".join(attributes),
+    }
+    return client.iter_items(PRODUCTS, params)
+
+
+def updated_between(start: datetime, end: datetime) -> Filters:
+    """Products updated within ``[start, end]``; Akeneo takes ``Y-m-d H:i:s`` in UTC (filter.md)."""
+    window = [_akeneo_datetime(start), _akeneo_datetime(end)]
+    return {"updated": [{"operator": "BETWEEN", "value": window}]}
+
+
+def parent_in(codes: Sequence[str]) -> Filters:
+    """Products whose parent is one of the product models ``codes`` (at most a page of them)."""
+    return {"parent": [{"operator": "IN", "value": list(codes)}]}
+
+
+def iter_product_models(
+    client: AkeneoClient, *, scope: str, locales: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    """Every product model with its values in ``scope`` and ``locales`` (``search_after``)."""
+    params = {
+        "pagination_type": "search_after",
+        "limit": PAGE_LIMIT,
+        "scope": scope,
+        "locales": ",".join(locales),
+    }
+    return client.iter_items(PRODUCT_MODELS, params)
+
+
+def media_file_download(code: str) -> str:
+    """The download path of a product media file (products.md, media files); ``code`` keeps its
+    slashes (``a/b/c/d/<sha1>_<name>``)."""
+    return f"{API}/media-files/{quote(code, safe='/')}/download"
+
+
+# -- assets -------------------------------------------------------------------------------------
+
+
+def probe_asset_system(client: AkeneoClient, system: str) -> dict[str, Any]:
+    """The first page of the asset system ``system`` (``new`` or ``old``);
+    :class:`~pim_images.akeneo.errors.AkeneoNotFoundError` when this PIM does not serve it."""
+    return client.get_json(ASSET_SYSTEM_PATHS[system], {"limit": 1})
+
+
+def get_asset_family(client: AkeneoClient, family: str) -> dict[str, Any]:
+    """One asset family (its ``attribute_as_main_media``)."""
+    return client.get_json(f"{ASSET_FAMILIES}/{quote(family)}")
+
+
+def get_asset_family_attributes(client: AkeneoClient, family: str) -> list[Any]:
+    """The attributes of an asset family (a plain array: this list is not paginated)."""
+    return client.get_list(f"{ASSET_FAMILIES}/{quote(family)}/attributes")
+
+
+def iter_assets(
+    client: AkeneoClient, family: str, *, channel: str, locales: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    """The assets of an asset family, with their values in ``channel`` and ``locales``."""
+    params = {"channel": channel, "locales": ",".join(locales)}
+    return client.iter_items(f"{ASSET_FAMILIES}/{quote(family)}/assets", params)
+
+
+def asset_media_file(code: str) -> str:
+    """The download path of an Asset Manager media file, when its value has no download link."""
+    return f"{API}/asset-media-files/{quote(code, safe='/')}"
+
+
+def iter_pam_assets(client: AkeneoClient) -> Iterator[dict[str, Any]]:
+    """Every PAM asset (PIM < 4.0), with its reference and variation files."""
+    return client.iter_items(PAM_ASSETS, {"limit": PAGE_LIMIT})
+
+
+def _akeneo_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
