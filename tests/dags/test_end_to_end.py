@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from pim_images.render.sfcc import CATALOG_NS
-from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
+from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from lxml import etree
 from PIL import Image
 
 from pim_images.render.sfcc import CATALOG_NS
-from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
+from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
 

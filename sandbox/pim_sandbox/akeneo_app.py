@@ -1,4 +1,4 @@
-"""Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_images.sandbox.catalog.SandboxCatalog`.
+"""Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_sandbox.catalog.SandboxCatalog`.
 
 It answers the read endpoints the pipeline uses with the paths, JSON shapes, status codes and error messages
 of a real Akeneo 7 PIM (the Swagger file and concept pages in ``shared/specs/akeneo``, and where they are
@@ -49,12 +49,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pim_images.sandbox.catalog import PAM_NO_LOCALE
+from pim_sandbox.catalog import PAM_NO_LOCALE
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pim_images.sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
+    from pim_sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
 
 __all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
 
