@@ -19,7 +19,8 @@ from pathlib import Path
 from pim_sandbox.catalog import DEFECTS
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
-PROJECT = Path(__file__).resolve().parents[3]
+# The project the sandbox serves (sandbox/pim_sandbox/ -> the repository root): its dags/ and plugins/.
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def airflow_environment(connections: dict[str, str], airflow_db: Path | None = None) -> dict[str, str]:

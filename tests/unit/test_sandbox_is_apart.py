@@ -1,5 +1,6 @@
 """The sandbox is a development package apart from the product (docs/architecture.md): the runtime
-requirements name none of its servers, and neither package imports the other."""
+requirements name none of its servers, neither package imports the other, and the sandbox still finds the
+project it serves."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from packaging.utils import canonicalize_name
 
 import pim_images
 import pim_sandbox
+from pim_sandbox.__main__ import airflow_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Dependencies only the sandbox's servers need (requirements-dev.txt).
@@ -53,3 +55,9 @@ def test_product_never_imports_the_sandbox() -> None:
     modules = [m.name for m in pkgutil.walk_packages(pim_images.__path__, "pim_images.")]
     result = _loaded_after_importing(modules, "pim_sandbox")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sandbox_points_airflow_at_the_project_folders() -> None:
+    env = airflow_environment({})
+    assert (Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / "pim_images_import.py").is_file(), env
+    assert (Path(env["AIRFLOW__CORE__PLUGINS_FOLDER"]) / "pim_images_airflow").is_dir(), env
