@@ -10,11 +10,12 @@ INSTALLED := $(VENV)/.installed
 
 install: $(INSTALLED)
 
-$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+# The product (pim-images) and, beside it, the development-only sandbox (pim-images-sandbox, in sandbox/).
+$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.toml sandbox/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e sandbox
 	touch $@
 
 ## Run the import DAG once, end to end, against the sandbox Akeneo and sandbox SFTP.
@@ -36,7 +37,7 @@ sandbox: install
 	mkdir -p $(dir $(SANDBOX_DB))
 	AIRFLOW_HOME=$(dir $(SANDBOX_DB)) AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(SANDBOX_DB) \
 		$(BIN)/airflow db migrate > $(dir $(SANDBOX_DB))migrate.log 2>&1
-	$(BIN)/python -m pim_images.sandbox --airflow-db $(SANDBOX_DB) $(SANDBOX_ARGS)
+	$(BIN)/python -m pim_sandbox --airflow-db $(SANDBOX_DB) $(SANDBOX_ARGS)
 
 ## Sandbox + `airflow standalone` (SQLite, LocalExecutor) with the DAG and connections ready.
 airflow: install

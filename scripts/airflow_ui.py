@@ -12,8 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from pim_images.sandbox.__main__ import airflow_environment
-from pim_images.sandbox.environment import SandboxSettings, run_sandbox
+from pim_sandbox.__main__ import airflow_environment
+from pim_sandbox.environment import SandboxSettings, run_sandbox
 
 PROJECT = Path(__file__).resolve().parents[1]
 HOME = PROJECT / ".demo" / "airflow-ui"

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from pim_images.sandbox.__main__ import airflow_environment
-from pim_images.sandbox.environment import SandboxSettings, run_sandbox
 from pim_images.targets.sfcc.render import CATALOG_NS
+from pim_sandbox.__main__ import airflow_environment
+from pim_sandbox.environment import SandboxSettings, run_sandbox
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEMO = PROJECT / ".demo"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pim_images.sandbox.__main__ import airflow_environment
-from pim_images.sandbox.environment import Sandbox
+from pim_sandbox.__main__ import airflow_environment
+from pim_sandbox.environment import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(ROOT / ".venv" / "bin" / "airflow")

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 from pim_images.state import FingerprintStore
+from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from pim_images.sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 from pim_images.targets.sfcc.render import CATALOG_NS
+from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 
-from pim_images.sandbox.akeneo_app import create_app
-from pim_images.sandbox.catalog import SandboxCatalog
-from pim_images.sandbox.credentials import (
+from pim_sandbox.akeneo_app import create_app
+from pim_sandbox.catalog import SandboxCatalog
+from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
     AKENEO_CLIENT_SECRET,
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
-from pim_images.sandbox.http_server import serve_in_thread
+from pim_sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger

@@ -25,16 +25,16 @@ from pim_images.config import load_config
 from pim_images.errors import CatalogError
 from pim_images.extract import asset_system_available, extract_catalog, extract_structure
 from pim_images.media import MediaCache, download_media
-from pim_images.sandbox.catalog import generate_catalog
-from pim_images.sandbox.credentials import (
+from pim_images.transform import transform_catalog
+from pim_sandbox.catalog import generate_catalog
+from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
     AKENEO_CLIENT_SECRET,
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
-from pim_images.sandbox.environment import create_sandbox_app
-from pim_images.sandbox.http_server import serve_in_thread
-from pim_images.transform import transform_catalog
+from pim_sandbox.environment import create_sandbox_app
+from pim_sandbox.http_server import serve_in_thread
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
 PRODUCTS = 45

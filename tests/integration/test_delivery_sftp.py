@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pim_images.deliver import DeliveryError, deliver_files
-from pim_images.sandbox.credentials import SFTP_PASSWORD, SFTP_USER
-from pim_images.sandbox.sftp_server import SandboxSFTPServer
 from pim_images_airflow.sftp_delivery import SFTPRemoteFiles, open_remote_files
+from pim_sandbox.credentials import SFTP_PASSWORD, SFTP_USER
+from pim_sandbox.sftp_server import SandboxSFTPServer
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,15 @@ from pim_images.config import load_config
 from pim_images.extract import extract_catalog, extract_structure
 from pim_images.models import read_models, root_of
 from pim_images.records import iter_products
-from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
-from pim_images.sandbox.credentials import (
+from pim_sandbox.catalog import SandboxCatalog, generate_catalog
+from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
     AKENEO_CLIENT_SECRET,
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
-from pim_images.sandbox.environment import create_sandbox_app
-from pim_images.sandbox.http_server import serve_in_thread
+from pim_sandbox.environment import create_sandbox_app
+from pim_sandbox.http_server import serve_in_thread
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "pim_images.yaml"
 

@@ -25,9 +25,9 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pim_images.sandbox.akeneo_app import TokenStore, create_app
-from pim_images.sandbox.catalog import ProductHeader, SandboxCatalog, generate_catalog, sanitize_filename
-from pim_images.sandbox.http_server import serve_in_thread
+from pim_sandbox.akeneo_app import TokenStore, create_app
+from pim_sandbox.catalog import ProductHeader, SandboxCatalog, generate_catalog, sanitize_filename
+from pim_sandbox.http_server import serve_in_thread
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger

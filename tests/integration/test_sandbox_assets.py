@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pim_images.sandbox.catalog import (
+from pim_sandbox.catalog import (
     ASSET_LINK_PREFIX,
     AssetHeader,
     SandboxCatalog,

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
+from pim_sandbox.catalog import SandboxCatalog, generate_catalog
 
 try:  # tests/integration is a plain folder today; keep working if it becomes a package
     from . import swagger

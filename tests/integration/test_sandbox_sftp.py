@@ -19,7 +19,7 @@ import paramiko
 import pytest
 from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-from pim_images.sandbox.sftp_server import SandboxSFTPServer
+from pim_sandbox.sftp_server import SandboxSFTPServer
 
 CONN_ID = "sandbox_sftp"
 CONN_ENV = "AIRFLOW_CONN_SANDBOX_SFTP"

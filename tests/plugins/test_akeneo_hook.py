@@ -9,16 +9,16 @@ import pytest
 
 from pim_images.akeneo.errors import AkeneoConnectionError
 from pim_images.errors import InputError
-from pim_images.sandbox.catalog import generate_catalog
-from pim_images.sandbox.credentials import (
+from pim_images_airflow.akeneo_hook import AkeneoHook
+from pim_sandbox.catalog import generate_catalog
+from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
     AKENEO_CLIENT_SECRET,
     AKENEO_PASSWORD,
     AKENEO_USER,
 )
-from pim_images.sandbox.environment import create_sandbox_app
-from pim_images.sandbox.http_server import serve_in_thread
-from pim_images_airflow.akeneo_hook import AkeneoHook
+from pim_sandbox.environment import create_sandbox_app
+from pim_sandbox.http_server import serve_in_thread
 
 EXTRA = {"client_id": AKENEO_CLIENT_ID, "client_secret": AKENEO_CLIENT_SECRET}
 

@@ -1,4 +1,4 @@
-"""Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_images.sandbox.catalog.SandboxCatalog`.
+"""Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_sandbox.catalog.SandboxCatalog`.
 
 It answers the read endpoints the pipeline uses with the paths, JSON shapes, status codes and error messages
 of a real Akeneo 7 PIM (the Swagger file and concept pages in ``shared/specs/akeneo``, and where they are
@@ -37,24 +37,24 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pim_images.sandbox.catalog import PAM_NO_LOCALE
+from pim_sandbox.catalog import PAM_NO_LOCALE
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from pim_images.sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
+    from pim_sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
 
 __all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
 
@@ -72,6 +72,7 @@ _GRANT_TYPE_RE = re.compile(
 )
 
 Predicate = Callable[["ProductHeader"], bool]
+T = TypeVar("T")
 
 
 # -- errors and responses ------------------------------------------------------------------------------
@@ -748,30 +749,76 @@ def _bool_filter(key: str) -> Callable[[dict[str, Any], Any], bool]:
     return matches
 
 
-_STRUCTURE_FILTERS: dict[str, dict[str, dict[str, Callable[[dict[str, Any], Any], bool]]]] = {
-    "attributes": {"code": {"IN": _in_filter("code")}, "type": {"IN": _in_filter("type")}},
-    "families": {"code": {"IN": _in_filter("code")}},
-    "channels": {},
-    "locales": {"enabled": {"=": _bool_filter("enabled")}},
-}
+StructureFilters = dict[str, dict[str, Callable[[dict[str, Any], Any], bool]]]
 
 
-def _list_structure(request: Request, kind: str, resources: Mapping[str, dict[str, Any]]) -> Response:
-    """List attributes, families, channels or locales, ordered by code, with offset pagination."""
-    _pagination_type(request, search_after=False)
-    limit, page, with_count = _limit(request), _page(request), _with_count(request)
-    search = _search(request) if _STRUCTURE_FILTERS[kind] else {}
-    chosen = [resource for resource in resources.values() if _structure_matches(kind, resource, search)]
-    offset = (page - 1) * limit
-    path = f"{_API}/{kind}"
-    items = [_with_self_link(request, f"{path}/{r['code']}", r) for r in chosen[offset : offset + limit]]
-    return _json(_offset_page(request, path, items, page, limit, len(chosen) if with_count else None))
+@dataclass(frozen=True, slots=True)
+class _StructureResource:
+    """A structure resource served as ``GET /{kind}`` (offset pages in code order) and ``GET /{kind}/{code}``.
+
+    :ivar kind: the path segment, also the :class:`SandboxCatalog` attribute holding the resources.
+    :ivar label: the resource's name in the 404 message (``Family "x" does not exist.``).
+    :ivar filters: the ``search`` filters the list takes: property -> operator -> test; none: ``search`` is
+        ignored, as Akeneo ignores it on channels.
+    """
+
+    kind: str
+    label: str
+    filters: StructureFilters
 
 
-def _structure_matches(kind: str, resource: dict[str, Any], search: dict[str, list[dict[str, Any]]]) -> bool:
+#: The structure resources, in the order their routes are declared.
+_STRUCTURE_RESOURCES = (
+    _StructureResource(
+        "attributes", "Attribute", {"code": {"IN": _in_filter("code")}, "type": {"IN": _in_filter("type")}}
+    ),
+    _StructureResource("families", "Family", {"code": {"IN": _in_filter("code")}}),
+    _StructureResource("channels", "Channel", {}),
+    _StructureResource("locales", "Locale", {"enabled": {"=": _bool_filter("enabled")}}),
+)
+
+
+def _add_structure_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """Declare the list and get routes of every structure resource, one pair per row of the table."""
+    for resource in _STRUCTURE_RESOURCES:
+        resources: Mapping[str, dict[str, Any]] = getattr(catalog, resource.kind)
+        router.add_api_route(f"/{resource.kind}", _structure_list(resource, resources), methods=["GET"])
+        router.add_api_route(
+            f"/{resource.kind}/{{code}}", _structure_get(resource, resources), methods=["GET"]
+        )
+
+
+def _structure_list(
+    resource: _StructureResource, resources: Mapping[str, dict[str, Any]]
+) -> Callable[[Request], Any]:
+    async def list_resources(request: Request) -> Response:
+        def chosen() -> list[dict[str, Any]]:
+            search = _search(request) if resource.filters else {}
+            return [item for item in resources.values() if _structure_matches(resource.filters, item, search)]
+
+        return _offset_list(request, f"{_API}/{resource.kind}", chosen)
+
+    return list_resources
+
+
+def _structure_get(
+    resource: _StructureResource, resources: Mapping[str, dict[str, Any]]
+) -> Callable[[str], Any]:
+    async def get_resource(code: str) -> Response:
+        found = resources.get(code)
+        if found is None:
+            raise AkeneoError(404, f'{resource.label} "{code}" does not exist.')
+        return _json(found)
+
+    return get_resource
+
+
+def _structure_matches(
+    filters: StructureFilters, resource: dict[str, Any], search: dict[str, list[dict[str, Any]]]
+) -> bool:
     for prop, items in search.items():
         for item in items:
-            check = _STRUCTURE_FILTERS[kind].get(prop, {}).get(item["operator"])
+            check = filters.get(prop, {}).get(item["operator"])
             if check is None:
                 raise _unsupported(prop, item["operator"])
             if not check(resource, item.get("value")):
@@ -779,11 +826,63 @@ def _structure_matches(kind: str, resource: dict[str, Any], search: dict[str, li
     return True
 
 
-def _get_structure(resources: Mapping[str, dict[str, Any]], code: str, label: str) -> Response:
-    resource = resources.get(code)
-    if resource is None:
-        raise AkeneoError(404, f'{label} "{code}" does not exist.')
-    return _json(resource)
+def _offset_list(request: Request, path: str, chosen: Callable[[], Sequence[dict[str, Any]]]) -> Response:
+    """List resources that have no cursor pagination (structure, family variants).
+
+    Checks ``pagination_type``, ``limit``, ``page`` and ``with_count`` (in Akeneo's order), then serves one
+    offset page of ``chosen()`` (called after those checks, as Akeneo parses ``search`` after them), each
+    item with its ``self`` link.
+    """
+    _pagination_type(request, search_after=False)
+    limit, page, with_count = _limit(request), _page(request), _with_count(request)
+    resources = chosen()
+    offset = (page - 1) * limit
+    items = [_with_self_link(request, f"{path}/{r['code']}", r) for r in resources[offset : offset + limit]]
+    return _json(_offset_page(request, path, items, page, limit, len(resources) if with_count else None))
+
+
+def _check_offset_window(page: int, limit: int) -> None:
+    """Refuse an offset page beyond Elasticsearch's result window (pagination.md, "Limitation")."""
+    if page * limit > _MAX_OFFSET_WINDOW:
+        raise AkeneoError(
+            422,
+            'You have reached the maximum number of pages you can retrieve with the "page" pagination type. '
+            "Please use the search after pagination type instead",
+            documentation=_DOC_SEARCH_AFTER,
+        )
+
+
+def _channel_tree_predicate(catalog: SandboxCatalog, scope: str) -> Callable[[Any], bool]:
+    """With a scope, only products (and product models) classified in the channel's category tree come back
+    (filter.md)."""
+    tree = catalog.channels[scope]["category_tree"]
+    in_tree = {
+        code for code, category in catalog.categories.items() if code == tree or category["parent"] == tree
+    }
+    return lambda header: bool(in_tree.intersection(header.categories))
+
+
+def _cursor_links(
+    request: Request, path: str, limit: int, cursor: str | None, next_cursor: str | None
+) -> dict[str, dict[str, str]]:
+    """Links of a ``search_after`` page of products or product models: ``next`` (``next_cursor``) only on a
+    full page."""
+    links = {
+        "self": _href(request, path, limit=limit, search_after=cursor),
+        "first": _href(request, path, limit=limit, search_after=None),
+    }
+    if next_cursor is not None:
+        links["next"] = _href(request, path, limit=limit, search_after=next_cursor)
+    return links
+
+
+def _or_404(lookup: Callable[[], T], message: str) -> T:
+    """Return ``lookup()``, answering Akeneo's 404 with ``message`` when the catalog has no such resource
+    (``KeyError``)."""
+    try:
+        return lookup()
+    except KeyError:
+        raise AkeneoError(404, message) from None
 
 
 # -- products ------------------------------------------------------------------------------------------
@@ -808,25 +907,12 @@ def _list_products(request: Request, catalog: SandboxCatalog) -> Response:
     predicates = _product_predicates(_search(request))
     values = _value_filter(request, catalog)
     if values.scope is not None:
-        # With a scope, only products classified in the channel's category tree come back (filter.md).
-        tree = catalog.channels[values.scope]["category_tree"]
-        in_tree = {
-            code
-            for code, category in catalog.categories.items()
-            if code == tree or category["parent"] == tree
-        }
-        predicates.append(lambda header: bool(in_tree.intersection(header.categories)))
+        predicates.append(_channel_tree_predicate(catalog, values.scope))
     path = f"{_API}/products-uuid"
     if pagination_type == "search_after":
         return _json(_search_after_page(request, catalog, predicates, values, limit, path))
     page, with_count = _page(request), _with_count(request)
-    if page * limit > _MAX_OFFSET_WINDOW:
-        raise AkeneoError(
-            422,
-            'You have reached the maximum number of pages you can retrieve with the "page" pagination type. '
-            "Please use the search after pagination type instead",
-            documentation=_DOC_SEARCH_AFTER,
-        )
+    _check_offset_window(page, limit)
     offset = (page - 1) * limit
     if predicates:
         headers = islice(_matching(catalog.iter_headers(), predicates), offset, offset + limit)
@@ -856,13 +942,8 @@ def _search_after_page(
     start = catalog.first_index_after_uuid(_decode_cursor(cursor)) if cursor else 0
     headers = list(islice(_matching(catalog.iter_headers(start), predicates), limit))
     items = [_product_item(request, catalog, header.index, values) for header in headers]
-    links = {
-        "self": _href(request, path, limit=limit, search_after=cursor),
-        "first": _href(request, path, limit=limit, search_after=None),
-    }
-    if len(headers) == limit:
-        links["next"] = _href(request, path, limit=limit, search_after=_encode_cursor(headers[-1].uuid))
-    return {"_links": links, "_embedded": {"items": items}}
+    next_cursor = _encode_cursor(headers[-1].uuid) if len(headers) == limit else None
+    return {"_links": _cursor_links(request, path, limit, cursor, next_cursor), "_embedded": {"items": items}}
 
 
 # -- product models and family variants (products.md, catalog-structure.md) ----------------------------
@@ -878,12 +959,7 @@ def _list_family_variants(request: Request, catalog: SandboxCatalog, family: str
     """``GET /families/{family}/variants``: offset pagination in code order (the Swagger file lists no
     ``search`` nor ``search_after`` for it)."""
     variants = _family_or_404(catalog, family)
-    _pagination_type(request, search_after=False)
-    limit, page, with_count = _limit(request), _page(request), _with_count(request)
-    offset = (page - 1) * limit
-    path = f"{_API}/families/{family}/variants"
-    items = [_with_self_link(request, f"{path}/{v['code']}", v) for v in variants[offset : offset + limit]]
-    return _json(_offset_page(request, path, items, page, limit, len(variants) if with_count else None))
+    return _offset_list(request, f"{_API}/families/{family}/variants", lambda: variants)
 
 
 def _get_family_variant(catalog: SandboxCatalog, family: str, code: str) -> Response:
@@ -931,9 +1007,7 @@ def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
     predicates = [_model_predicate(prop, item) for prop, items in _search(request).items() for item in items]
     values = _value_filter(request, catalog)
     if values.scope is not None:
-        tree = catalog.channels[values.scope]["category_tree"]
-        in_tree = {code for code, c in catalog.categories.items() if code == tree or c["parent"] == tree}
-        predicates.append(lambda header: bool(in_tree.intersection(header.categories)))
+        predicates.append(_channel_tree_predicate(catalog, values.scope))
     path = f"{_API}/product-models"
 
     def matching(after: str | None = None) -> Iterator[ModelHeader]:
@@ -943,22 +1017,12 @@ def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
     if pagination_type == "search_after":
         cursor = request.query_params.get("search_after")
         headers = list(islice(matching(_decode_code_cursor(cursor) if cursor else None), limit))
-        links = {
-            "self": _href(request, path, limit=limit, search_after=cursor),
-            "first": _href(request, path, limit=limit, search_after=None),
-        }
-        if len(headers) == limit:
-            links["next"] = _href(request, path, limit=limit, search_after=_encode_cursor(headers[-1].code))
+        next_cursor = _encode_cursor(headers[-1].code) if len(headers) == limit else None
+        links = _cursor_links(request, path, limit, cursor, next_cursor)
         items = [_model_item(request, catalog, header.code, values) for header in headers]
         return _json({"_links": links, "_embedded": {"items": items}})
     page, with_count = _page(request), _with_count(request)
-    if page * limit > _MAX_OFFSET_WINDOW:
-        raise AkeneoError(
-            422,
-            'You have reached the maximum number of pages you can retrieve with the "page" pagination type. '
-            "Please use the search after pagination type instead",
-            documentation=_DOC_SEARCH_AFTER,
-        )
+    _check_offset_window(page, limit)
     offset = (page - 1) * limit
     items = [
         _model_item(request, catalog, header.code, values)
@@ -998,12 +1062,11 @@ def _add_model_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
 
     @router.get("/product-models/{code}")
     async def get_product_model(request: Request, code: str) -> Response:
-        try:
-            return _json(catalog.product_model(code, _base_url(request)))
-        except KeyError:
-            raise AkeneoError(
-                404, f'Product model "{code}" does not exist or you do not have permission to access it.'
-            ) from None
+        model = _or_404(
+            lambda: catalog.product_model(code, _base_url(request)),
+            f'Product model "{code}" does not exist or you do not have permission to access it.',
+        )
+        return _json(model)
 
 
 # -- assets: Asset Manager (asset-manager.md) ------------------------------------------------------------
@@ -1191,18 +1254,16 @@ def _add_asset_manager_routes(router: APIRouter, catalog: SandboxCatalog) -> Non
     @router.get("/asset-families/{family}/assets/{code}")
     async def get_asset(request: Request, family: str, code: str) -> Response:
         _asset_family_or_404(catalog, family)
-        try:
-            return _json(catalog.asset(family, code, _base_url(request)))
-        except KeyError:
-            raise AkeneoError(404, f'Asset "{code}" does not exist.') from None
+        asset = _or_404(
+            lambda: catalog.asset(family, code, _base_url(request)), f'Asset "{code}" does not exist.'
+        )
+        return _json(asset)
 
     @router.get("/asset-media-files/{code:path}")
     async def download_asset_media(code: str) -> Response:
-        try:
-            media = catalog.asset_media(code)
-        except KeyError:
-            raise AkeneoError(404, f'Asset media file "{code}" does not exist.') from None
-        return _download(media)
+        return _download(
+            _or_404(lambda: catalog.asset_media(code), f'Asset media file "{code}" does not exist.')
+        )
 
 
 # -- assets: PAM (pam.md) --------------------------------------------------------------------------------
@@ -1232,10 +1293,7 @@ def _list_pam_assets(request: Request, catalog: SandboxCatalog) -> Response:
 
 
 def _pam_asset_or_404(request: Request, catalog: SandboxCatalog, code: str) -> dict[str, Any]:
-    try:
-        return catalog.asset(None, code, _base_url(request))
-    except KeyError:
-        raise AkeneoError(404, f'Asset "{code}" does not exist.') from None
+    return _or_404(lambda: catalog.asset(None, code, _base_url(request)), f'Asset "{code}" does not exist.')
 
 
 def _pam_locale(catalog: SandboxCatalog, asset: dict[str, Any], locale_code: str) -> str | None:
@@ -1498,38 +1556,7 @@ def _authenticator(tokens: TokenStore) -> Callable[[Request], None]:
 
 def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
     router = APIRouter(prefix=_API, dependencies=[Depends(_authenticator(tokens))])
-
-    @router.get("/attributes")
-    async def list_attributes(request: Request) -> Response:
-        return _list_structure(request, "attributes", catalog.attributes)
-
-    @router.get("/attributes/{code}")
-    async def get_attribute(code: str) -> Response:
-        return _get_structure(catalog.attributes, code, "Attribute")
-
-    @router.get("/families")
-    async def list_families(request: Request) -> Response:
-        return _list_structure(request, "families", catalog.families)
-
-    @router.get("/families/{code}")
-    async def get_family(code: str) -> Response:
-        return _get_structure(catalog.families, code, "Family")
-
-    @router.get("/channels")
-    async def list_channels(request: Request) -> Response:
-        return _list_structure(request, "channels", catalog.channels)
-
-    @router.get("/channels/{code}")
-    async def get_channel(code: str) -> Response:
-        return _get_structure(catalog.channels, code, "Channel")
-
-    @router.get("/locales")
-    async def list_locales(request: Request) -> Response:
-        return _list_structure(request, "locales", catalog.locales)
-
-    @router.get("/locales/{code}")
-    async def get_locale(code: str) -> Response:
-        return _get_structure(catalog.locales, code, "Locale")
+    _add_structure_routes(router, catalog)
 
     @router.get("/products-uuid")
     async def list_products(request: Request) -> Response:
@@ -1576,7 +1603,4 @@ def _download(media: MediaFile) -> Response:
 
 
 def _media_or_404(catalog: SandboxCatalog, code: str) -> MediaFile:
-    try:
-        return catalog.media(code)
-    except KeyError:
-        raise AkeneoError(404, f'Media file "{code}" does not exist.') from None
+    return _or_404(lambda: catalog.media(code), f'Media file "{code}" does not exist.')

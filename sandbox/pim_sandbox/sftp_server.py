@@ -8,7 +8,7 @@ leave, password-only login, a host key that can outlive the process, and the Air
 that points at it.
 
 The server runs its own event loop in a daemon thread, so synchronous callers (pytest fixtures,
-``python -m pim_images.sandbox``) start and stop it like any other object::
+``python -m pim_sandbox``) start and stop it like any other object::
 
     with SandboxSFTPServer(tmp_path) as server:
         os.environ["AIRFLOW_CONN_SANDBOX_SFTP"] = server.airflow_conn_json()

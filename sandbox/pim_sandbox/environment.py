@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pim_images.sandbox.akeneo_app import create_app
-from pim_images.sandbox.catalog import SandboxCatalog, generate_catalog
-from pim_images.sandbox.credentials import (
+from pim_sandbox.akeneo_app import create_app
+from pim_sandbox.catalog import SandboxCatalog, generate_catalog
+from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
     AKENEO_CLIENT_SECRET,
     AKENEO_PASSWORD,
@@ -23,8 +23,8 @@ from pim_images.sandbox.credentials import (
     SFTP_PASSWORD,
     SFTP_USER,
 )
-from pim_images.sandbox.http_server import serve_in_thread
-from pim_images.sandbox.sftp_server import SandboxSFTPServer
+from pim_sandbox.http_server import serve_in_thread
+from pim_sandbox.sftp_server import SandboxSFTPServer
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def serve_in_thread(
     Logging stays quiet (warnings only, no access log) and uvicorn does not touch the logging
     configuration of the process. The server is stopped, and its thread joined, when the block exits.
 
-    :param app: the ASGI application, e.g. from :func:`pim_images.sandbox.akeneo_app.create_app`.
+    :param app: the ASGI application, e.g. from :func:`pim_sandbox.akeneo_app.create_app`.
     :param host: interface to bind.
     :param port: port to bind; 0 picks a free one.
     :param startup_timeout: seconds to wait for the server to accept connections.

@@ -1,4 +1,4 @@
-"""``python -m pim_images.sandbox`` (``make sandbox``): run the sandbox until interrupted.
+"""``python -m pim_sandbox`` (``make sandbox``): run the sandbox until interrupted.
 
 Prints, one per line, the ``export`` lines that point Airflow at the sandbox, then
 ``SFTP root: <folder>``. With those exported, from the project root::
@@ -16,10 +16,11 @@ import signal
 import threading
 from pathlib import Path
 
-from pim_images.sandbox.catalog import DEFECTS
-from pim_images.sandbox.environment import SandboxSettings, run_sandbox
+from pim_sandbox.catalog import DEFECTS
+from pim_sandbox.environment import SandboxSettings, run_sandbox
 
-PROJECT = Path(__file__).resolve().parents[3]
+# The project the sandbox serves (sandbox/pim_sandbox/ -> the repository root): its dags/ and plugins/.
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def airflow_environment(connections: dict[str, str], airflow_db: Path | None = None) -> dict[str, str]:
@@ -47,7 +48,7 @@ def airflow_exports(connections: dict[str, str], airflow_db: Path | None = None)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pim_images.sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pim_sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=300, help="products in the generated catalog")
     parser.add_argument("--seed", type=int, default=7, help="seed of the catalog generator")
     parser.add_argument(

@@ -1,0 +1,332 @@
+"""Deterministic, lazily generated Akeneo catalog for the sandbox server.
+
+The catalog is what a real Akeneo 7 PIM would hold for the parts the pipeline reads: channels, locales,
+attributes, families, products (``products-uuid`` resources) and product media files with real image bytes.
+
+Nothing is stored per product. Each product is derived from ``(seed, index)`` when asked for, and media
+bytes are rendered with Pillow on demand and kept in a small LRU cache bounded in bytes, so memory stays flat
+whether the catalog has 300 or 100,000 products. The same ``(products, seed)`` always gives byte-identical
+products and media (with the same Pillow build).
+
+:class:`SandboxCatalog` is the one entry point; each resource lives in its own module, whose docstring gives
+its rules and pinned edge cases:
+
+- :mod:`~pim_sandbox.catalog.structure`: channels, locales, categories, attributes, families, family variants;
+- :mod:`~pim_sandbox.catalog.products`: products (simple and variant) and their media values;
+- :mod:`~pim_sandbox.catalog.models`: product models, their levels and variant products;
+- :mod:`~pim_sandbox.catalog.assets`: what both asset systems share (the assets a product owns, collections);
+- :mod:`~pim_sandbox.catalog.asset_manager`: Asset Manager families, attributes, assets and media files;
+- :mod:`~pim_sandbox.catalog.pam`: PAM assets, reference files and variation files;
+- :mod:`~pim_sandbox.catalog.media`: rendering of binaries, media codes, the bounded media cache;
+- :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, Literal
+
+from pim_sandbox.catalog.asset_manager import ASSET_LINK_PREFIX, ASSET_MEDIA_PATH, AssetManagerAssets
+from pim_sandbox.catalog.assets import AssetHeader, Assets
+from pim_sandbox.catalog.common import ASSET_SYSTEMS, AssetSystem
+from pim_sandbox.catalog.media import MEDIA_DOWNLOAD_PATH, MediaFile, MediaRenderer, sanitize_filename
+from pim_sandbox.catalog.models import ModelHeader, ProductModels, _variants_before
+from pim_sandbox.catalog.pam import PAM_NO_LOCALE, PAM_REFERENCE_PATH, PAM_VARIATION_PATH, PamAssets
+from pim_sandbox.catalog.products import _MAX_PRODUCTS, ProductHeader, Products
+from pim_sandbox.catalog.structure import DEFECTS, CatalogStructure
+
+__all__ = [
+    "ASSET_LINK_PREFIX",
+    "ASSET_MEDIA_PATH",
+    "ASSET_SYSTEMS",
+    "DEFECTS",
+    "MEDIA_DOWNLOAD_PATH",
+    "PAM_NO_LOCALE",
+    "PAM_REFERENCE_PATH",
+    "PAM_VARIATION_PATH",
+    "AssetHeader",
+    "AssetSystem",
+    "MediaFile",
+    "ModelHeader",
+    "ProductHeader",
+    "SandboxCatalog",
+    "generate_catalog",
+    "sanitize_filename",
+]
+
+
+class SandboxCatalog:
+    """A generated Akeneo catalog; build it with :func:`generate_catalog`.
+
+    A facade over the resource modules (module docstring): it checks the arguments, builds the parts and
+    answers for them.
+
+    Structure resources (:attr:`channels`, :attr:`locales`, :attr:`attributes`, :attr:`families`,
+    :attr:`categories`) are read-only mappings from code to the resource as the Akeneo API returns it
+    (without ``_links``), ordered by code as Akeneo lists them; treat them as read-only. Products and media
+    are computed on demand.
+
+    Assets (see :mod:`~pim_sandbox.catalog.assets`) are computed on demand too: :attr:`asset_system` says
+    which system the PIM has, :attr:`asset_families` and :meth:`asset_attributes` give the Asset Manager
+    structure, :meth:`iter_asset_headers`, :meth:`iter_assets` and :meth:`asset` the assets,
+    :meth:`asset_media`, :meth:`pam_file` and :meth:`asset_files` their binaries, :meth:`product_asset_codes`
+    the collections.
+
+    Product models (see :mod:`~pim_sandbox.catalog.models`) only exist with ``models > 0``:
+    :attr:`models_count` root models, :attr:`family_variants`, :meth:`iter_model_headers`,
+    :meth:`iter_product_models`, :meth:`model_header`, :meth:`product_model` and :meth:`variants_of`. Their
+    variant products are products too, after the simple ones: :attr:`products_count` counts both,
+    :attr:`simple_products_count` and :attr:`variants_count` each kind.
+
+    :param products: number of simple products.
+    :param seed: seed of everything random.
+    :param asset_system: ``"new"`` (Asset Manager) or ``"old"`` (PAM).
+    :param models: number of root product models (their sub-models and variant products come with them).
+    :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
+    :param media_cache_bytes: bound of the cache of rendered media; a miss only costs rendering again.
+    :raises ValueError: if ``products`` or ``models`` is negative, products and variants together exceed
+        2,000,000 (the uuid scheme's room), ``asset_system`` is neither ``"new"`` nor ``"old"``, or a defect
+        is unknown.
+    """
+
+    def __init__(
+        self,
+        products: int,
+        seed: int,
+        *,
+        asset_system: AssetSystem = "new",
+        models: int = 0,
+        defects: Collection[str] = (),
+        media_cache_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
+        if not 0 <= products <= _MAX_PRODUCTS:
+            raise ValueError(f"products must be between 0 and {_MAX_PRODUCTS}, got {products}")
+        if models < 0 or products + _variants_before(models) > _MAX_PRODUCTS:
+            raise ValueError(
+                f"models must be at least 0 and products and variants at most {_MAX_PRODUCTS}, got {models}"
+            )
+        if asset_system not in ASSET_SYSTEMS:
+            raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
+        unknown = sorted(set(defects) - set(DEFECTS))
+        if unknown:
+            raise ValueError(f"unknown defects {', '.join(unknown)}; known: {', '.join(DEFECTS)}")
+        self.seed = seed
+        #: Root product models; each brings its sub-models (two-level family variants) and variant products.
+        self.models_count = models
+        #: Simple products, indexes ``[0, simple_products_count)``.
+        self.simple_products_count = products
+        #: Variant products, indexes ``[simple_products_count, products_count)``.
+        self.variants_count = _variants_before(models)
+        #: Every product served by ``products-uuid``: the simple ones, then the variants.
+        self.products_count = products + self.variants_count
+        self.asset_system: AssetSystem = asset_system
+        structure = CatalogStructure.build(asset_system, models=models > 0, defects=defects)
+        self.channels: Mapping[str, dict[str, Any]] = structure.channels
+        self.locales: Mapping[str, dict[str, Any]] = structure.locales
+        self.attributes: Mapping[str, dict[str, Any]] = structure.attributes
+        self.families: Mapping[str, dict[str, Any]] = structure.families
+        #: Family variants of each family (family code -> resources in code order, as
+        #: ``GET /families/{family}/variants`` lists them); every list is empty without models.
+        self.family_variants: Mapping[str, tuple[dict[str, Any], ...]] = structure.family_variants
+        self.categories: Mapping[str, dict[str, Any]] = structure.categories
+        renderer = MediaRenderer(seed, media_cache_bytes)
+        self._renderer = renderer
+        self._products = Products(seed, products, self.products_count, self.families, renderer)
+        self._models = ProductModels(seed, models, self._products, renderer)
+        assets_class = AssetManagerAssets if asset_system == "new" else PamAssets
+        self._assets: Assets = assets_class(seed, self._products, renderer)
+        self._products.variants = self._models
+        self._products.collections = self._assets.product_asset_codes
+        #: Asset Manager families by code (empty for the PAM, which has none), as
+        #: ``GET /asset-families/{code}`` shows them; treat them as read-only.
+        self.asset_families: Mapping[str, dict[str, Any]] = self._assets.families
+
+    # -- products (pim_sandbox.catalog.products) ------------------------------------------------------
+
+    def header(self, index: int) -> ProductHeader:
+        """Return the cheap header of product ``index``; see :meth:`Products.header
+        <pim_sandbox.catalog.products.Products.header>`.
+
+        :raises IndexError: if ``index`` is outside ``[0, products_count)``.
+        """
+        return self._products.header(index)
+
+    def iter_headers(self, start: int = 0) -> Iterator[ProductHeader]:
+        """Yield product headers in identifier order, from ``start``."""
+        return self._products.iter_headers(start)
+
+    def product(self, index: int, base_url: str = "") -> dict[str, Any]:
+        """Return product ``index`` as the ``products-uuid`` resource, without its own ``_links``; see
+        :meth:`Products.product <pim_sandbox.catalog.products.Products.product>`.
+
+        :raises IndexError: if ``index`` is outside the catalog.
+        """
+        return self._products.product(index, base_url)
+
+    def iter_products(self, base_url: str = "") -> Iterator[dict[str, Any]]:
+        """Yield every product resource in identifier (and uuid) order."""
+        return self._products.iter_products(base_url)
+
+    def index_of_uuid(self, uuid: str) -> int | None:
+        """Return the index of the product with this uuid, or ``None``; O(1), no lookup table."""
+        return self._products.index_of_uuid(uuid)
+
+    def first_index_after_uuid(self, uuid: str) -> int:
+        """Return the index of the first product whose uuid sorts after ``uuid`` (``search_after`` order)."""
+        return self._products.first_index_after_uuid(uuid)
+
+    def media(self, code: str) -> MediaFile:
+        """Return the media file (of a product or a product model) with this code.
+
+        :raises KeyError: if no product or product model value of the catalog points at ``code``.
+        """
+        return self._products.media(code)
+
+    def product_media(self, index: int) -> list[MediaFile]:
+        """Return the media files product ``index`` points at, in value order (shared files included)."""
+        return self._products.product_media(index)
+
+    # -- product models (pim_sandbox.catalog.models) --------------------------------------------------
+
+    def iter_model_headers(self, *, after: str | None = None) -> Iterator[ModelHeader]:
+        """Yield product model headers in code order; see :meth:`ProductModels.iter_model_headers
+        <pim_sandbox.catalog.models.ProductModels.iter_model_headers>`."""
+        return self._models.iter_model_headers(after=after)
+
+    def iter_product_models(self, base_url: str = "") -> Iterator[dict[str, Any]]:
+        """Yield every product model resource in code order, as :meth:`iter_model_headers` lists them."""
+        return self._models.iter_product_models(base_url)
+
+    def model_header(self, code: str) -> ModelHeader:
+        """Return the header of the product model ``code`` (root or sub-model), without building values.
+
+        :raises KeyError: if there is no such product model.
+        """
+        return self._models.model_header(code)
+
+    def product_model(self, code: str, base_url: str = "") -> dict[str, Any]:
+        """Return a product model as ``GET /api/rest/v1/product-models/{code}`` shows it, without ``_links``.
+
+        :raises KeyError: if there is no such product model.
+        """
+        return self._models.product_model(code, base_url)
+
+    def variants_of(self, code: str) -> list[ProductHeader]:
+        """Return the headers of the variant products below a product model, in index (and uuid) order.
+
+        :raises KeyError: if there is no such product model.
+        """
+        return self._models.variants_of(code)
+
+    # -- assets (pim_sandbox.catalog.assets, asset_manager, pam) ---------------------------------------
+
+    def asset_attributes(self, family: str) -> list[dict[str, Any]]:
+        """Return an Asset Manager family's attributes, as ``GET /asset-families/{f}/attributes`` lists them.
+
+        :raises KeyError: if the family does not exist (always, for the PAM).
+        """
+        return self._assets.attributes(family)
+
+    def product_asset_codes(self, index: int) -> dict[str, list[str]]:
+        """Return product ``index``'s asset collections: product attribute code -> asset codes, in order; see
+        :meth:`Assets.product_asset_codes <pim_sandbox.catalog.assets.Assets.product_asset_codes>`.
+
+        :raises IndexError: if ``index`` is outside the catalog.
+        """
+        return self._assets.product_asset_codes(index)
+
+    def iter_asset_headers(
+        self, family: str | None = None, *, after: str | None = None
+    ) -> Iterator[AssetHeader]:
+        """Yield asset headers in code order, the order of the ``search_after`` pages; see
+        :meth:`Assets.iter_asset_headers <pim_sandbox.catalog.assets.Assets.iter_asset_headers>`.
+
+        :raises KeyError: if ``family`` is not a family (or PAM kind) of this catalog.
+        """
+        return self._assets.iter_asset_headers(family, after=after)
+
+    def iter_assets(self, family: str | None = None, base_url: str = "") -> Iterator[dict[str, Any]]:
+        """Yield asset resources (without their own ``_links``) in code order, as
+        :meth:`iter_asset_headers` lists them."""
+        for header in self.iter_asset_headers(family):
+            yield self._assets.resource(header, base_url)
+
+    def asset_header(self, family: str | None, code: str) -> AssetHeader:
+        """Return the header of the asset ``code``, without rendering anything.
+
+        :param family: the asset family (or PAM kind) it must belong to; ``None``: any.
+        :raises KeyError: if there is no such asset.
+        """
+        return self._assets.asset_header(family, code)
+
+    def asset(self, family: str | None, code: str, base_url: str = "") -> dict[str, Any]:
+        """Return an asset as ``GET /asset-families/{family}/assets/{code}`` (Asset Manager) or
+        ``GET /assets/{code}`` (PAM) shows it, without its own ``_links``.
+
+        Binary links (``_links.download`` of media files, ``_link`` of PAM files) are absolute when
+        ``base_url`` is given.
+
+        :raises KeyError: if there is no such asset (see :meth:`asset_header`).
+        """
+        return self._assets.resource(self.asset_header(family, code), base_url)
+
+    def asset_media(self, code: str) -> MediaFile:
+        """Return the Asset Manager media file with this code (``GET /asset-media-files/{code}``).
+
+        :raises KeyError: if no asset value points at ``code``, or the PIM has the PAM.
+        """
+        if not isinstance(self._assets, AssetManagerAssets):
+            raise KeyError(code)
+        return self._assets.media(code)
+
+    def pam_file(
+        self,
+        asset_code: str,
+        kind: Literal["reference", "variation"],
+        channel: str | None,
+        locale: str | None,
+    ) -> MediaFile:
+        """Return a PAM reference file (``channel`` ``None``) or variation file with its bytes.
+
+        :param locale: the file's locale, ``None`` for a non-localizable asset (``no_locale`` in the routes).
+        :raises KeyError: if the asset or the file does not exist, or the PIM has the Asset Manager.
+        """
+        if not isinstance(self._assets, PamAssets):
+            raise KeyError(asset_code)
+        return self._assets.file(asset_code, kind, channel, locale)
+
+    def asset_files(self, family: str | None, code: str) -> list[MediaFile]:
+        """Return every binary of an asset: its media files in value order (Asset Manager), or its reference
+        files then variation files (PAM).
+
+        :raises KeyError: if there is no such asset.
+        """
+        specs = self._assets.files(self.asset_header(family, code))
+        return [self._renderer.render_asset_file(spec) for spec in specs]
+
+
+def generate_catalog(
+    products: int = 300,
+    seed: int = 7,
+    *,
+    asset_system: AssetSystem = "new",
+    models: int = 0,
+    defects: Collection[str] = (),
+) -> SandboxCatalog:
+    """Return the sandbox catalog for ``products`` products derived from ``seed``.
+
+    Generation is lazy: this call costs the same for 300 or 100,000 products, and the same arguments always
+    give byte-identical resources and media. The asset system only adds (asset collection attributes and
+    values, assets): the image attributes and values are the same with either.
+
+    :param products: number of products, identifiers ``SKU-00001`` upwards.
+    :param seed: any integer; another seed gives other uuids, dates, families, filenames and pixels.
+    :param asset_system: ``"new"``, the Asset Manager (PIM >= 4.0), or ``"old"``, the PAM (PIM <= 3.2); a PIM
+        has one or the other (asset-manager.md, pam.md).
+    :param models: number of root product models, with their sub-models and variant products
+        (:mod:`~pim_sandbox.catalog.models`); ``0``, the default, changes nothing at all.
+    :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
+    :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
+        products, or the asset system or a defect is unknown.
+    """
+    return SandboxCatalog(products, seed, asset_system=asset_system, models=models, defects=defects)
