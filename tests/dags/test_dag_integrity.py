@@ -6,6 +6,7 @@ connection (nothing runs at parse time).
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -13,6 +14,7 @@ from unittest import mock
 import pytest
 from airflow.models import DagBag
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import ParamValidationError
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED_TASKS = {
@@ -107,3 +109,11 @@ def test_params_form_has_typed_params_with_enums(dag_bag: DagBag) -> None:
     assert image_type.description and image_type.schema["title"]
     assert params.get_param("targets").schema["items"]["enum"] == ["sfcc", "bspk"]
     assert params["akeneoScope"] == "ecommerce"
+
+
+def test_an_unknown_value_of_an_enumerated_parameter_is_refused_at_trigger(dag_bag: DagBag) -> None:
+    """The DAG's params carry the enums: Airflow refuses the run before it exists (the trigger
+    form offers only the allowed values). The YAML file's values are checked by validate_config."""
+    params = copy.deepcopy(dag_bag.dags["pim_images_import"].params)
+    with pytest.raises(ParamValidationError, match="akeneoImageImportType: 'media_url' is not one of"):
+        params["akeneoImageImportType"] = "media_url"
