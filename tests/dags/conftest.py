@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -16,12 +17,17 @@ from pim_sandbox.environment import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(ROOT / ".venv" / "bin" / "airflow")
+#: The tests' cluster policy (retries 0), copied into the Airflow home's ``config/`` folder.
+LOCAL_SETTINGS = ROOT / "tests" / "airflow_home" / "config" / "airflow_local_settings.py"
 
 
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated metadata database for every DAG run of the session."""
+    """One migrated metadata database for every DAG run of the session, and the tests'
+    cluster policy in ``config/airflow_local_settings.py``."""
     home = tmp_path_factory.mktemp("airflow-home")
+    (home / "config").mkdir()
+    shutil.copy(LOCAL_SETTINGS, home / "config" / LOCAL_SETTINGS.name)
     env = {**os.environ, "AIRFLOW_HOME": str(home), "HOME": str(home)}
     command = [AIRFLOW, "db", "migrate"]
     migrate = subprocess.run(
@@ -43,8 +49,7 @@ def dag_env(airflow_home: Path) -> Callable[[Sandbox], dict[str, str]]:
             "PIM_IMAGES_STAGING": f"file://{airflow_home}/pim_images",
             # paramiko reads ~/.ssh/known_hosts before the pinned host key: keep the user's out
             "HOME": str(airflow_home),
-            # a failing task fails the test at once instead of after minutes of retry delays
-            "PIM_IMAGES_TASK_RETRIES": "0",
+            # no retries: from the cluster policy in the test home (tests/airflow_home/config)
         }
 
     return build

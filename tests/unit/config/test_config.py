@@ -99,6 +99,21 @@ def test_a_channel_that_is_not_a_code_is_named(raw: dict) -> None:
     ]
 
 
+def test_links_without_an_external_location_are_refused(raw: dict) -> None:
+    raw.update(
+        akeneoImageType="assets",
+        akeneoImageImportType="media_link",
+        akeneoImageLinkViewTypesMapping='{"url_large": ["large"]}',
+        akeneoExternalImageLocation="",
+        targets=["sfcc"],
+    )
+    with pytest.raises(ConfigError) as err:
+        build_config(raw)
+    assert err.value.problems == [
+        "akeneoExternalImageLocation: required when links are imported (akeneoImageImportType 'media_link')"
+    ]
+
+
 def test_fingerprint_changes_with_image_parameters_only(raw: dict) -> None:
     base = build_config(raw)
     assert build_config({**raw, "bspkRemoteDir": "/elsewhere"}).fingerprint() == base.fingerprint()

@@ -1,4 +1,5 @@
-"""Product models and variants through the DAG: variation image groups (SFCC) and skus (BSPK).
+"""Product models and variants through the core stages (``tests/pipeline.py``): variation
+image groups (SFCC) and skus (BSPK).
 
 The sandbox has the three family shapes (one level by size, two levels colour then size, one
 level with colour and material together) and pinned edge cases: MODEL-00002's sub-models have
@@ -16,11 +17,10 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 from PIL import Image
+from pipeline import run_pipeline
 
 from pim_images.targets.sfcc.render import CATALOG_NS
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
-
-pytestmark = pytest.mark.e2e
 
 NS = {"c": CATALOG_NS}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
@@ -34,12 +34,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def delivered(sandbox: Sandbox, dag_env, run_dag) -> tuple[bytes, bytes]:
-    result = run_dag(dag_env(sandbox), "2026-08-01", {})
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    (xml,) = (sandbox.sftp_root / "sfcc" / "catalog").glob("catalog_*.xml")
-    (csv_file,) = (sandbox.sftp_root / "bspk" / "incoming").glob("*.csv")
-    return xml.read_bytes(), csv_file.read_bytes()
+def delivered(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """(catalog XML, BSPK CSV) delivered by a run of the default configuration."""
+    files = run_pipeline(sandbox, {}, tmp_path_factory.mktemp("run")).files
+    (xml,) = [data for name, data in files["sfcc"].items() if name.startswith("catalog_")]
+    (csv_bytes,) = files["bspk"].values()
+    return xml, csv_bytes
 
 
 def _path(sandbox: Sandbox, code: str) -> str | None:

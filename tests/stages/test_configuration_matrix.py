@@ -1,8 +1,9 @@
 """Every combination of akeneoImageType x akeneoAssetSystem x akeneoImageImportType (18),
-each run through the DAG (``airflow dags test``) against the sandbox of its asset system,
-with only the configuration changed. Each must deliver a schema-valid catalog and metadata
-XML, a site-import archive holding the binaries the catalog names, and a spec-conformant
-BSPK CSV; four representative combinations are also compared with golden files.
+each run through the core stages (``tests/pipeline.py``: Akeneo over HTTP, delivery over
+SFTP) against the sandbox of its asset system, with only the configuration changed. Each must
+deliver a schema-valid catalog and metadata XML, a site-import archive holding the binaries
+the catalog names, and a spec-conformant BSPK CSV; four representative combinations are also
+compared with golden files.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 from PIL import Image
+from pipeline import run_pipeline
 
+from pim_images.media import MediaCache
 from pim_images.targets.sfcc.render import CATALOG_NS
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
-
-pytestmark = pytest.mark.e2e
 
 NS = {"c": CATALOG_NS}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
@@ -57,10 +58,12 @@ def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sa
 
 
 @pytest.fixture(scope="module")
-def delivered(sandboxes, dag_env, run_dag) -> dict[tuple[str, str, str], dict[str, bytes]]:
-    """Run the 18 combinations once; each delivers to its own folders. Returns the files."""
+def delivered(sandboxes, tmp_path_factory) -> dict[tuple[str, str, str], dict[str, bytes]]:
+    """Run the 18 combinations once; each delivers to its own folders. Returns the files
+    (``<target>/<name>`` -> bytes)."""
+    caches = {system: MediaCache(tmp_path_factory.mktemp(f"media-{system}")) for system in sandboxes}
     results = {}
-    for day, combination in enumerate(COMBINATIONS, start=1):
+    for combination in COMBINATIONS:
         image_type, system, import_type = combination
         name = "-".join(combination)
         conf = {
@@ -71,12 +74,9 @@ def delivered(sandboxes, dag_env, run_dag) -> dict[tuple[str, str, str], dict[st
             "sfccRemoteDir": f"/{name}/sfcc",
             "bspkRemoteDir": f"/{name}/bspk",
         }
-        sandbox = sandboxes[system]
-        result = run_dag(dag_env(sandbox), f"2026-06-{day:02d}", conf)
-        assert result.returncode == 0, f"{name}:\n" + result.stdout[-4000:] + result.stderr[-2000:]
-        root = sandbox.sftp_root / name
+        run = run_pipeline(sandboxes[system], conf, tmp_path_factory.mktemp(name), cache=caches[system])
         results[combination] = {
-            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+            f"{target}/{file}": data for target, files in run.files.items() for file, data in files.items()
         }
     return results
 

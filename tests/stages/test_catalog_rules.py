@@ -1,0 +1,154 @@
+"""The catalog rules and the warnings, at stage level: the core stages (``tests/pipeline.py``)
+against sandboxes whose catalog breaks a rule on purpose (``SandboxSettings.defects``).
+
+An error stops the stages at ``validate`` (``CatalogError``, every problem naming the code at
+fault); a warning skips an image and the stages go on to delivery. The rule functions on
+hand-built structures are in ``tests/unit/test_validate.py``; that the DAG stops, reports and
+delivers nothing on a failure is in ``tests/dags/test_import_dag.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline import Delivered, run_pipeline
+
+from pim_images.errors import CatalogError
+from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
+
+PRODUCTS = 24
+LINKS = {
+    "akeneoImageType": "assets",
+    "akeneoImageImportType": "media_link",
+    "akeneoImageLinkViewTypesMapping": '{"url_large": ["large"], "url_thumb": ["small"]}',
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox_of(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A function: settings -> a running sandbox (started once per settings, stopped at the end)."""
+    running: dict[tuple, Sandbox] = {}
+    stops = []
+
+    def start(**settings: Any) -> Sandbox:
+        key = tuple(sorted(settings.items()))
+        if key not in running:
+            root = tmp_path_factory.mktemp("sftp")
+            context = run_sandbox(SandboxSettings(sftp_root=root, products=PRODUCTS, seed=7, **settings))
+            running[key] = context.__enter__()
+            stops.append(context)
+        return running[key]
+
+    yield start
+    for context in reversed(stops):
+        context.__exit__(None, None, None)
+
+
+def _problems(sandbox: Sandbox, conf: dict[str, Any], run_dir: Path) -> list[str]:
+    with pytest.raises(CatalogError) as err:
+        run_pipeline(sandbox, conf, run_dir, until="validate")
+    return err.value.problems
+
+
+# -- errors: the stages stop at validate, before any product is read --------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_catalog(sandbox_of, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    sandbox = sandbox_of(defects=("localizable_collection", "missing_asset_family"))
+    conf = {
+        **LINKS,
+        "akeneoImageLinkViewTypesMapping": json.dumps(
+            {"url_large": ["large"], "url_huge": ["huge"], "alt_text": ["alt"]}
+        ),
+        "akeneoScope": "webshop",
+    }
+    return _problems(sandbox, conf, tmp_path_factory.mktemp("run"))
+
+
+def test_a_localizable_or_scopable_collection_is_named(broken_catalog: list[str]) -> None:
+    suffix = "; it must be neither (the locale and channel are read from the asset values)"
+    assert f"asset collection attribute 'packshots' is localizable{suffix}" in broken_catalog
+    assert f"asset collection attribute 'lifestyle_assets' is scopable{suffix}" in broken_catalog
+
+
+def test_a_collection_of_a_missing_asset_family_is_named(broken_catalog: list[str]) -> None:
+    assert (
+        "asset collection attribute 'retired_assets': asset family 'retired_media' does not exist in Akeneo"
+        in broken_catalog
+    )
+
+
+def test_a_mapped_attribute_missing_from_an_asset_family_is_named(broken_catalog: list[str]) -> None:
+    for family in ("cdn_images", "lifestyle", "packshots", "user_guides"):
+        assert (
+            f"akeneoImageLinkViewTypesMapping: asset family {family!r} has no attribute 'url_huge'"
+            in broken_catalog
+        )
+    assert not any("'url_large'" in e for e in broken_catalog)  # in every family, and a media_link
+
+
+def test_a_mapped_attribute_that_is_not_a_link_is_named(broken_catalog: list[str]) -> None:
+    assert (
+        "akeneoImageLinkViewTypesMapping: attribute 'alt_text' of asset family 'packshots' "
+        "is of type 'text', not media_link"
+    ) in broken_catalog
+
+
+def test_an_unknown_channel_is_named(broken_catalog: list[str]) -> None:
+    assert "akeneoScope: channel 'webshop' does not exist in Akeneo" in broken_catalog
+
+
+@pytest.mark.parametrize(
+    ("configured", "served", "setting"),
+    [("new", "old", "akeneoAssetSystem 'new'"), ("old", "new", "akeneoAssetSystem 'old'")],
+    ids=["asset-manager-missing", "pam-missing"],
+)
+def test_an_asset_system_missing_from_the_pim_is_the_only_problem(
+    sandbox_of, tmp_path: Path, configured: str, served: str, setting: str
+) -> None:
+    """The probe against the sandbox answers 404 (the message's text: tests/unit/test_validate.py)."""
+    conf = {"akeneoImageType": "assets", "akeneoAssetSystem": configured}
+    (problem,) = _problems(sandbox_of(asset_system=served), conf, tmp_path)
+    assert problem.startswith(f"{setting}: this PIM has no ")
+
+
+# -- warnings: the image is skipped, the stages go on to delivery ------------------------------
+
+
+@pytest.fixture(scope="module")
+def warned(sandbox_of, tmp_path_factory: pytest.TempPathFactory) -> Delivered:
+    conf = {**LINKS, "akeneoImageType": "both", "akeneoImageImportType": "both"}
+    return run_pipeline(sandbox_of(), conf, tmp_path_factory.mktemp("run"))
+
+
+def test_warnings_do_not_stop_the_stages(warned: Delivered) -> None:
+    assert sum(len(w) for w in warned.warnings.values()) > 0
+    assert {Path(n).suffix for files in warned.files.values() for n in files} == {".zip", ".xml", ".csv"}
+
+
+def test_a_link_outside_the_external_location_is_a_warning(warned: Delivered) -> None:
+    outside = [w for w in warned.warnings["transform"] if "is not under akeneoExternalImageLocation" in w]
+    assert any("'https://" in w and "sku_00011_cdn" in w for w in outside), warned.warnings["transform"]
+
+
+def test_bytes_that_are_not_an_image_are_a_warning(warned: Delivered) -> None:
+    undecodable = [w for w in warned.warnings["download_media"] if "not" in w and "image" in w]
+    assert undecodable, warned.warnings["download_media"][:20]
+    assert all(w.endswith("its images are skipped") for w in undecodable)
+
+
+def test_an_image_type_bspk_does_not_take_is_a_warning(warned: Delivered) -> None:
+    refused = [w for w in warned.warnings["render_bspk"] if "is not taken by BSPK (JPG and PNG only)" in w]
+    assert any("'SKU-00004'" in w and "GIF" in w for w in refused), warned.warnings["render_bspk"]
+
+
+def test_an_unknown_asset_code_is_a_warning(warned: Delivered) -> None:
+    assert any(
+        "collection 'packshots': asset 'sku_00009_deleted' does not exist; skipped" in w
+        for w in warned.warnings["transform"]
+    ), warned.warnings["transform"]
