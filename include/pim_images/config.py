@@ -1,4 +1,4 @@
-"""Pipeline configuration (spec §1): one YAML file in the project, overridable per run.
+"""Pipeline configuration (docs/configuration.md): one YAML file in the project, overridable per run.
 
 The parameter names are the SFCC Akeneo connector's, so that its users recognise them.
 :class:`PipelineConfig` is the one place a parameter is declared: its type, allowed values,
@@ -50,7 +50,8 @@ IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
 #: view type on every image group, so the images still go somewhere predictable.
 DEFAULT_VIEW_TYPE = "original"
 
-#: Parameters whose change since the last successful run forces a full import (spec §5).
+#: Parameters whose change since the last successful run forces a full import
+#: (docs/runs.md#configuration-fingerprint).
 IMAGE_PARAMETERS = (
     "akeneoImageType",
     "akeneoAssetSystem",
@@ -423,12 +424,12 @@ class PipelineConfig(BaseModel):
 
     @property
     def reads_images(self) -> bool:
-        """``pim_catalog_image`` attributes are read (spec §1, akeneoImageType)."""
+        """``pim_catalog_image`` attributes are read (docs/configuration.md#akeneoimagetype)."""
         return self.akeneoImageType in ("images", "both")
 
     @property
     def reads_assets(self) -> bool:
-        """Asset collection attributes are read (spec §1, akeneoImageType)."""
+        """Asset collection attributes are read (docs/configuration.md#akeneoimagetype)."""
         return self.akeneoImageType in ("assets", "both")
 
     @property
@@ -444,7 +445,8 @@ class PipelineConfig(BaseModel):
 
     @property
     def asset_links_as_attributes(self) -> bool:
-        """Asset links go to product custom attributes (``both``, Asset Manager; spec §3)."""
+        """Asset links go to product custom attributes (``both``, Asset Manager;
+        docs/transform.md#custom-attribute-ids)."""
         return self.akeneoAssetSystem == "new" and self.akeneoImageImportType == "both"
 
     @property
@@ -518,7 +520,7 @@ def _problem(error: ErrorDetails) -> _Problem:
 
 
 def _rules_between_fields(raw: Mapping[str, Any]) -> list[_Problem]:
-    """The external location's rules that depend on other parameters (spec §1, §4)."""
+    """The external location's rules that depend on other parameters (docs/configuration.md, §4)."""
     location = str(raw.get("akeneoExternalImageLocation") or "")
     if location:
         return []

@@ -3,7 +3,7 @@
 Each file is uploaded under a hidden temporary name, its size checked against the local
 file, and only then renamed to its final name (an atomic replace on the server). All files of
 one delivery are uploaded and verified before the first rename, so a failure part-way leaves
-no final file of that delivery half-written (spec §4, Delivery). Final names come from the
+no final file of that delivery half-written (docs/delivery.md#atomic-upload). Final names come from the
 run, so a retry or a backfill replaces the same files instead of adding copies.
 
 The remote side is a tiny interface (:class:`RemoteFiles`); the Airflow edge implements it

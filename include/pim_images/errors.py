@@ -1,7 +1,7 @@
 """Errors about the pipeline's input: the configuration or the Akeneo catalog.
 
 They carry every problem found, not just the first, each naming the code or value at fault
-(spec §6), so a user fixes a configuration or catalog in one go. The Airflow edge turns them
+(docs/bad-input.md), so a user fixes a configuration or catalog in one go. The Airflow edge turns them
 into failures that are not retried: the same input would fail the same way.
 """
 
@@ -19,12 +19,12 @@ class InputError(ValueError):
 
 
 class ConfigError(InputError):
-    """The configuration (YAML file and DAG params) breaks a rule of spec §1."""
+    """The configuration (YAML file and DAG params) breaks a rule of docs/configuration.md."""
 
     title = "invalid configuration"
 
 
 class CatalogError(InputError):
-    """The Akeneo catalog breaks a rule the pipeline needs (spec §2)."""
+    """The Akeneo catalog breaks a rule the pipeline needs (docs/bad-input.md#catalog-errors)."""
 
     title = "the Akeneo catalog cannot be imported"

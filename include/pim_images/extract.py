@@ -58,7 +58,8 @@ def extract_catalog(
     structure ``extract_structure`` staged and ``validate`` checked.
 
     :param updated_from: with ``updated_to``, the data interval of a differential import:
-        only products updated in it are read (spec §5). ``None`` reads the whole catalog.
+        only products updated in it are read (docs/runs.md#differential-import). ``None`` reads the whole
+        catalog.
     :raises StagingFileMissing: the structure was not extracted.
     """
     structure = records.STRUCTURE.read(run_dir)
@@ -175,8 +176,9 @@ def asset_system_available(client: AkeneoClient, config: PipelineConfig) -> bool
 
 
 def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: str) -> list[Collection]:
-    """The product's asset collection attributes, by ``sort_order`` then code (spec §2), with
-    their ``localizable``/``scopable`` flags for the validate stage."""
+    """The product's asset collection attributes, by ``sort_order`` then code
+    (docs/akeneo.md#asset-collections), with their ``localizable``/``scopable`` flags for the validate
+    stage."""
     found = sorted(
         (a for a in attributes.values() if a.get("type") == collection_type),
         key=lambda a: (a.get("sort_order") or 0, a["code"]),
@@ -195,7 +197,7 @@ def asset_collections(attributes: dict[str, dict[str, Any]], collection_type: st
 
 
 def order_image_attributes(attributes: dict[str, dict[str, Any]], configured: tuple[str, ...]) -> list[str]:
-    """The image attributes to read, in order (spec §2).
+    """The image attributes to read, in order (docs/akeneo.md#image-attributes).
 
     The configured order when one is given, else each attribute's ``sort_order``, then code.
 
@@ -219,7 +221,8 @@ def order_image_attributes(attributes: dict[str, dict[str, Any]], configured: tu
 
 
 def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, ...]) -> list[Value]:
-    """Keep the values of the configured channel and locales (others are ignored, spec §1)."""
+    """Keep the values of the configured channel and locales (others are ignored,
+    docs/akeneo.md#values-per-channel-and-locale)."""
     return [
         Value(data=v.get("data"), locale=v.get("locale"), scope=v.get("scope"))
         for v in values
@@ -237,8 +240,8 @@ def _models_to_complete(
     run_dir: StagingPath, parents: set[str], updated_from: datetime, updated_to: datetime
 ) -> list[str]:
     """Models whose variants a differential run must read whole: a master's image list is
-    canonical downstream (spec §4), so a changed variant, sub-model or root model re-exports
-    every variant of its master (spec §5)."""
+    canonical downstream (docs/transform.md#canonical-image-lists), so a changed variant, sub-model or root
+    model re-exports every variant of its master (docs/runs.md#differential-import)."""
     models = read_models(run_dir)
     start, end = updated_from.astimezone(UTC), updated_to.astimezone(UTC)
     changed = {code for code, m in models.items() if m.updated and start <= _parse(m.updated) <= end}

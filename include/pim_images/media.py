@@ -6,7 +6,7 @@ bytes live once under their sha256, whatever code or product points at them. The
 outlives runs; a run's ``media.jsonl`` says what each code of this run resolved to.
 
 Bytes are checked with Pillow: the format comes from the content, not the file name, and a
-file that does not decode is reported (spec §6) and left out of the outputs.
+file that does not decode is reported (docs/bad-input.md#broken-images) and left out of the outputs.
 """
 
 from __future__ import annotations

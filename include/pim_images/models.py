@@ -1,4 +1,5 @@
-"""Product models and family variants (spec §2): extraction, and the rules of variation images.
+"""Product models and family variants (docs/akeneo.md#product-models-and-family-variants): extraction, and the
+rules of variation images.
 
 A root product model is the SFCC master and the BSPK ``product_ref``; an optional level-1
 sub-model groups variants (e.g. per colour); variant products are the SKUs. The family

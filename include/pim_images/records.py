@@ -160,7 +160,7 @@ class AssetLink(Record):
 
 
 class Asset(Record):
-    """``assets.jsonl``: an asset of either asset system, normalized (docs/akeneo.md#assets).
+    """``assets.jsonl``: an asset of either asset system, normalized (docs/akeneo.md#asset-collections).
 
     ``family`` is ``None`` for PAM assets; ``links`` maps each ``media_link`` attribute to its
     values; ``main`` is the family's main media attribute.

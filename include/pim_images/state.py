@@ -1,6 +1,6 @@
 """What the pipeline remembers between runs: the configuration fingerprint of the last
-successful run (spec §5: a change of any image-related parameter makes the next run full,
-which the SFCC connector leaves its users to remember; this pipeline notices)."""
+successful run (docs/runs.md#configuration-fingerprint: a change of any image-related parameter makes the next
+run full, which the SFCC connector leaves its users to remember; this pipeline notices)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transform stage and its rules (spec §3): from Akeneo values to each product's image list.
+"""Transform stage and its rules (docs/transform.md): from Akeneo values to each product's image list.
 
 Target-neutral: it decides which images a product has, in which order, at which variation,
 for which variants, and which assets its collections hold; how each target names, filters and
@@ -89,7 +89,7 @@ class ProductTransformer:
 
     def images_and_collections(self, name: str, values: Values) -> tuple[list[Image], list[CollectionValue]]:
         """Images in delivery order (image attributes, then assets in collection order;
-        spec §3) and the collections' asset codes and links.
+        docs/transform.md#ordering) and the collections' asset codes and links.
 
         :param name: the product's identifier or model's code, for warnings.
         """
@@ -204,7 +204,7 @@ def master_images(
     family_variants: dict[str, list[AttributeSet]],
     transformer: ProductTransformer,
 ) -> ProductImages:
-    """A master's images (spec §3, variation images): the root model's own images with no
+    """A master's images (docs/transform.md#variation-images): the root model's own images with no
     variation, then per sub-model (code order) its own images filtered by its axis values,
     each followed by its variants' (identifier order) filtered by all their axis values.
 
@@ -259,7 +259,8 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     product and per master, its images in order and its collections.
 
     Every extracted product gets a line, even with no image: its image list is canonical
-    downstream (spec §4), so an empty list clears images a product no longer has.
+    downstream (docs/transform.md#canonical-image-lists), so an empty list clears images a product no longer
+    has.
 
     :raises StagingFileMissing: a file of an earlier stage is not there.
     """

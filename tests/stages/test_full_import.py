@@ -36,7 +36,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def expected_images(
     sandbox: Sandbox, scope: str, locales: list[str]
 ) -> dict[str, list[tuple[str | None, str, str]]]:
-    """identifier -> [(locale, format, path)] of every enabled product, in spec §3 order."""
+    """identifier -> [(locale, format, path)] of every enabled product, in the order of
+    docs/transform.md#ordering."""
     catalog = sandbox.catalog
     image_attributes = sorted(
         (a for a in catalog.attributes.values() if a["type"] == "pim_catalog_image"),

@@ -1,4 +1,5 @@
-"""The core never imports Airflow (docs/style.md): import every core module in a clean interpreter."""
+"""The core never imports Airflow (docs/architecture.md#core-without-airflow): import every core module in a
+clean interpreter."""
 
 from __future__ import annotations
 

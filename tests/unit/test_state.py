@@ -1,4 +1,4 @@
-"""The fingerprint of the last successful run (spec §5)."""
+"""The fingerprint of the last successful run (docs/runs.md#configuration-fingerprint)."""
 
 from __future__ import annotations
 

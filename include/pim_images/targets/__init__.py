@@ -1,4 +1,4 @@
-"""Delivery targets behind one registry (docs/architecture.md#targets).
+"""Delivery targets behind one registry (docs/architecture.md#targets-as-packages-behind-a-registry).
 
 A target is a package (``targets/sfcc``, ``targets/bspk``) that owns everything about one
 consumer: its formats, limits and id rules, its renderer (neutral ``images.jsonl`` in, the files

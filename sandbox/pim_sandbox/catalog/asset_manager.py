@@ -221,7 +221,8 @@ def _asset_family_attributes() -> dict[str, tuple[dict[str, Any], ...]]:
     """Return each asset family's attributes in creation order.
 
     ``url_large`` and ``url_thumb`` have the same codes in every family that has them, so that one
-    link-attribute -> view-type mapping serves all families (spec §1). ``cdn_images`` holds whole URLs
+    link-attribute -> view-type mapping serves all families
+    (docs/configuration.md#akeneoimagelinkviewtypesmapping). ``cdn_images`` holds whole URLs
     (``prefix`` null), as a DAM or CDN integration does.
     """
 

@@ -206,7 +206,8 @@ def _axis_attributes() -> list[dict[str, Any]]:
 
 
 def _asset_collection_attributes(asset_system: AssetSystem) -> list[dict[str, Any]]:
-    """Return the asset collection attributes, never localizable nor scopable (spec §2).
+    """Return the asset collection attributes, never localizable nor scopable
+    (docs/akeneo.md#asset-collections).
 
     Asset Manager collections are ``pim_catalog_asset_collection`` whose ``reference_data_name`` is the asset
     family (products.md, catalog-structure.md); PAM collections are ``pim_assets_collection``, whose

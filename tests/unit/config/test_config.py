@@ -1,4 +1,4 @@
-"""Configuration model (spec §1): defaults, overrides, and every problem named at once."""
+"""Configuration model (docs/configuration.md): defaults, overrides, and every problem named at once."""
 
 from __future__ import annotations
 
@@ -149,9 +149,9 @@ LINKS_OVERRIDES = {
     ids=["project-file", "links"],
 )
 def test_fingerprint_is_stable_across_releases(overrides: dict, expected: str) -> None:
-    """The stored fingerprint of the last successful run is compared with this run's (spec §5):
-    a hash that changed with the code would turn every user's next run into a full import.
-    The values were computed by the dataclass configuration of commit ba8e60f."""
+    """The stored fingerprint of the last successful run is compared with this run's
+    (docs/runs.md#configuration-fingerprint): a hash that changed with the code would turn every user's next
+    run into a full import. The values were computed by the dataclass configuration of commit ba8e60f."""
     assert load_config(PROJECT_CONFIG, overrides).fingerprint() == expected
 
 

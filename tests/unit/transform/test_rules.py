@@ -1,4 +1,4 @@
-"""The transform stage's target-neutral rules (spec §3), on tiny inputs."""
+"""The transform stage's target-neutral rules (docs/transform.md), on tiny inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rules of variation images (spec §3), on tiny inputs."""
+"""Rules of variation images (docs/transform.md#variation-images), on tiny inputs."""
 
 from __future__ import annotations
 

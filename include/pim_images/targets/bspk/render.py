@@ -1,4 +1,4 @@
-"""BSPK renderer (spec §4): the PRODUCT-IMAGES V2 CSV.
+"""BSPK renderer (docs/bspk.md): the PRODUCT-IMAGES V2 CSV.
 
 ``product_ref,skus,image_url,position``, UTF-8, comma, RFC 4180 quoting and line ends. BSPK
 deletes a product's images at its first row in a file, so each product's rows are its

@@ -1,4 +1,4 @@
-"""SFCC renderer (spec §4): catalog XML, metadata XML and the site-import archive.
+"""SFCC renderer (docs/sfcc.md): catalog XML, metadata XML and the site-import archive.
 
 The catalog XML carries image settings in its header and, per product, only its ``images``
 with ``merge-mode="replace"``: in SFCC's MERGE import mode the delivered image groups replace
@@ -282,7 +282,7 @@ def _write_custom_attributes(xf: Any, custom: list[CustomAttribute]) -> None:
 
 def write_metadata_xml(f: IO[bytes], custom_attributes: list[tuple[str, bool]] | None = None) -> None:
     """System object extensions for ``Product``: every custom attribute the catalog uses, so
-    that SFCC accepts it (spec §3), in an ``Akeneo`` attribute group for Business Manager.
+    that SFCC accepts it (docs/sfcc.md#metadata-xml), in an ``Akeneo`` attribute group for Business Manager.
 
     :param custom_attributes: ``(attribute id, localizable)`` of each custom attribute.
 
@@ -323,8 +323,8 @@ def write_site_archive(
     binaries: dict[str, str],
     cache: MediaCache,
 ) -> None:
-    """The site-import zip (spec §4): ``<name>/meta/...``, ``<name>/catalogs/<id>/catalog.xml``
-    and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
+    """The site-import zip (docs/sfcc.md#site-import-archive): ``<name>/meta/...``,
+    ``<name>/catalogs/<id>/catalog.xml`` and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
 
     Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
     bytes; images are stored, not deflated (JPEG and PNG are compressed already).

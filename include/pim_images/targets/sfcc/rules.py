@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pim_images.config import PipelineConfig
 from pim_images.records import CollectionValue, Image
 
-#: Image files SFCC shows in image groups (docs/sfcc.md#formats).
+#: Image files SFCC shows in image groups (docs/sfcc.md#image-formats).
 FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
 #: SFCC product ids are 1-100 characters (catalog.xsd, simpleType.Generic.NonEmptyString.100).
 MAX_PRODUCT_ID = 100
