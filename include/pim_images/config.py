@@ -37,13 +37,11 @@ from pim_images.errors import ConfigError
 ImageType = Literal["images", "assets", "both"]
 AssetSystem = Literal["new", "old"]
 ImageImportType = Literal["media_file", "media_link", "both"]
-Target = Literal["sfcc", "bspk"]
 ImportMode = Literal["full", "differential"]
 
 IMAGE_TYPES: tuple[str, ...] = get_args(ImageType)
 ASSET_SYSTEMS: tuple[str, ...] = get_args(AssetSystem)
 IMAGE_IMPORT_TYPES: tuple[str, ...] = get_args(ImageImportType)
-TARGETS: tuple[str, ...] = get_args(Target)
 IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
 
 #: The view type used when ``akeneoImageViewTypes`` is ``{ }`` (feature off): SFCC needs a
@@ -118,6 +116,27 @@ def _texts(value: Any) -> list[str]:
 def _texts_or_none(value: Any) -> list[str]:
     """As :func:`_texts`; ``None`` (an empty field of the trigger form) is the empty list."""
     return [] if value is None else _texts(value)
+
+
+def _registered_targets(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each target must be registered (``pim_images.targets``): a target's package, not this
+    module, says which targets exist."""
+    known = _target_names()
+    _refuse_all(values, [f"{v!r} is not one of {', '.join(known)}" for v in values if v not in known])
+    return values
+
+
+def _target_names() -> tuple[str, ...]:
+    # imported here: the targets' packages import this module
+    from pim_images import targets
+
+    return targets.names()
+
+
+def _targets_schema(schema: dict[str, Any]) -> None:
+    """The ``targets`` param: an array of the registered targets' names (a multi-select)."""
+    schema.update(section="Run", uniqueItems=True)
+    schema["items"] = {"type": "string", "enum": list(_target_names())}
 
 
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -262,15 +281,16 @@ class PipelineConfig(BaseModel):
         ),
     ]
     targets: Annotated[
-        tuple[Target, ...],
+        tuple[str, ...],
         # the constraint before the validators, so that it lands in the array's JSON schema
         Field(
             min_length=1,
             title="Targets",
             description="Where files are delivered.",
-            json_schema_extra=_form("Run", uniqueItems=True),
+            json_schema_extra=_targets_schema,
         ),
         BeforeValidator(_texts),
+        AfterValidator(_registered_targets),
         AfterValidator(_unique),
     ] = ()
     akeneoImageType: Annotated[

@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook, Param
 from airflow.sdk.exceptions import ParamValidationError
 
 from pim_images import targets
-from pim_images.config import PipelineConfig
+from pim_images.config import PipelineConfig, load_config
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -91,8 +91,11 @@ def test_a_registered_target_grows_the_dag_with_no_change_elsewhere() -> None:
     targets.register(third)
     try:
         dag = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"]
+        config = load_config(DAGS.parent / "config" / "pim_images.yaml", {"targets": ["thirdparty", "sfcc"]})
     finally:
         targets.unregister("thirdparty")
+    assert config.targets == ("thirdparty", "sfcc")
+    assert dag.params.get_param("targets").schema["items"]["enum"] == ["sfcc", "bspk", "thirdparty"]
     assert dag.get_task("render_thirdparty").upstream_task_ids == {"transform", "validate_config"}
     deliver = dag.get_task("deliver_thirdparty")
     assert deliver.upstream_task_ids == {"render_thirdparty", "validate_config"}
