@@ -632,15 +632,8 @@ def _value_filter(request: Request, catalog: SandboxCatalog) -> _ValueFilter:
     scope = params.get("scope")
     if scope is not None and scope not in catalog.channels:
         raise AkeneoError(422, f'Scope "{scope}" does not exist.')
-    locales: list[str] | None = None
-    if "locales" in params:
-        locales = _split(params["locales"])
-        unknown = [code for code in locales if not catalog.locales.get(code, {}).get("enabled")]
-        _raise_unknown(
-            unknown,
-            'Locale "{}" does not exist or is not activated.',
-            'Locales "{}" do not exist or are not activated.',
-        )
+    locales = _enabled_locales(request, catalog)
+    if locales is not None:
         if scope is not None:
             inactive = [code for code in locales if code not in catalog.channels[scope]["locales"]]
             _raise_unknown(
@@ -1148,20 +1141,27 @@ class _AssetValueFilter:
         return {**asset, "values": kept}
 
 
+def _enabled_locales(request: Request, catalog: SandboxCatalog) -> list[str] | None:
+    """The ``locales`` query parameter, each an enabled locale (Akeneo's ``ValidateLocales``);
+    ``None`` when it is not given."""
+    if "locales" not in request.query_params:
+        return None
+    locales = _split(request.query_params["locales"])
+    unknown = [code for code in locales if not catalog.locales.get(code, {}).get("enabled")]
+    _raise_unknown(
+        unknown,
+        'Locale "{}" does not exist or is not activated.',
+        'Locales "{}" do not exist or are not activated.',
+    )
+    return locales
+
+
 def _asset_value_filter(request: Request, catalog: SandboxCatalog) -> _AssetValueFilter:
     params = request.query_params
     channel = params.get("channel")
     if channel is not None and channel not in catalog.channels:
         raise AkeneoError(422, f'Channel "{channel}" does not exist.')
-    locales: list[str] | None = None
-    if "locales" in params:
-        locales = _split(params["locales"])
-        unknown = [code for code in locales if not catalog.locales.get(code, {}).get("enabled")]
-        _raise_unknown(
-            unknown,
-            'Locale "{}" does not exist or is not activated.',
-            'Locales "{}" do not exist or are not activated.',
-        )
+    locales = _enabled_locales(request, catalog)
     return _AssetValueFilter(channel, frozenset(locales) if locales is not None else None)
 
 
