@@ -55,12 +55,14 @@ from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
 from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
+from pim_images.outline import run_note
 from pim_images.records import target_dir
 from pim_images.state import FingerprintStore
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.sftp_delivery import open_remote_files
+from pim_images_airflow.staging import run_dir, staging_base
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +117,12 @@ def _checked_config(checked: dict[str, Any]) -> cfg.PipelineConfig:
 
 
 def _staging_base() -> ObjectStoragePath:
-    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-    return ObjectStoragePath(os.environ.get("PIM_IMAGES_STAGING", f"file://{home}/pim_images"))
+    return staging_base()
 
 
 def _run_dir() -> ObjectStoragePath:
     """One staging folder per DAG run: retries of any task find their inputs there."""
-    run_id = get_current_context()["run_id"]
-    return _staging_base() / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
+    return run_dir(get_current_context()["run_id"])
 
 
 def _media_cache() -> MediaCache:
@@ -194,7 +194,9 @@ def _render_and_deliver(target: Target, transformed: Any, checked: Any) -> Any:
     )
     def deliver(rendered: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
         config = _target_config(checked, target)
-        return _run_stage(f"deliver_{target.name}", lambda: _deliver(target, rendered["files"], config))
+        delivered = _run_stage(f"deliver_{target.name}", lambda: _deliver(target, rendered["files"], config))
+        _describe_asset_event(target, rendered, delivered)
+        return delivered
 
     return deliver(render(transformed, checked), checked)
 
@@ -326,6 +328,27 @@ def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> De
     return summary
 
 
+def _describe_asset_event(target: Target, rendered: dict[str, Any], delivered: dict[str, Any]) -> None:
+    """What the delivery's asset event says (its ``extra``): the drop, each file with its size and
+    SHA-256, and the renderer's counts (products, rows...), so a downstream DAG or a dashboard
+    knows what arrived without reading the run report."""
+    counts = {k: v for k, v in rendered.items() if isinstance(v, int) and not isinstance(v, bool)}
+    counts.pop("warnings_total", None)
+    event = get_current_context()["outlet_events"][Asset(target.asset_uri)]
+    event.extra.update(
+        {
+            "run_id": get_current_context()["run_id"],
+            "connection_id": target.connection_id,
+            "remote_dir": delivered["remote_dir"],
+            "files": [
+                {"name": name, "bytes": delivered["sizes"].get(name), "sha256": delivered["sha256"].get(name)}
+                for name in delivered["files"]
+            ],
+            **counts,
+        }
+    )
+
+
 def _publish_report() -> dict[str, Any]:
     context = get_current_context()
     dag_run = context["dag_run"]
@@ -338,12 +361,15 @@ def _publish_report() -> dict[str, Any]:
     data = report.assemble_report(_run_dir(), STAGES, run=run, task_states=_task_states())
     path = _run_dir() / report.REPORT
     log.info(
-        "run %s: %d error(s), %d warning(s); report: %s",
+        "run %s: %d error(s), %d warning(s); report: %s (page: %s)",
         data["status"],
         len(data["errors"]),
         data["warnings_total"],
         path,
+        _run_dir() / report.REPORT_PAGE,
     )
+    for line in run_note(data).split("\n\n"):
+        log.info("%s", line)
     for error in data["errors"]:
         log.error("%s: %s", error["stage"], error["message"])
     return {
@@ -351,6 +377,7 @@ def _publish_report() -> dict[str, Any]:
         "errors": len(data["errors"]),
         "warnings_total": data["warnings_total"],
         "report": str(path),
+        "page": str(_run_dir() / report.REPORT_PAGE),
     }
 
 

@@ -12,8 +12,9 @@ over the SFTP provider's hook.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pim_images.report import StageSummary
@@ -43,6 +44,10 @@ class DeliverySummary(StageSummary):
     remote_dir: str
     files: list[str]
     bytes: int
+    #: file name -> size in bytes, as checked on the server
+    sizes: dict[str, int] = field(default_factory=dict)
+    #: file name -> SHA-256 of its bytes (hex), so a consumer can check what it received
+    sha256: dict[str, str] = field(default_factory=dict)
 
 
 def temporary_name(remote_dir: str, name: str, token: str) -> str:
@@ -60,7 +65,8 @@ def deliver_files(
     """
     remote.makedirs(remote_dir)
     staged: list[tuple[str, str]] = []
-    total = 0
+    sizes: dict[str, int] = {}
+    checksums: dict[str, str] = {}
     try:
         for name in names:
             local = local_dir / name
@@ -73,14 +79,30 @@ def deliver_files(
                 raise DeliveryError(
                     f"{target}: {temporary} has {actual} bytes on the server, {name} has {expected}"
                 )
-            total += expected
+            sizes[name] = expected
+            checksums[name] = _sha256(local)
     except Exception:
         for temporary, _ in staged:
             _remove_quietly(remote, temporary)
         raise
     for temporary, final in staged:
         remote.rename(temporary, final)
-    return DeliverySummary(target=target, remote_dir=remote_dir, files=list(names), bytes=total)
+    return DeliverySummary(
+        target=target,
+        remote_dir=remote_dir,
+        files=list(names),
+        bytes=sum(sizes.values()),
+        sizes=sizes,
+        sha256=checksums,
+    )
+
+
+def _sha256(path: StagingPath) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _remove_quietly(remote: RemoteFiles, path: str) -> None:

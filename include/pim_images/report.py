@@ -16,9 +16,12 @@ from typing import Any
 
 from pim_images import staging
 from pim_images.errors import InputError
+from pim_images.outline import report_html
 from pim_images.staging import MAX_WARNINGS, StagingPath
 
 REPORT = "report.json"
+#: The same report as a page for people (:func:`pim_images.outline.report_html`).
+REPORT_PAGE = "report.html"
 STAGES_DIR = "report"
 #: Warnings kept verbatim per stage in the report (the rest are counted): enough to list
 #: every skipped image of a bad day, small enough to open in an editor.
@@ -88,8 +91,8 @@ def assemble_report(
     run: dict[str, Any],
     task_states: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Join the stages' entries into ``report.json``: errors and warnings in pipeline order,
-    each stage's status and figures under its name.
+    """Join the stages' entries into ``report.json`` (and its page, ``report.html``): errors and
+    warnings in pipeline order, each stage's status and figures under its name.
 
     :param stages: every stage of the pipeline, in order; one that left no entry did not run.
     :param run: what identifies the run (DAG, run id, data interval), copied as is.
@@ -130,6 +133,8 @@ def assemble_report(
         },
     }
     staging.write_json(run_dir / REPORT, report)
+    with (run_dir / REPORT_PAGE).open("wb") as f:
+        f.write(report_html(report).encode("utf-8"))
     return report
 
 

@@ -9,6 +9,7 @@ and their records are :mod:`pim_images.records`. Paths are used only through ``/
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol
 
 
@@ -43,3 +44,9 @@ def write_json(path: StagingPath, data: Any) -> None:
 def read_json(path: StagingPath) -> Any:
     with path.open("rb") as f:
         return json.loads(f.read().decode("utf-8"))
+
+
+def run_folder(run_id: str) -> str:
+    """A run's staging folder under the staging base: ``runs/<run id>``, the run id reduced to
+    characters every object store and file system takes (docs/runs.md#staging)."""
+    return "runs/" + re.sub(r"[^A-Za-z0-9._-]", "_", run_id)

@@ -10,6 +10,7 @@ derived from the DAG object.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -42,10 +43,14 @@ class Run:
 
     result: subprocess.CompletedProcess[str]
     report: dict[str, Any]
+    report_path: Path
     delivered: list[Path]
     state: str
     tasks: dict[str, tuple[str, int, int]]
     asset_events: list[str]
+    #: asset name -> the extra of its event in this run
+    asset_extras: dict[str, dict[str, Any]]
+    note: str | None
 
     @property
     def output(self) -> str:
@@ -91,17 +96,25 @@ def dag_run(sandbox: Sandbox, dag_env, run_dag, airflow_home: Path) -> Callable[
                 (DAG_ID, run_id),
             ).fetchall()
             events = db.execute(
-                "SELECT a.name FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
                 "WHERE e.source_dag_id = ? AND e.source_run_id = ?",
                 (DAG_ID, run_id),
             ).fetchall()
+            note = db.execute(
+                "SELECT n.content FROM dag_run_note n JOIN dag_run r ON r.id = n.dag_run_id "
+                "WHERE r.dag_id = ? AND r.run_id = ?",
+                (DAG_ID, run_id),
+            ).fetchone()
         return Run(
             result=result,
             report=json.loads(report.read_text()),
+            report_path=report,
             delivered=sorted(set(_files(sandbox.sftp_root)) - set(before)),
             state=state,
             tasks={task: (state, tries, max_tries) for task, state, tries, max_tries in tasks},
-            asset_events=sorted(name for (name,) in events),
+            asset_events=sorted(name for name, _ in events),
+            asset_extras={name: json.loads(extra or "{}") for name, extra in events},
+            note=note[0] if note else None,
         )
 
     return run
@@ -166,6 +179,25 @@ def test_the_configuration_fingerprint_is_recorded(full: Run, staging: Path) -> 
 def test_each_delivery_updates_its_asset(full: Run, dag: Any) -> None:
     outlets = sorted(o.name for t in dag.tasks for o in t.outlets)
     assert outlets and full.asset_events == outlets
+
+
+def test_each_asset_event_says_what_arrived(full: Run, sandbox: Sandbox) -> None:
+    """Files with sizes and checksums of the bytes on the drop, the drop, the counts."""
+    for name, extra in full.asset_extras.items():
+        assert extra["run_id"] and extra["connection_id"].endswith("_sftp"), name
+        assert extra["files"] and extra["products"] > 0, name
+        for file in extra["files"]:
+            landed = (sandbox.sftp_root / extra["remote_dir"].strip("/") / file["name"]).read_bytes()
+            assert file["bytes"] == len(landed) and file["sha256"] == hashlib.sha256(landed).hexdigest()
+    assert full.asset_extras["pim-images-bspk-delivery"]["rows"] > 0
+
+
+def test_the_runs_note_says_what_it_did(full: Run) -> None:
+    """The grid shows it: status and mode, counts, and each delivered file with its size."""
+    assert full.note is not None and full.note.startswith("**success**, full import")
+    for path in full.delivered:
+        assert f"{path.name}` (" in full.note
+    assert f"{full.report['stages']['transform']['summary']['products']} products" in full.note
 
 
 # -- (b) differential runs after an image-related configuration change ---------------------------
@@ -241,3 +273,10 @@ def test_the_report_is_written_and_names_the_error(refused: Run) -> None:
     (error,) = refused.report["errors"]
     assert error["stage"] == "extract_structure"
     assert error["message"].startswith("Akeneo POST /api/oauth/v1/token answered ")
+
+
+def test_a_failed_runs_note_names_the_error_and_the_page_exists(refused: Run) -> None:
+    assert refused.note is not None and refused.note.startswith("**failed**")
+    assert "error: extract_structure: Akeneo POST /api/oauth/v1/token answered" in refused.note
+    page = Path(refused.report_path).with_name("report.html").read_text()
+    assert "Akeneo POST /api/oauth/v1/token answered" in page and "<script" not in page
