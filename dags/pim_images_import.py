@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,6 +61,7 @@ from pim_images.records import target_dir
 from pim_images.state import FingerprintStore
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
+from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
@@ -148,31 +150,38 @@ def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
 
 
 def _run_stage(stage: str, call: Callable[[], Any]) -> dict[str, Any]:
-    """Run one stage and record how it ended in the run report, success or failure.
+    """Run one stage, record how it ended in the run report and the metrics, success or failure.
 
     Bad input (configuration, catalog, connection) and refused credentials fail the task at
     once: a retry would fail the same way.
     """
     run_dir = _run_dir()
+    started = time.monotonic()
     try:
         summary = call()
     except AirflowSkipException:
         raise
     except Exception as exc:
         report.record_failure(run_dir, stage, exc)
+        metrics.stage_failed(stage)
         if isinstance(exc, (InputError, AkeneoAuthError)):
             raise AirflowFailException(str(exc)) from exc
         raise
     report.record_stage(run_dir, stage, summary)
-    return _log_summary(stage, summary)
+    data = _log_summary(stage, summary)
+    metrics.stage_ended(stage, data, time.monotonic() - started)
+    return data
 
 
 def _with_akeneo(stage: str, call: Callable[[Any], Any]) -> dict[str, Any]:
-    """Run a stage with an Akeneo client from the connection."""
+    """Run a stage with an Akeneo client from the connection; count its requests."""
 
     def with_client() -> Any:
         with AkeneoHook().get_conn() as client:
-            return call(client)
+            try:
+                return call(client)
+            finally:
+                metrics.akeneo_calls(stage, client.attempts, client.statuses)
 
     return _run_stage(stage, with_client)
 

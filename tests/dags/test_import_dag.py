@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import sqlite3
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,11 +138,80 @@ def _stages(dag: Any) -> list[str]:
 # -- (a) a full import of the default configuration ---------------------------------------------
 
 
+class StatsdServer:
+    """A StatsD server on a free UDP port: it keeps every datagram it receives."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data = self.socket.recv(65536)
+            except OSError:
+                return
+            self.lines.extend(data.decode().splitlines())
+
+    def counters(self, prefix: str) -> dict[str, int]:
+        """``name -> sum`` of the counters (``name:value|c``) whose name starts with ``prefix``."""
+        found: dict[str, int] = {}
+        for line in self.lines:
+            name, _, rest = line.partition(":")
+            value, _, kind = rest.partition("|")
+            if kind.startswith("c") and name.startswith(prefix):
+                found[name] = found.get(name, 0) + int(float(value))
+        return found
+
+    def timers(self, prefix: str) -> set[str]:
+        return {line.partition(":")[0] for line in self.lines if "|ms" in line and line.startswith(prefix)}
+
+
 @pytest.fixture(scope="module")
-def full(dag_run, staging: Path) -> Run:
-    run = dag_run("2026-03-01", {}, staging)
+def statsd() -> Iterator[StatsdServer]:
+    server = StatsdServer()
+    yield server
+    server.socket.close()
+
+
+@pytest.fixture(scope="module")
+def full(dag_run, staging: Path, statsd: StatsdServer) -> Run:
+    run = dag_run(
+        "2026-03-01",
+        {},
+        staging,
+        AIRFLOW__METRICS__STATSD_ON="True",
+        AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
+        AIRFLOW__METRICS__STATSD_PORT=str(statsd.port),
+        AIRFLOW__METRICS__STATSD_PREFIX="airflow",
+    )
     assert run.result.returncode == 0, run.output[-4000:]
     return run
+
+
+def test_the_run_sends_its_figures_as_statsd_metrics(full: Run, statsd: StatsdServer, dag: Any) -> None:
+    """Counters of each stage's figures, a timer per stage, Akeneo's requests: names and values."""
+    counters = statsd.counters("airflow.pim_images.")
+    stages = full.report["stages"]
+    for stage, figure in [
+        ("extract", "products"),
+        ("transform", "products"),
+        ("transform", "images"),
+        ("download_media", "downloaded"),
+        ("render_bspk", "rows"),
+        ("deliver_sfcc", "bytes"),
+    ]:
+        expected = stages[stage]["summary"][figure]
+        assert counters[f"airflow.pim_images.{stage}.{figure}"] == expected > 0, (stage, figure)
+    assert counters["airflow.pim_images.render_sfcc.warnings"] == stages["render_sfcc"]["warnings_total"]
+    assert counters["airflow.pim_images.deliver_sfcc.files"] == 2
+    assert counters["airflow.pim_images.akeneo.requests"] > 0
+    assert counters["airflow.pim_images.akeneo.throttled"] == 0
+    assert statsd.timers("airflow.pim_images.") == {f"airflow.pim_images.{t}.duration" for t in _stages(dag)}
 
 
 def test_a_full_import_succeeds_in_every_task(full: Run, dag: Any) -> None:

@@ -9,6 +9,7 @@ the connection pool's limit keeps the calls in flight within Akeneo's allowance
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import threading
@@ -65,12 +66,14 @@ class AkeneoClient:
             # up to the timeout, then fails as a transport error (retried by the policy)
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json", "User-Agent": "pim-images-pipeline"},
-            event_hooks={"request": [self._count_attempt]},
+            event_hooks={"request": [self._count_attempt], "response": [self._count_status]},
         )
         self.tokens = TokenManager(credentials, self._post_token, on_token=on_token)
         self._auth = AkeneoAuth(self.tokens)
         #: HTTP requests sent: retries, token requests and re-sends after a 401 included.
         self.attempts = 0
+        #: HTTP status -> responses received with it (429s and 5xx say how hard the PIM pushed back)
+        self.statuses: collections.Counter[int] = collections.Counter()
         self._count_lock = threading.Lock()
 
     def __enter__(self) -> AkeneoClient:
@@ -170,6 +173,10 @@ class AkeneoClient:
     def _count_attempt(self, request: httpx.Request) -> None:
         with self._count_lock:
             self.attempts += 1
+
+    def _count_status(self, response: httpx.Response) -> None:
+        with self._count_lock:
+            self.statuses[response.status_code] += 1
 
 
 def _give_up(endpoint: str, state: RetryCallState) -> httpx.Response:
