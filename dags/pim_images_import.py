@@ -63,6 +63,7 @@ from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
+from pim_images_airflow.alerts import FailureAlert
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
 
@@ -95,6 +96,8 @@ STAGES = (
 PARAMS = {name: Param(**spec) for name, spec in cfg.param_specs(_DEFAULTS).items()}
 
 default_args = {
+    # a mail per failed task when the `pim_images_alerts` connection is defined
+    "on_failure_callback": [FailureAlert()],
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": 2.0,

@@ -155,3 +155,22 @@ data interval {{ report.run.data_interval_start }} to {{ report.run.data_interva
 </body></html>
 """
 )
+
+
+def failure_mail(*, dag_id: str, run_id: str, task_id: str, error: str, report: str) -> tuple[str, str]:
+    """The subject and HTML body of a failure alert: which run and task failed, the error as
+    raised (it names the offending code or value), and where the run report is.
+
+    :param report: where the run's ``report.html`` is (written when the run ends).
+    """
+    subject = f"PIM images import failed: {task_id} in run {run_id}"
+    return subject, _MAIL.render(dag_id=dag_id, run_id=run_id, task_id=task_id, error=error, report=report)
+
+
+_MAIL = Environment(autoescape=True).from_string(
+    """<p>The task <b>{{ task_id }}</b> of the run <code>{{ run_id }}</code> of <code>{{ dag_id }}</code>
+failed after its last try:</p>
+<pre>{{ error }}</pre>
+<p>The run report, with every error and warning: <code>{{ report }}</code></p>
+"""
+)

@@ -19,10 +19,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from airflow.models import DagBag
 from airflow.sdk import ObjectStoragePath
 
@@ -305,18 +308,62 @@ def test_the_same_configuration_again_reads_the_runs_interval(
 # -- (c) a failing run: Akeneo refuses the credentials -----------------------------------------
 
 
+class SmtpServer:
+    """An SMTP server on a free local port: it keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        with socket.socket() as probe:  # aiosmtpd checks its own port at start: it needs a real one
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def connection(self, to: str) -> str:
+        extra = {"from_email": "pim-images@example.com", "to": to, "disable_ssl": True, "disable_tls": True}
+        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.port, "extra": extra})
+
+
 @pytest.fixture(scope="module")
-def refused(sandbox: Sandbox, full: Run, dag_run, tmp_path_factory: pytest.TempPathFactory) -> Run:
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def refused(
+    sandbox: Sandbox, full: Run, dag_run, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Run:
     """Retries as in production (no cluster policy, the DAG's default): a refused login must
-    still fail at the first try."""
+    still fail at the first try. Failure alerts go to a local SMTP server."""
     connection = json.loads(sandbox.akeneo_conn_json())
     return dag_run(
         "2026-03-04",
         {},
         tmp_path_factory.mktemp("staging-refused"),
         AIRFLOW_CONN_AKENEO_DEFAULT=json.dumps({**connection, "password": "wrong"}),
+        AIRFLOW_CONN_PIM_IMAGES_ALERTS=smtp.connection("ops@example.com, oncall@example.com"),
         PIM_IMAGES_TEST_PRODUCTION_RETRIES="1",
     )
+
+
+def test_a_failed_task_mails_the_error_and_where_the_report_is(refused: Run, smtp: SmtpServer) -> None:
+    """One mail for the one task that failed (later tasks never ran), naming run, task, error."""
+    (mail,) = smtp.messages
+    run_id = refused.report["run"]["run_id"]
+    assert mail["To"] == "ops@example.com, oncall@example.com"
+    assert mail["Subject"] == f"PIM images import failed: extract_structure in run {run_id}"
+    body = mail.get_body(("html",)).get_content()
+    assert "Akeneo POST /api/oauth/v1/token answered" in body
+    assert str(refused.report_path.with_name("report.html")) in body
 
 
 def test_a_refused_login_fails_the_run_at_the_first_try(refused: Run) -> None:
