@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "pim_images.yaml"
 DAG_ID = "pim_images_import"
 CHANGED = {"importMode": "differential", "akeneoLocales": ["de_DE"]}
+#: The full import reads PAM assets from a 3.2 PIM (no /products-uuid there, docs/akeneo.md#versions).
+FULL = {"akeneoImageType": "both", "akeneoAssetSystem": "old"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
+def pam_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A 3.2 PIM with the PAM, for the full import."""
+    settings = SandboxSettings(
+        sftp_root=tmp_path_factory.mktemp("sftp-32"), products=24, seed=7, akeneo_version="3.2"
+    )
+    with run_sandbox(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The staging base of the successful runs (their fingerprint store is shared)."""
     return tmp_path_factory.mktemp("staging")
@@ -73,11 +85,15 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dag_run(sandbox: Sandbox, dag_env, run_dag, airflow_home: Path) -> Callable[..., Run]:
-    """A function: one ``airflow dags test`` run on ``logical_date`` with ``conf``."""
+    """A function: one ``airflow dags test`` run on ``logical_date`` with ``conf``, against
+    ``on`` (default: the 7.0 sandbox)."""
 
-    def run(logical_date: str, conf: dict[str, Any], staging: Path, **env: str) -> Run:
-        environment = {**dag_env(sandbox), "PIM_IMAGES_STAGING": f"file://{staging}", **env}
-        before = _files(sandbox.sftp_root)
+    def run(
+        logical_date: str, conf: dict[str, Any], staging: Path, on: Sandbox | None = None, **env: str
+    ) -> Run:
+        pim = on or sandbox
+        environment = {**dag_env(pim), "PIM_IMAGES_STAGING": f"file://{staging}", **env}
+        before = _files(pim.sftp_root)
         reports = set(staging.glob("runs/*/report.json"))
         result = run_dag(environment, logical_date, conf)
         (report,) = set(staging.glob("runs/*/report.json")) - reports
@@ -98,7 +114,7 @@ def dag_run(sandbox: Sandbox, dag_env, run_dag, airflow_home: Path) -> Callable[
         return Run(
             result=result,
             report=json.loads(report.read_text()),
-            delivered=sorted(set(_files(sandbox.sftp_root)) - set(before)),
+            delivered=sorted(set(_files(pim.sftp_root)) - set(before)),
             state=state,
             tasks={task: (state, tries, max_tries) for task, state, tries, max_tries in tasks},
             asset_events=sorted(name for (name,) in events),
@@ -120,12 +136,12 @@ def _stages(dag: Any) -> list[str]:
     return [t for t in dag.task_ids if not dag.get_task(t).is_teardown]
 
 
-# -- (a) a full import of the default configuration ---------------------------------------------
+# -- (a) a full import of images and PAM assets from a 3.2 PIM -----------------------------------
 
 
 @pytest.fixture(scope="module")
-def full(dag_run, staging: Path) -> Run:
-    run = dag_run("2026-03-01", {}, staging)
+def full(dag_run, staging: Path, pam_sandbox: Sandbox) -> Run:
+    run = dag_run("2026-03-01", FULL, staging, on=pam_sandbox)
     assert run.result.returncode == 0, run.output[-4000:]
     return run
 
@@ -157,9 +173,15 @@ def test_the_report_names_every_stages_status(full: Run, dag: Any) -> None:
     assert first in full.output
 
 
+def test_the_report_shows_the_products_endpoint_the_probe_found(full: Run) -> None:
+    structure = full.report["stages"]["extract_structure"]["summary"]
+    assert structure["products_endpoint"] == "/api/rest/v1/products"  # a 3.2 PIM has no products-uuid
+    assert full.report["stages"]["extract"]["summary"]["assets"] > 0
+
+
 def test_the_configuration_fingerprint_is_recorded(full: Run, staging: Path) -> None:
     recorded = full.report["stages"]["validate_config"]["summary"]["fingerprint"]
-    assert recorded == load_config(CONFIG).fingerprint()
+    assert recorded == load_config(CONFIG, overrides=FULL).fingerprint()
     assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == recorded
 
 
