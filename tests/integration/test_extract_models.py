@@ -13,6 +13,7 @@ from pim_images import records
 from pim_images.akeneo.auth import Credentials
 from pim_images.akeneo.client import AkeneoClient
 from pim_images.config import load_config
+from pim_images.errors import CatalogError
 from pim_images.extract import extract_catalog, extract_structure
 from pim_images.models import read_models, root_of
 from pim_images.records import iter_products
@@ -71,6 +72,18 @@ def test_one_familys_variants_answering_404_leaves_the_others_read(
     assert set(sets) == {"shirts_by_color_size", "accessories_by_color_material"}
     (warning,) = summary.warnings
     assert warning.startswith("family 'shoes': its family variants could not be read (Akeneo GET ")
+
+
+def test_a_pim_serving_no_products_endpoint_stops_the_run_naming_both(client, app, tmp_path: Path) -> None:
+    app.state.faults.add(r"/products(-uuid)?$", 404, times=None)
+    try:
+        with pytest.raises(CatalogError) as raised:
+            extract_structure(client, load_config(CONFIG), tmp_path)
+    finally:
+        app.state.faults.clear()
+    (problem,) = raised.value.problems
+    assert "GET /api/rest/v1/products-uuid answered 404" in problem
+    assert "GET /api/rest/v1/products answered 404" in problem
 
 
 def test_product_models_without_family_are_staged_with_their_family_variant(tmp_path: Path) -> None:
