@@ -1,9 +1,11 @@
 """Extract stage: image attributes and products from Akeneo to staging files, streaming.
 
-Reads the attribute definitions once, then walks ``/api/rest/v1/products-uuid`` with
-``search_after`` pagination (pagination.md recommends it for large catalogs: its cost does not
-grow with the page number) and writes one JSON line per enabled product, keeping only the
-identifier and the image values of the configured channel and locales.
+Reads the attribute definitions once and probes which products endpoint the PIM serves
+(``/api/rest/v1/products-uuid`` on 7.0 and SaaS, else ``/api/rest/v1/products``,
+docs/akeneo.md#versions), then walks it with ``search_after`` pagination (pagination.md
+recommends it for large catalogs: its cost does not grow with the page number) and writes one
+JSON line per enabled product, keeping only the identifier and the image values of the
+configured channel and locales.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.assets import extract_assets, read_asset_families
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
-from pim_images.models import axes_of, extract_models, read_family_variants, read_models, root_of
-from pim_images.records import Channel, Collection, ImageAttribute, Product, Structure, Value
+from pim_images.models import (
+    axes_of,
+    extract_models,
+    read_family_variants,
+    read_models,
+    root_of,
+    select_values,
+)
+from pim_images.records import Channel, Collection, ImageAttribute, Product, Structure
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 
@@ -84,7 +93,8 @@ def extract_catalog(
                 parents.add(product.parent)
             yield product
 
-    products = _iter_product_records(client, config, identifier, read, skipped, interval)
+    endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
+    products = _iter_product_records(client, config, endpoint, identifier, read, skipped, interval)
     count = records.PRODUCTS.write(run_dir, tracked(products))
     if differential:
         codes = _models_to_complete(run_dir, parents, updated_from, updated_to)  # type: ignore[arg-type]
@@ -92,7 +102,7 @@ def extract_catalog(
             r
             for chunk in _chunks(codes, PAGE_LIMIT)
             for r in _iter_product_records(
-                client, config, identifier, read, skipped, resources.parent_in(chunk)
+                client, config, endpoint, identifier, read, skipped, resources.parent_in(chunk)
             )
             if (r.uuid or r.identifier) not in seen
         )
@@ -121,6 +131,12 @@ class StructureSummary(StageSummary):
     identifier_attribute: str
     family_variants: int
     asset_families: int
+    #: the products endpoint the probe found (docs/akeneo.md#versions)
+    products_endpoint: str
+    #: the PIM's version and edition, where it tells them (PIM >= 6.0, SaaS)
+    pim_version: str | None = None
+    pim_edition: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath) -> StructureSummary:
@@ -132,6 +148,9 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
     :raises CatalogError: a configured image attribute is missing or not an image attribute.
     """
     collection_type = COLLECTION_TYPES[config.akeneoAssetSystem]
+    warnings: list[str] = []
+    endpoint = products_endpoint(client)
+    version, edition = _system_information(client)
     attributes = _read_attributes(client, collection_type)
     image_attributes: list[str] = []
     if config.reads_images:
@@ -139,7 +158,9 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
         image_attributes = order_image_attributes(attributes, config.akeneoImageAttributes)
     collections = asset_collections(attributes, collection_type) if config.reads_assets else []
     identifier = _identifier_attribute(attributes)
-    family_variants = read_family_variants(client)
+    family_variants = read_family_variants(client, warnings)
+    axes = axes_of(family_variants)
+    axis_types = {a["code"]: a.get("type") for a in resources.iter_attributes_by_code(client, axes)}
     families = [c.family for c in collections if c.family]
     asset_families = read_asset_families(client, families) if families else {}
     records.ASSET_FAMILIES.write(run_dir, asset_families)
@@ -153,6 +174,10 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
             enabled_locales=_enabled_locales(client),
             family_variants=family_variants,
             asset_system_available=asset_system_available(client, config) if config.reads_assets else None,
+            products_endpoint=endpoint,
+            pim_version=version,
+            pim_edition=edition,
+            axis_types={code: kind for code, kind in axis_types.items() if isinstance(kind, str)},
         ),
     )
     return StructureSummary(
@@ -161,6 +186,49 @@ def extract_structure(client: AkeneoClient, config: PipelineConfig, run_dir: Sta
         identifier_attribute=identifier,
         family_variants=len(family_variants),
         asset_families=len(asset_families),
+        products_endpoint=endpoint,
+        pim_version=version,
+        pim_edition=edition,
+        warnings=warnings,
+    )
+
+
+def products_endpoint(client: AkeneoClient) -> str:
+    """The products endpoint this PIM serves (docs/akeneo.md#versions): ``products-uuid`` where
+    present (7.0, SaaS), else ``products`` (by identifier, every version before SaaS).
+
+    :raises CatalogError: the PIM serves neither (both answered 404): the connection's URL is
+        not an Akeneo PIM's, or its API is not reachable there. Not retried: a retry would get
+        the same answers.
+    """
+    answers = []
+    for endpoint in resources.PRODUCTS_ENDPOINTS:
+        try:
+            resources.probe_products(client, endpoint)
+        except AkeneoNotFoundError as error:
+            answers.append(str(error))
+            continue
+        return endpoint
+    raise CatalogError(
+        [
+            "Akeneo serves no products endpoint (PIM 7.0 and SaaS serve "
+            f"{resources.PRODUCTS_UUID}, earlier versions {resources.PRODUCTS_BY_IDENTIFIER}): "
+            + "; ".join(answers)
+            + " (check that the connection's host is the PIM's base URL)"
+        ]
+    )
+
+
+def _system_information(client: AkeneoClient) -> tuple[str | None, str | None]:
+    """The PIM's version and edition where it tells them (PIM >= 6.0 and SaaS), else ``None``."""
+    try:
+        information = resources.get_system_information(client)
+    except AkeneoNotFoundError:
+        return None, None
+    version, edition = information.get("version"), information.get("edition")
+    return (
+        version if isinstance(version, str) else None,
+        edition if isinstance(edition, str) else None,
     )
 
 
@@ -218,16 +286,6 @@ def order_image_attributes(attributes: dict[str, dict[str, Any]], configured: tu
         return list(configured)
     images = [a for a in attributes.values() if a.get("type") == IMAGE_TYPE]
     return [a["code"] for a in sorted(images, key=lambda a: (a.get("sort_order") or 0, a["code"]))]
-
-
-def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, ...]) -> list[Value]:
-    """Keep the values of the configured channel and locales (others are ignored,
-    docs/akeneo.md#values-per-channel-and-locale)."""
-    return [
-        Value(data=v.get("data"), locale=v.get("locale"), scope=v.get("scope"))
-        for v in values
-        if v.get("scope") in (None, scope) and v.get("locale") in (None, *locales) and v.get("data")
-    ]
 
 
 def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, dict[str, Any]]:
@@ -306,6 +364,7 @@ def _attribute_record(attribute: dict[str, Any]) -> ImageAttribute:
 def _iter_product_records(
     client: AkeneoClient,
     config: PipelineConfig,
+    endpoint: str,
     identifier: str,
     attribute_codes: list[str],
     skipped: list[str],
@@ -313,13 +372,15 @@ def _iter_product_records(
 ) -> Iterator[Product]:
     products = resources.iter_products(
         client,
+        endpoint=endpoint,
         scope=config.akeneoScope,
         locales=config.akeneoLocales,
         attributes=[identifier, *attribute_codes],
         filters=extra_filters,
     )
+    scope, locales = config.akeneoScope, config.akeneoLocales
     for product in products:
-        values = product.get("values") or {}
+        values = product.get("values") or {}  # [] on PIMs before 4.0 when empty
         sku = _identifier_of(product, values, identifier)
         if not sku:
             skipped.append(f"product {product.get('uuid')!r} has no {identifier!r} value; skipped")
@@ -330,9 +391,9 @@ def _iter_product_records(
             family=product.get("family"),
             parent=product.get("parent"),
             values={
-                code: select_values(values.get(code) or [], config.akeneoScope, config.akeneoLocales)
+                code: selected
                 for code in attribute_codes
-                if values.get(code)
+                if (selected := select_values(values.get(code) or [], scope, locales))
             },
         )
 

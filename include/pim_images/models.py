@@ -23,10 +23,22 @@ from pim_images.records import AttributeSet, ProductModel, Value, Values
 from pim_images.staging import StagingPath
 
 
-def read_family_variants(client: AkeneoClient) -> dict[str, list[AttributeSet]]:
-    """Variant attribute sets of every family variant, by ``family/variant`` (level order)."""
+def read_family_variants(client: AkeneoClient, warnings: list[str]) -> dict[str, list[AttributeSet]]:
+    """Variant attribute sets of every family variant, by family variant code (level order).
+
+    Family variant codes are unique in a PIM, so a product model finds its sets by its
+    ``family_variant`` alone: models of PIMs before 3.2 have no ``family``
+    (docs/akeneo.md#product-models-and-family-variants).
+
+    :param warnings: gets one line per family whose variants answered 404 (its variants are not
+        read; the other families' are). When every family answers 404 the PIM has no family
+        variants (before 2.0): no warning, no sets.
+    """
     sets: dict[str, list[AttributeSet]] = {}
+    missing: list[tuple[str, AkeneoNotFoundError]] = []
+    families = 0
     for family in resources.iter_families(client):
+        families += 1
         try:
             for variant in resources.iter_family_variants(client, family["code"]):
                 attribute_sets = [
@@ -37,9 +49,15 @@ def read_family_variants(client: AkeneoClient) -> dict[str, list[AttributeSet]]:
                     )
                     for s in variant.get("variant_attribute_sets") or []
                 ]
-                sets[f"{family['code']}/{variant['code']}"] = sorted(attribute_sets, key=lambda s: s.level)
-        except AkeneoNotFoundError:
-            return {}  # a PIM before 2.0 has no family variants, hence no product models
+                sets[variant["code"]] = sorted(attribute_sets, key=lambda s: s.level)
+        except AkeneoNotFoundError as error:
+            missing.append((family["code"], error))
+    if missing and len(missing) < families:
+        warnings += [
+            f"family {code!r}: its family variants could not be read ({error}); variants of its "
+            "product models are delivered without their variation"
+            for code, error in missing
+        ]
     return sets
 
 
@@ -67,21 +85,44 @@ def extract_models(
         for model in resources.iter_product_models(
             client, scope=config.akeneoScope, locales=config.akeneoLocales
         ):
-            values = model.get("values") or {}
-            yield ProductModel(
-                code=model["code"],
-                parent=model.get("parent"),
-                family=model.get("family"),
-                family_variant=model.get("family_variant"),
-                updated=model.get("updated"),
-                values={code: _values(values[code]) for code in attribute_codes if values.get(code)},
-            )
+            yield model_record(model, attribute_codes, config.akeneoScope, config.akeneoLocales)
 
     return records.MODELS.write(run_dir, lines())
 
 
-def _values(values: list[dict[str, Any]]) -> list[Value]:
-    return [Value(data=v.get("data"), locale=v.get("locale"), scope=v.get("scope")) for v in values]
+def model_record(
+    model: dict[str, Any], attribute_codes: list[str], scope: str, locales: tuple[str, ...]
+) -> ProductModel:
+    """A product model as staged: its values of ``attribute_codes`` in the configured channel and
+    locales, selected exactly as a product's (docs/akeneo.md#values-per-channel-and-locale)."""
+    values = model.get("values") or {}
+    return ProductModel(
+        code=model["code"],
+        parent=model.get("parent"),
+        family=model.get("family"),
+        family_variant=model.get("family_variant"),
+        updated=model.get("updated"),
+        values={
+            code: selected
+            for code in attribute_codes
+            if (selected := select_values(values.get(code) or [], scope, locales))
+        },
+    )
+
+
+def select_values(values: list[dict[str, Any]], scope: str, locales: tuple[str, ...]) -> list[Value]:
+    """Keep the values of the configured channel and locales (others are ignored,
+    docs/akeneo.md#values-per-channel-and-locale). A value is kept whatever its data, ``false``
+    and ``0`` included; only a missing or empty one (``null``, ``""``, ``[]``) is dropped."""
+    return [
+        Value(data=v.get("data"), locale=v.get("locale"), scope=v.get("scope"))
+        for v in values
+        if v.get("scope") in (None, scope) and v.get("locale") in (None, *locales) and _present(v.get("data"))
+    ]
+
+
+def _present(data: Any) -> bool:
+    return data is not None and data != "" and data != []
 
 
 def read_models(run_dir: StagingPath) -> dict[str, ProductModel]:
@@ -109,13 +150,70 @@ def own_values(values: Values, sets: list[AttributeSet], level: int) -> Values:
     return {k: v for k, v in values.items() if k in owned}
 
 
-def axis_values(values: Values, sets: list[AttributeSet], level: int) -> list[tuple[str, str]]:
+#: Attribute types whose value is an option or record code (products.md, "The data format").
+_CODE_TYPES = frozenset(
+    {
+        "pim_catalog_simpleselect",
+        "pim_reference_data_simpleselect",
+        "pim_catalog_reference_data_simpleselect",
+        "akeneo_reference_entity",
+    }
+)
+
+
+def axis_text(data: Any, attribute_type: str | None) -> str | None:
+    """An axis value as the SFCC connector's product import writes it
+    (docs/transform.md#variation-attribute-ids): the option or record code of a select or
+    reference axis, ``<amount> <unit>`` of a metric (Akeneo's amount as given: ``"0.5000"``
+    stays ``0.5000``), ``true``/``false`` of a boolean.
+
+    :param attribute_type: the axis attribute's ``type``; ``None`` when it was not read, then the
+        data's shape decides (a boolean, an amount and a unit, a code).
+    :return: the text, or ``None`` when the data does not fit the type (never a Python repr).
+    """
+    if attribute_type == "pim_catalog_boolean" or (attribute_type is None and isinstance(data, bool)):
+        return ("true" if data else "false") if isinstance(data, bool) else None
+    if attribute_type == "pim_catalog_metric" or (attribute_type is None and isinstance(data, dict)):
+        if not isinstance(data, dict) or data.get("amount") is None or not data.get("unit"):
+            return None
+        amount = data["amount"]
+        if isinstance(amount, bool) or not isinstance(amount, str | int | float):
+            return None
+        return f"{amount} {data['unit']}"
+    if isinstance(data, str) and data:
+        return data
+    if attribute_type not in _CODE_TYPES and isinstance(data, int | float) and not isinstance(data, bool):
+        return str(data)
+    return None
+
+
+def axis_values(
+    values: Values,
+    sets: list[AttributeSet],
+    level: int,
+    types: dict[str, str] | None = None,
+    problems: list[str] | None = None,
+) -> list[tuple[str, str]]:
     """``(axis attribute, value)`` of every axis down to ``level``, in family-variant order, so
-    the same attribute stands at the same index in every group of a master (catalog.xsd)."""
+    the same attribute stands at the same index in every group of a master (catalog.xsd).
+
+    :param types: axis attribute code -> its Akeneo type, to write each value as
+        :func:`axis_text` says.
+    :param problems: gets one line per axis without a value, or whose value does not fit its
+        type (that axis is left out).
+    """
     found = []
     for attribute_set in sets[:level]:
         for axis in attribute_set.axes:
-            value = next((v.data for v in values.get(axis) or [] if v.data is not None), None)
-            if value is not None:
-                found.append((axis, str(value)))
+            datas = [v.data for v in values.get(axis) or [] if v.data is not None]
+            text = axis_text(datas[0], (types or {}).get(axis)) if datas else None
+            if text is not None:
+                found.append((axis, text))
+            elif problems is not None:
+                given = (
+                    f"value {datas[0]!r} does not fit type {(types or {}).get(axis)!r}"
+                    if datas
+                    else "no value"
+                )
+                problems.append(f"axis {axis!r}: {given}")
     return found

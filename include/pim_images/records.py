@@ -82,10 +82,17 @@ class Structure(Record):
     asset_collections: list[Collection]
     channel: Channel | None
     enabled_locales: list[str]
-    #: level-ordered attribute sets by ``family/family_variant``
+    #: level-ordered attribute sets by family variant code (unique in a PIM)
     family_variants: dict[str, list[AttributeSet]]
     #: whether the configured asset system answered its probe; ``None`` when assets are not read
     asset_system_available: bool | None = None
+    #: the products endpoint the probe found: ``products-uuid`` (7.0, SaaS) or ``products``
+    products_endpoint: str | None = None
+    #: the PIM's version and edition where it tells them (PIM >= 6.0, SaaS), else ``None``
+    pim_version: str | None = None
+    pim_edition: str | None = None
+    #: axis attribute code -> its Akeneo type (how its values are written, docs/transform.md)
+    axis_types: dict[str, str] = {}
 
     @property
     def image_attribute_codes(self) -> list[str]:

@@ -85,6 +85,8 @@ class ProductTransformer:
         self.media = media
         self.assets = assets
         self.warnings = warnings
+        #: what is reported without skipping an image (axis values that cannot be written)
+        self.notes: list[str] = []
         self.link_families: set[str | None] = set()  # families already reported as link-only
 
     def images_and_collections(self, name: str, values: Values) -> tuple[list[Image], list[CollectionValue]]:
@@ -203,6 +205,7 @@ def master_images(
     models: dict[str, ProductModel],
     family_variants: dict[str, list[AttributeSet]],
     transformer: ProductTransformer,
+    axis_types: dict[str, str] | None = None,
 ) -> ProductImages:
     """A master's images (docs/transform.md#variation-images): the root model's own images with no
     variation, then per sub-model (code order) its own images filtered by its axis values,
@@ -210,11 +213,13 @@ def master_images(
 
     ``variants`` of an image names the variant products it applies to: none for the root's,
     the sub-model's variants for a sub-model's, the variant itself for a variant's. The
-    master's collections are the root's.
+    master's collections are the root's. The family variant is found by its code alone (models
+    of PIMs before 3.2 have no ``family``); ``axis_types`` say how each axis value is written.
     """
     model = models[root]
-    sets = family_variants.get(f"{model.family}/{model.family_variant}", [])
-    images, collections = _level_images(transformer, root, model.values, sets, 0, [])
+    sets = family_variants.get(model.family_variant or "", [])
+    types = axis_types or {}
+    images, collections = _level_images(transformer, root, model.values, sets, 0, [], types)
     by_parent: dict[str, list[Product]] = {}
     for variant in sorted(variants, key=lambda v: v.identifier):
         by_parent.setdefault(variant.parent or "", []).append(variant)
@@ -222,10 +227,10 @@ def master_images(
         children = by_parent[parent]
         if parent != root:  # a sub-model: its own images apply to all its variants
             skus = [v.identifier for v in children]
-            images += _level_images(transformer, parent, models[parent].values, sets, 1, skus)[0]
+            images += _level_images(transformer, parent, models[parent].values, sets, 1, skus, types)[0]
         for variant in children:
             images += _level_images(
-                transformer, variant.identifier, variant.values, sets, len(sets), [variant.identifier]
+                transformer, variant.identifier, variant.values, sets, len(sets), [variant.identifier], types
             )[0]
     return ProductImages(product_ref=root, images=images, collections=collections)
 
@@ -237,11 +242,29 @@ def _level_images(
     sets: list[AttributeSet],
     level: int,
     variants: list[str],
+    types: dict[str, str],
 ) -> tuple[list[Image], list[CollectionValue]]:
     own = own_values(values, sets, level)
-    variation = axis_values(values, sets, level)
+    problems: list[str] = []
+    variation = axis_values(values, sets, level, types, problems)
     images, collections = transformer.images_and_collections(name, own)
+    if images:
+        transformer.notes += [f"product {name!r} {p}; its images lack that axis" for p in problems]
     return [msgspec.structs.replace(i, variation=variation, variants=variants) for i in images], collections
+
+
+def _identifier_collisions(run_dir: StagingPath, models: dict[str, ProductModel]) -> set[str]:
+    """Identifiers of simple products that are also the code of a master (a root model with a
+    variant read): both would be one ``product-id`` / ``product_ref`` downstream
+    (docs/bad-input.md#identifier-equal-to-a-product-model-code). A first pass over the products."""
+    simple: set[str] = set()
+    masters: set[str] = set()
+    for product in records.iter_products(run_dir):
+        if product.parent and product.parent in models:
+            masters.add(root_of(product.parent, models))
+        elif product.identifier in models:
+            simple.add(product.identifier)
+    return simple & masters
 
 
 @dataclass(frozen=True)
@@ -287,20 +310,43 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         locales.update(i.locale for i in product.images)
         return product
 
+    collisions = _identifier_collisions(run_dir, models)
+    notes = transformer.notes
+    notes += [
+        f"product {code!r}: its identifier is also the code of product model {code!r} (a master); "
+        "both are skipped, since SFCC and BSPK would receive two products of that id"
+        for code in sorted(collisions)
+    ]
+
     def lines() -> Iterator[ProductImages]:
         for product in records.iter_products(run_dir):
             parent = product.parent
             if parent and parent in models:
                 variants_by_root.setdefault(root_of(parent, models), []).append(product)
                 continue
+            if parent:
+                notes.append(
+                    f"product {product.identifier!r}: its parent product model {parent!r} was not read "
+                    "(not in the channel's categories, or not visible to the API user); exported as a "
+                    "simple product"
+                )
+            if product.identifier in collisions:
+                continue
             images, product_collections = transformer.images_and_collections(
                 product.identifier, product.values
             )
             yield counted(ProductImages(product.identifier, images, product_collections))
         # masters after simple products, each whole (all its rows together), in code order
-        for root in sorted(variants_by_root):
+        for root in sorted(set(variants_by_root) - collisions):
             yield counted(
-                master_images(root, variants_by_root[root], models, structure.family_variants, transformer)
+                master_images(
+                    root,
+                    variants_by_root[root],
+                    models,
+                    structure.family_variants,
+                    transformer,
+                    structure.axis_types,
+                )
             )
 
     count = records.IMAGES.write(run_dir, lines())
@@ -310,5 +356,5 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         images=totals["images"],
         locales_used=[loc for loc in config.akeneoLocales if loc in locales],
         skipped_images=len(warnings),
-        warnings=warnings,
+        warnings=notes + warnings,
     )

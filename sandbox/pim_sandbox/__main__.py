@@ -16,7 +16,7 @@ import signal
 import threading
 from pathlib import Path
 
-from pim_sandbox.catalog import DEFECTS
+from pim_sandbox.catalog import DEFECTS, PROFILES
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
 # The project the sandbox serves (sandbox/pim_sandbox/ -> the repository root): its dags/ and plugins/.
@@ -57,8 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--asset-system",
         choices=("new", "old"),
-        default="new",
-        help="Asset Manager (new) or PAM (old) assets",
+        default=None,
+        help="Asset Manager (new) or PAM (old) assets (default: the version's)",
+    )
+    parser.add_argument(
+        "--akeneo-version",
+        choices=sorted(PROFILES),
+        default=None,
+        help="the Akeneo version served: its endpoints and shapes (default: 7.0; 3.2 with the PAM)",
     )
     parser.add_argument(
         "--defect",
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         sftp_port=args.sftp_port,
         host_key_path=args.host_key.resolve(),
         asset_system=args.asset_system,
+        akeneo_version=args.akeneo_version,
         models=args.models,
         defects=tuple(args.defect),
     )
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
             print(line)
         print(f"SFTP root: {sandbox.sftp_root}")
         print(
-            f"# Akeneo sandbox at {sandbox.akeneo_url} ({args.products} products); Ctrl-C stops", flush=True
+            f"# Akeneo {sandbox.catalog.profile.name} sandbox at {sandbox.akeneo_url} "
+            f"({args.products} products); Ctrl-C stops",
+            flush=True,
         )
         try:
             stop.wait()

@@ -1,13 +1,16 @@
 """Akeneo-compatible HTTP server (FastAPI) over a :class:`~pim_sandbox.catalog.SandboxCatalog`.
 
 It answers the read endpoints the pipeline uses with the paths, JSON shapes, status codes and error messages
-of a real Akeneo 7 PIM (the Swagger file and concept pages in ``shared/specs/akeneo``, and where they are
-silent, the PIM's own source):
+of a real Akeneo PIM of the catalog's version (``catalog.profile``, :mod:`pim_sandbox.catalog.versions`:
+7.0 by default; 3.1, 3.2, 5.0 and SaaS serve other endpoints and shapes), from the Swagger file and concept
+pages in ``shared/specs/akeneo``, and where they are silent, the PIM's own source:
 
 - ``POST /api/oauth/v1/token``: password and refresh-token grants (authentication.md);
 - ``GET /api/rest/v1/{attributes,families,channels,locales}[/{code}]``: offset pagination (pagination.md);
-- ``GET /api/rest/v1/products-uuid[/{uuid}]``: ``search`` filters (filter.md), ``scope``/``locales``/
-  ``attributes`` value filters, ``page`` and ``search_after`` pagination;
+- ``GET /api/rest/v1/products-uuid[/{uuid}]`` (7.0, SaaS) and ``GET /api/rest/v1/products[/{code}]``
+  (before SaaS): ``search`` filters (filter.md), ``scope``/``locales``/``attributes`` value filters,
+  ``page`` and ``search_after`` pagination;
+- ``GET /api/rest/v1/system-information`` (7.0, SaaS): version and edition, without a token;
 - ``GET /api/rest/v1/media-files/{code}[/download]``;
 - with the Asset Manager (``asset_system="new"``, asset-manager.md):
   ``GET /api/rest/v1/asset-families[/{code}]``, ``/asset-families/{f}/attributes[/{code}]``,
@@ -886,22 +889,39 @@ def _matching(headers: Iterator[ProductHeader], predicates: list[Predicate]) -> 
 
 
 def _product_item(
-    request: Request, catalog: SandboxCatalog, index: int, values: _ValueFilter
+    request: Request, catalog: SandboxCatalog, index: int, values: _ValueFilter, path: str
 ) -> dict[str, Any]:
-    product = catalog.product(index, _base_url(request))
-    product["values"] = values.apply(product["values"])
-    return _with_self_link(request, f"{_API}/products-uuid/{product['uuid']}", product)
+    product = _versioned_product(catalog, catalog.product(index, _base_url(request)), path)
+    product["values"] = _versioned_values(catalog, values.apply(product["values"]))
+    key = product["uuid"] if path.endswith("-uuid") else quote(product["identifier"])
+    return _with_self_link(request, f"{path}/{key}", product)
 
 
-def _list_products(request: Request, catalog: SandboxCatalog) -> Response:
-    """``GET /products-uuid``: filters, value filters and both pagination types (pagination.md, filter.md)."""
+def _versioned_product(catalog: SandboxCatalog, product: dict[str, Any], path: str) -> dict[str, Any]:
+    """A product as the endpoint ``path`` of this version shows it: ``/products`` items lead with the
+    ``identifier`` (the ``sku`` value), and have no ``uuid`` before 7.0 (catalog.versions)."""
+    if path.endswith("-uuid"):
+        return product
+    identifier = product["values"]["sku"][0]["data"]
+    uuid = product.pop("uuid")
+    head = {"identifier": identifier, **({"uuid": uuid} if catalog.profile.product_uuids else {})}
+    return {**head, **product}
+
+
+def _versioned_values(catalog: SandboxCatalog, values: dict[str, Any]) -> Any:
+    """``values`` as this version encodes them: PHP's empty array is ``[]`` before 4.0."""
+    return [] if not values and catalog.profile.empty_values_as_list else values
+
+
+def _list_products(request: Request, catalog: SandboxCatalog, path: str) -> Response:
+    """``GET /products-uuid`` and ``GET /products``: filters, value filters and both pagination types
+    (pagination.md, filter.md); ``path`` is the endpoint's."""
     pagination_type = _pagination_type(request, search_after=True)
     limit = _limit(request)
     predicates = _product_predicates(_search(request))
     values = _value_filter(request, catalog)
     if values.scope is not None:
         predicates.append(_channel_tree_predicate(catalog, values.scope))
-    path = f"{_API}/products-uuid"
     if pagination_type == "search_after":
         return _json(_search_after_page(request, catalog, predicates, values, limit, path))
     page, with_count = _page(request), _with_count(request)
@@ -911,7 +931,7 @@ def _list_products(request: Request, catalog: SandboxCatalog) -> Response:
         headers = islice(_matching(catalog.iter_headers(), predicates), offset, offset + limit)
     else:
         headers = islice(catalog.iter_headers(offset), limit)
-    items = [_product_item(request, catalog, header.index, values) for header in headers]
+    items = [_product_item(request, catalog, header.index, values, path) for header in headers]
     count = None
     if with_count:
         count = (
@@ -934,7 +954,7 @@ def _search_after_page(
     cursor = request.query_params.get("search_after")
     start = catalog.first_index_after_uuid(_decode_cursor(cursor)) if cursor else 0
     headers = list(islice(_matching(catalog.iter_headers(start), predicates), limit))
-    items = [_product_item(request, catalog, header.index, values) for header in headers]
+    items = [_product_item(request, catalog, header.index, values, path) for header in headers]
     next_cursor = _encode_cursor(headers[-1].uuid) if len(headers) == limit else None
     return {"_links": _cursor_links(request, path, limit, cursor, next_cursor), "_embedded": {"items": items}}
 
@@ -988,9 +1008,16 @@ def _model_predicate(prop: str, item: dict[str, Any]) -> ModelPredicate:
 
 
 def _model_item(request: Request, catalog: SandboxCatalog, code: str, values: _ValueFilter) -> dict[str, Any]:
-    model = catalog.product_model(code, _base_url(request))
-    model["values"] = values.apply(model["values"])
+    model = _versioned_model(catalog, catalog.product_model(code, _base_url(request)))
+    model["values"] = _versioned_values(catalog, values.apply(model["values"]))
     return _with_self_link(request, f"{_API}/product-models/{quote(code)}", model)
+
+
+def _versioned_model(catalog: SandboxCatalog, model: dict[str, Any]) -> dict[str, Any]:
+    """A product model as this version shows it: no ``family`` before 3.2 (catalog.versions)."""
+    if not catalog.profile.model_family:
+        model.pop("family", None)
+    return model
 
 
 def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
@@ -1059,6 +1086,8 @@ def _add_model_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
             lambda: catalog.product_model(code, _base_url(request)),
             f'Product model "{code}" does not exist or you do not have permission to access it.',
         )
+        model = _versioned_model(catalog, model)
+        model["values"] = _versioned_values(catalog, model["values"])
         return _json(model)
 
 
@@ -1474,6 +1503,9 @@ def create_app(
     _add_error_handlers(app)
     token = _token_endpoint(tokens, client_id, client_secret, username, password)
     app.add_api_route("/api/oauth/v1/token", token, methods=["POST"])
+    information = catalog.profile.system_information
+    if information is not None:  # 6.0+ and SaaS; no token needed (the Swagger file's x-no-token)
+        app.add_api_route(f"{_API}/system-information", lambda: _json(dict(information)), methods=["GET"])
     app.include_router(_api_router(catalog, tokens))
     return app
 
@@ -1558,18 +1590,12 @@ def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
     router = APIRouter(prefix=_API, dependencies=[Depends(_authenticator(tokens))])
     _add_structure_routes(router, catalog)
 
-    @router.get("/products-uuid")
-    async def list_products(request: Request) -> Response:
-        return _list_products(request, catalog)
-
-    @router.get("/products-uuid/{uuid}")
-    async def get_product(request: Request, uuid: str) -> Response:
-        index = catalog.index_of_uuid(uuid)
-        if index is None:
-            raise AkeneoError(
-                404, f'Product "{uuid}" does not exist or you do not have permission to access it.'
-            )
-        return _json(catalog.product(index, _base_url(request)))
+    # Each version serves its products endpoints only (catalog.versions): the others answer
+    # "No route found", as on a real PIM.
+    if catalog.profile.products_uuid:
+        _add_products_uuid_routes(router, catalog)
+    if catalog.profile.products_by_identifier:
+        _add_products_routes(router, catalog)
 
     _add_model_routes(router, catalog)
 
@@ -1590,6 +1616,46 @@ def _api_router(catalog: SandboxCatalog, tokens: TokenStore) -> APIRouter:
     else:
         _add_pam_routes(router, catalog)
     return router
+
+
+def _add_products_uuid_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """``GET /products-uuid[/{uuid}]`` (7.0 and SaaS)."""
+    path = f"{_API}/products-uuid"
+
+    @router.get("/products-uuid")
+    async def list_products(request: Request) -> Response:
+        return _list_products(request, catalog, path)
+
+    @router.get("/products-uuid/{uuid}")
+    async def get_product(request: Request, uuid: str) -> Response:
+        index = catalog.index_of_uuid(uuid)
+        if index is None:
+            raise AkeneoError(
+                404, f'Product "{uuid}" does not exist or you do not have permission to access it.'
+            )
+        product = catalog.product(index, _base_url(request))
+        product["values"] = _versioned_values(catalog, product["values"])
+        return _json(product)
+
+
+def _add_products_routes(router: APIRouter, catalog: SandboxCatalog) -> None:
+    """``GET /products[/{code}]``, by identifier (1.7 to 7.0)."""
+    path = f"{_API}/products"
+
+    @router.get("/products")
+    async def list_products(request: Request) -> Response:
+        return _list_products(request, catalog, path)
+
+    @router.get("/products/{code}")
+    async def get_product(request: Request, code: str) -> Response:
+        index = next((h.index for h in catalog.iter_headers() if h.identifier == code), None)
+        if index is None:
+            raise AkeneoError(
+                404, f'Product "{code}" does not exist or you do not have permission to access it.'
+            )
+        product = _versioned_product(catalog, catalog.product(index, _base_url(request)), path)
+        product["values"] = _versioned_values(catalog, product["values"])
+        return _json(product)
 
 
 def _download(media: MediaFile) -> Response:

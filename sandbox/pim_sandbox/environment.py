@@ -38,7 +38,11 @@ class SandboxSettings:
     akeneo_port: int = 0
     sftp_port: int = 0
     host_key_path: Path | None = None
-    asset_system: str = "new"
+    #: ``new`` (Asset Manager) or ``old`` (PAM); ``None``: the version's (``new`` when neither is given)
+    asset_system: str | None = None
+    #: the Akeneo version served (``catalog.versions.PROFILES``: ``3.1``, ``3.2``, ``5.0``, ``7.0``,
+    #: ``saas``); ``None``: the newest of the asset system (7.0, or 3.2 for the PAM)
+    akeneo_version: str | None = None
     models: int = 0
     #: rules of the connector the catalog breaks (``catalog.DEFECTS``), for validation tests
     defects: tuple[str, ...] = ()
@@ -92,7 +96,8 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
     catalog = generate_catalog(
         products=settings.products,
         seed=settings.seed,
-        asset_system=settings.asset_system,
+        asset_system=settings.asset_system,  # type: ignore[arg-type]
+        akeneo_version=settings.akeneo_version,
         models=settings.models,
         defects=settings.defects,
     )

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "pim_images.yaml"
 DAG_ID = "pim_images_import"
 CHANGED = {"importMode": "differential", "akeneoLocales": ["de_DE"]}
+#: The full import reads PAM assets from a 3.2 PIM (no /products-uuid there, docs/akeneo.md#versions).
+FULL = {"akeneoImageType": "both", "akeneoAssetSystem": "old"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
+def pam_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A 3.2 PIM with the PAM, for the full import."""
+    settings = SandboxSettings(
+        sftp_root=tmp_path_factory.mktemp("sftp-32"), products=24, seed=7, akeneo_version="3.2"
+    )
+    with run_sandbox(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The staging base of the successful runs (their fingerprint store is shared)."""
     return tmp_path_factory.mktemp("staging")
@@ -83,11 +95,15 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def dag_run(sandbox: Sandbox, dag_env, run_dag, airflow_home: Path) -> Callable[..., Run]:
-    """A function: one ``airflow dags test`` run on ``logical_date`` with ``conf``."""
+    """A function: one ``airflow dags test`` run on ``logical_date`` with ``conf``, against
+    ``on`` (default: the 7.0 sandbox)."""
 
-    def run(logical_date: str, conf: dict[str, Any], staging: Path, **env: str) -> Run:
-        environment = {**dag_env(sandbox), "PIM_IMAGES_STAGING": f"file://{staging}", **env}
-        before = _files(sandbox.sftp_root)
+    def run(
+        logical_date: str, conf: dict[str, Any], staging: Path, on: Sandbox | None = None, **env: str
+    ) -> Run:
+        pim = on or sandbox
+        environment = {**dag_env(pim), "PIM_IMAGES_STAGING": f"file://{staging}", **env}
+        before = _files(pim.sftp_root)
         reports = set(staging.glob("runs/*/report.json"))
         result = run_dag(environment, logical_date, conf)
         (report,) = set(staging.glob("runs/*/report.json")) - reports
@@ -114,7 +130,7 @@ def dag_run(sandbox: Sandbox, dag_env, run_dag, airflow_home: Path) -> Callable[
             result=result,
             report=json.loads(report.read_text()),
             report_path=report,
-            delivered=sorted(set(_files(sandbox.sftp_root)) - set(before)),
+            delivered=sorted(set(_files(pim.sftp_root)) - set(before)),
             state=state,
             tasks={task: (state, tries, max_tries) for task, state, tries, max_tries in tasks},
             asset_events=sorted(name for name, _ in events),
@@ -138,7 +154,7 @@ def _stages(dag: Any) -> list[str]:
     return [t for t in dag.task_ids if not dag.get_task(t).is_teardown]
 
 
-# -- (a) a full import of the default configuration ---------------------------------------------
+# -- (a) a full import of images and PAM assets from a 3.2 PIM -----------------------------------
 
 
 class StatsdServer:
@@ -182,11 +198,12 @@ def statsd() -> Iterator[StatsdServer]:
 
 
 @pytest.fixture(scope="module")
-def full(dag_run, staging: Path, statsd: StatsdServer) -> Run:
+def full(dag_run, staging: Path, pam_sandbox: Sandbox, statsd: StatsdServer) -> Run:
     run = dag_run(
         "2026-03-01",
-        {},
+        FULL,
         staging,
+        on=pam_sandbox,
         AIRFLOW__METRICS__STATSD_ON="True",
         AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
         AIRFLOW__METRICS__STATSD_PORT=str(statsd.port),
@@ -244,9 +261,15 @@ def test_the_report_names_every_stages_status(full: Run, dag: Any) -> None:
     assert first in full.output
 
 
+def test_the_report_shows_the_products_endpoint_the_probe_found(full: Run) -> None:
+    structure = full.report["stages"]["extract_structure"]["summary"]
+    assert structure["products_endpoint"] == "/api/rest/v1/products"  # a 3.2 PIM has no products-uuid
+    assert full.report["stages"]["extract"]["summary"]["assets"] > 0
+
+
 def test_the_configuration_fingerprint_is_recorded(full: Run, staging: Path) -> None:
     recorded = full.report["stages"]["validate_config"]["summary"]["fingerprint"]
-    assert recorded == load_config(CONFIG).fingerprint()
+    assert recorded == load_config(CONFIG, overrides=FULL).fingerprint()
     assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == recorded
 
 
@@ -255,13 +278,13 @@ def test_each_delivery_updates_its_asset(full: Run, dag: Any) -> None:
     assert outlets and full.asset_events == outlets
 
 
-def test_each_asset_event_says_what_arrived(full: Run, sandbox: Sandbox) -> None:
+def test_each_asset_event_says_what_arrived(full: Run, pam_sandbox: Sandbox) -> None:
     """Files with sizes and checksums of the bytes on the drop, the drop, the counts."""
     for name, extra in full.asset_extras.items():
         assert extra["run_id"] and extra["connection_id"].endswith("_sftp"), name
         assert extra["files"] and extra["products"] > 0, name
         for file in extra["files"]:
-            landed = (sandbox.sftp_root / extra["remote_dir"].strip("/") / file["name"]).read_bytes()
+            landed = (pam_sandbox.sftp_root / extra["remote_dir"].strip("/") / file["name"]).read_bytes()
             assert file["bytes"] == len(landed) and file["sha256"] == hashlib.sha256(landed).hexdigest()
     assert full.asset_extras["pim-images-bspk-delivery"]["rows"] > 0
 

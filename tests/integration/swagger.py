@@ -36,13 +36,19 @@ __all__ = [
 
 _DEFAULT_FILE = Path(__file__).resolve().parents[1] / "schemas" / "akeneo" / "akeneo-web-api.json"
 
-_PRODUCT_OPERATIONS = (("/api/rest/v1/products-uuid", "get"), ("/api/rest/v1/products-uuid/{uuid}", "get"))
+_PRODUCT_OPERATIONS = (
+    ("/api/rest/v1/products-uuid", "get"),
+    ("/api/rest/v1/products-uuid/{uuid}", "get"),
+    ("/api/rest/v1/products", "get"),  # by identifier: PIMs before SaaS
+    ("/api/rest/v1/products/{code}", "get"),
+)
 _LIST_OPERATIONS = (
     "/api/rest/v1/attributes",
     "/api/rest/v1/families",
     "/api/rest/v1/channels",
     "/api/rest/v1/locales",
     "/api/rest/v1/products-uuid",
+    "/api/rest/v1/products",
 )
 # Placeholders the file uses as property names where any code may appear ("labels": {"localeCode": ...}).
 _PLACEHOLDERS = (
@@ -197,7 +203,8 @@ def _product_value_items(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _products(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for path, method in _PRODUCT_OPERATIONS:
         for schema in _response_schemas(spec, path, method):
-            if "uuid" in schema.get("properties", {}) and "values" in schema["properties"]:
+            properties = schema.get("properties", {})
+            if ("uuid" in properties or "identifier" in properties) and "values" in properties:
                 yield schema
 
 

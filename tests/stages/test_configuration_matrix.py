@@ -1,6 +1,7 @@
 """Every combination of akeneoImageType x akeneoAssetSystem x akeneoImageImportType (18),
 each run through the core stages (``tests/pipeline.py``: Akeneo over HTTP, delivery over
-SFTP) against the sandbox of its asset system, with only the configuration changed. Each must
+SFTP) against the sandbox of its asset system (the Asset Manager on a 7.0 PIM, the PAM on a 3.2
+PIM, which has no ``/products-uuid``), with only the configuration changed. Each must
 deliver a schema-valid catalog and metadata XML, a site-import archive holding the binaries
 the catalog names, and a spec-conformant BSPK CSV; four representative combinations are also
 compared with golden files.
@@ -45,12 +46,18 @@ def sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sa
     with (
         run_sandbox(
             SandboxSettings(
-                sftp_root=tmp_path_factory.mktemp("sftp-new"), products=PRODUCTS, asset_system="new"
+                sftp_root=tmp_path_factory.mktemp("sftp-new"),
+                products=PRODUCTS,
+                asset_system="new",
+                akeneo_version="7.0",
             )
         ) as new,
         run_sandbox(
             SandboxSettings(
-                sftp_root=tmp_path_factory.mktemp("sftp-old"), products=PRODUCTS, asset_system="old"
+                sftp_root=tmp_path_factory.mktemp("sftp-old"),
+                products=PRODUCTS,
+                asset_system="old",
+                akeneo_version="3.2",  # the PAM: products by identifier, no products-uuid
             )
         ) as old,
     ):

@@ -31,7 +31,14 @@ ATTRIBUTES = f"{API}/attributes"
 CHANNELS = f"{API}/channels"
 LOCALES = f"{API}/locales"
 FAMILIES = f"{API}/families"
-PRODUCTS = f"{API}/products-uuid"
+#: Products by uuid: PIM 7.0 and SaaS (docs/akeneo.md#versions).
+PRODUCTS_UUID = f"{API}/products-uuid"
+#: Products by identifier: PIM 1.7 to 7.0, not SaaS.
+PRODUCTS_BY_IDENTIFIER = f"{API}/products"
+#: The products endpoints in the order the probe tries them: the newest first.
+PRODUCTS_ENDPOINTS = (PRODUCTS_UUID, PRODUCTS_BY_IDENTIFIER)
+#: The PIM's version and edition: PIM >= 6.0 and SaaS; no token needed.
+SYSTEM_INFORMATION = f"{API}/system-information"
 PRODUCT_MODELS = f"{API}/product-models"
 ASSET_FAMILIES = f"{API}/asset-families"
 PAM_ASSETS = f"{API}/assets"
@@ -52,6 +59,15 @@ def iter_attributes(client: AkeneoClient, types: Sequence[str]) -> Iterator[dict
 def get_attribute(client: AkeneoClient, code: str) -> dict[str, Any]:
     """One attribute by code."""
     return client.get_json(f"{ATTRIBUTES}/{quote(code)}")
+
+
+def iter_attributes_by_code(client: AkeneoClient, codes: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The attributes ``codes`` (e.g. the variant axes, to read their types), all pages; unknown
+    codes are not listed."""
+    for start in range(0, len(codes), PAGE_LIMIT):
+        chunk = list(codes[start : start + PAGE_LIMIT])
+        search = search_param({"code": [{"operator": "IN", "value": chunk}]})
+        yield from client.iter_items(ATTRIBUTES, {"search": search, "limit": PAGE_LIMIT})
 
 
 def probe_attributes(client: AkeneoClient) -> dict[str, Any]:
@@ -83,9 +99,22 @@ def iter_family_variants(client: AkeneoClient, family: str) -> Iterator[dict[str
 # -- products and product models ----------------------------------------------------------------
 
 
+def get_system_information(client: AkeneoClient) -> dict[str, Any]:
+    """The PIM's ``version`` and ``edition``; :class:`~pim_images.akeneo.errors.AkeneoNotFoundError`
+    on a PIM before 6.0, which does not serve it."""
+    return client.get_json(SYSTEM_INFORMATION)
+
+
+def probe_products(client: AkeneoClient, endpoint: str) -> dict[str, Any]:
+    """The first page of one product of ``endpoint`` (one of :data:`PRODUCTS_ENDPOINTS`);
+    :class:`~pim_images.akeneo.errors.AkeneoNotFoundError` when this PIM does not serve it."""
+    return client.get_json(endpoint, {"limit": 1})
+
+
 def iter_products(
     client: AkeneoClient,
     *,
+    endpoint: str,
     scope: str,
     locales: Sequence[str],
     attributes: Sequence[str],
@@ -94,7 +123,9 @@ def iter_products(
     """Enabled products with the values of ``attributes`` in ``scope`` and ``locales``.
 
     Uses ``search_after`` pagination (pagination.md recommends it for large catalogs: its cost
-    does not grow with the page number).
+    does not grow with the page number; both products endpoints take it).
+
+    :param endpoint: :data:`PRODUCTS_UUID` or :data:`PRODUCTS_BY_IDENTIFIER`, as the probe found.
 
     :param filters: search filters added to ``enabled = true``, e.g. :func:`updated_between`
         or :func:`parent_in`.
@@ -108,7 +139,7 @@ def iter_products(
         "locales": ",".join(locales),
         "attributes": ",".join(attributes),
     }
-    return client.iter_items(PRODUCTS, params)
+    return client.iter_items(endpoint, params)
 
 
 def updated_between(start: datetime, end: datetime) -> Filters:

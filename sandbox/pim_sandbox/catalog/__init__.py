@@ -18,7 +18,8 @@ its rules and pinned edge cases:
 - :mod:`~pim_sandbox.catalog.asset_manager`: Asset Manager families, attributes, assets and media files;
 - :mod:`~pim_sandbox.catalog.pam`: PAM assets, reference files and variation files;
 - :mod:`~pim_sandbox.catalog.media`: rendering of binaries, media codes, the bounded media cache;
-- :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use.
+- :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use;
+- :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pim_sandbox.catalog.models import ModelHeader, ProductModels, _variants_bef
 from pim_sandbox.catalog.pam import PAM_NO_LOCALE, PAM_REFERENCE_PATH, PAM_VARIATION_PATH, PamAssets
 from pim_sandbox.catalog.products import _MAX_PRODUCTS, ProductHeader, Products
 from pim_sandbox.catalog.structure import DEFECTS, CatalogStructure
+from pim_sandbox.catalog.versions import PROFILES, AkeneoProfile, resolve_profile
 
 __all__ = [
     "ASSET_LINK_PREFIX",
@@ -44,6 +46,8 @@ __all__ = [
     "PAM_NO_LOCALE",
     "PAM_REFERENCE_PATH",
     "PAM_VARIATION_PATH",
+    "PROFILES",
+    "AkeneoProfile",
     "AssetHeader",
     "AssetSystem",
     "MediaFile",
@@ -80,13 +84,15 @@ class SandboxCatalog:
 
     :param products: number of simple products.
     :param seed: seed of everything random.
-    :param asset_system: ``"new"`` (Asset Manager) or ``"old"`` (PAM).
+    :param asset_system: ``"new"`` (Asset Manager) or ``"old"`` (PAM); ``None``: the version's.
+    :param akeneo_version: a profile of :data:`~pim_sandbox.catalog.versions.PROFILES` (``"3.2"``,
+        ``"7.0"``, ``"saas"``...); ``None``: the newest version of ``asset_system``.
     :param models: number of root product models (their sub-models and variant products come with them).
     :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
     :param media_cache_bytes: bound of the cache of rendered media; a miss only costs rendering again.
     :raises ValueError: if ``products`` or ``models`` is negative, products and variants together exceed
-        2,000,000 (the uuid scheme's room), ``asset_system`` is neither ``"new"`` nor ``"old"``, or a defect
-        is unknown.
+        2,000,000 (the uuid scheme's room), ``asset_system`` is neither ``"new"`` nor ``"old"``, the version
+        is unknown or has not that asset system, or a defect is unknown.
     """
 
     def __init__(
@@ -94,7 +100,8 @@ class SandboxCatalog:
         products: int,
         seed: int,
         *,
-        asset_system: AssetSystem = "new",
+        asset_system: AssetSystem | None = None,
+        akeneo_version: str | None = None,
         models: int = 0,
         defects: Collection[str] = (),
         media_cache_bytes: int = 32 * 1024 * 1024,
@@ -105,8 +112,11 @@ class SandboxCatalog:
             raise ValueError(
                 f"models must be at least 0 and products and variants at most {_MAX_PRODUCTS}, got {models}"
             )
-        if asset_system not in ASSET_SYSTEMS:
+        if asset_system is not None and asset_system not in ASSET_SYSTEMS:
             raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
+        #: the Akeneo version served: its endpoints and shapes (the catalog's content is the same)
+        self.profile: AkeneoProfile = resolve_profile(akeneo_version, asset_system)
+        asset_system = self.profile.asset_system
         unknown = sorted(set(defects) - set(DEFECTS))
         if unknown:
             raise ValueError(f"unknown defects {', '.join(unknown)}; known: {', '.join(DEFECTS)}")
@@ -309,7 +319,8 @@ def generate_catalog(
     products: int = 300,
     seed: int = 7,
     *,
-    asset_system: AssetSystem = "new",
+    asset_system: AssetSystem | None = None,
+    akeneo_version: str | None = None,
     models: int = 0,
     defects: Collection[str] = (),
 ) -> SandboxCatalog:
@@ -322,11 +333,20 @@ def generate_catalog(
     :param products: number of products, identifiers ``SKU-00001`` upwards.
     :param seed: any integer; another seed gives other uuids, dates, families, filenames and pixels.
     :param asset_system: ``"new"``, the Asset Manager (PIM >= 4.0), or ``"old"``, the PAM (PIM <= 3.2); a PIM
-        has one or the other (asset-manager.md, pam.md).
+        has one or the other (asset-manager.md, pam.md); ``None``: the version's (``"new"`` without one).
+    :param akeneo_version: the Akeneo version served (:mod:`~pim_sandbox.catalog.versions`); ``None``: the
+        newest version of the asset system (7.0, or 3.2 for the PAM).
     :param models: number of root product models, with their sub-models and variant products
         (:mod:`~pim_sandbox.catalog.models`); ``0``, the default, changes nothing at all.
     :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
     :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
         products, or the asset system or a defect is unknown.
     """
-    return SandboxCatalog(products, seed, asset_system=asset_system, models=models, defects=defects)
+    return SandboxCatalog(
+        products,
+        seed,
+        asset_system=asset_system,
+        akeneo_version=akeneo_version,
+        models=models,
+        defects=defects,
+    )

@@ -1,0 +1,96 @@
+"""The sandbox's Akeneo version profiles (``pim_sandbox.catalog.versions``), over real HTTP: what
+each version serves, what it refuses (404 "No route found", as a real PIM), and its shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from pim_sandbox.catalog import generate_catalog
+
+try:  # tests/integration is a plain folder today; keep working if it becomes a package
+    from .sandbox_api import authorised_client, checked
+except ImportError:
+    from sandbox_api import authorised_client, checked  # type: ignore[no-redef]
+
+API = "/api/rest/v1"
+#: version -> (products-uuid, products, system-information, PAM assets, Asset Manager) served
+SERVED = {
+    "3.1": (False, True, False, True, False),
+    "3.2": (False, True, False, True, False),
+    "5.0": (False, True, False, False, True),
+    "7.0": (True, True, True, False, True),
+    "saas": (True, False, True, False, True),
+}
+PATHS = ("/products-uuid", "/products", "/system-information", "/assets", "/asset-families")
+
+
+@pytest.fixture(scope="module", params=sorted(SERVED))
+def pim(request: pytest.FixtureRequest) -> Iterator[tuple[str, httpx.Client]]:
+    catalog = generate_catalog(8, seed=7, models=1, akeneo_version=request.param)
+    with authorised_client(catalog) as client:
+        yield request.param, client
+
+
+def test_each_version_serves_its_endpoints_and_refuses_the_others(pim: tuple[str, httpx.Client]) -> None:
+    version, client = pim
+    served = tuple(client.get(f"{API}{path}", params={"limit": 1}).status_code == 200 for path in PATHS)
+    assert served == SERVED[version]
+    for path, ok in zip(PATHS, SERVED[version], strict=True):
+        if not ok:
+            response = client.get(f"{API}{path}")
+            assert response.json() == {"code": 404, "message": f'No route found for "GET {API}{path}"'}
+
+
+def _serving(index: int) -> list[str]:
+    """The versions that serve ``PATHS[index]``."""
+    return [version for version, served in sorted(SERVED.items()) if served[index]]
+
+
+@contextmanager
+def _client(version: str) -> Iterator[httpx.Client]:
+    with authorised_client(generate_catalog(8, seed=7, models=1, akeneo_version=version)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("version", _serving(1))
+def test_products_by_identifier_lead_with_the_identifier_and_have_a_uuid_from_70(version: str) -> None:
+    with _client(version) as client:
+        body = checked(client.get(f"{API}/products", params={"limit": 2}), f"{API}/products")
+    first = body["_embedded"]["items"][0]
+    assert first["identifier"] == "SKU-00001"
+    assert ("uuid" in first) is (version == "7.0")
+    assert first["_links"]["self"]["href"].endswith(f"{API}/products/SKU-00001")
+
+
+def test_product_models_carry_family_from_32(pim: tuple[str, httpx.Client]) -> None:
+    version, client = pim
+    (model,) = client.get(f"{API}/product-models", params={"limit": 1}).json()["_embedded"]["items"]
+    assert ("family" in model) is (version != "3.1")
+    assert model["family_variant"]
+
+
+def test_empty_values_are_an_empty_list_before_40(pim: tuple[str, httpx.Client]) -> None:
+    version, client = pim
+    path = "/products-uuid" if SERVED[version][0] else "/products"
+    # the third product has no image: asking for its main image leaves its values empty
+    body = client.get(f"{API}{path}", params={"limit": 1, "page": 3, "attributes": "main_image"})
+    (item,) = body.json()["_embedded"]["items"]
+    assert item["values"] == ([] if version in ("3.1", "3.2") else {})
+
+
+@pytest.mark.parametrize("version", _serving(2))
+def test_system_information_needs_no_token(version: str) -> None:
+    with _client(version) as client:
+        body = httpx.get(f"{client.base_url}{API}/system-information").json()
+    assert set(body) == {"version", "edition"}
+
+
+def test_a_version_without_the_asked_asset_system_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"Akeneo 7\.0 has the Asset Manager, not asset_system 'old'"):
+        generate_catalog(5, asset_system="old", akeneo_version="7.0")
+    assert generate_catalog(5, asset_system="old").profile.name == "3.2"
+    assert generate_catalog(5).profile.name == "7.0"
