@@ -61,22 +61,48 @@ def link_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig
     """Each attribute of ``akeneoImageLinkViewTypesMapping`` must be a ``media_link``
     attribute of every asset family a collection uses (the connector requires the same code
     in every family)."""
-    if not (config.reads_assets and config.asset_links_as_images and config.link_view_types_mapping):
+    if not (config.reads_assets and config.asset_links_as_images):
         return []
+    return _mapped_attributes(
+        families, "akeneoImageLinkViewTypesMapping", list(config.link_view_types_mapping), ("media_link",)
+    )
+
+
+def file_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
+    """Each attribute of ``akeneoImageFileViewTypesMapping`` must be a ``media_file`` attribute
+    of every asset family a collection uses (docs/configuration.md#akeneoimagefileviewtypesmapping)."""
+    if not (config.reads_assets and config.asset_files):
+        return []
+    return _mapped_attributes(
+        families, "akeneoImageFileViewTypesMapping", list(config.file_view_types_mapping), ("media_file",)
+    )
+
+
+def metadata_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
+    """Each attribute of ``akeneoImageMetadataMapping`` must be a ``text`` attribute of every
+    asset family a collection uses (docs/configuration.md#akeneoimagemetadatamapping)."""
+    if not config.reads_assets:
+        return []
+    attributes = list(dict.fromkeys(config.metadata_mapping.values()))
+    return _mapped_attributes(families, "akeneoImageMetadataMapping", attributes, ("text",))
+
+
+def _mapped_attributes(
+    families: dict[str, AssetFamily | None], parameter: str, attributes: list[str], types: tuple[str, ...]
+) -> list[str]:
+    """Every attribute a mapping names must exist, of one of ``types``, in every asset family."""
     problems = []
-    for attribute in config.link_view_types_mapping:
+    for attribute in attributes:
         for family, structure in sorted(families.items()):
             if structure is None:
                 continue  # reported by asset_families_exist
             kind = {a.code: a.type for a in structure.attributes}.get(attribute)
             if kind is None:
+                problems.append(f"{parameter}: asset family {family!r} has no attribute {attribute!r}")
+            elif kind not in types:
                 problems.append(
-                    f"akeneoImageLinkViewTypesMapping: asset family {family!r} has no attribute {attribute!r}"
-                )
-            elif kind != "media_link":
-                problems.append(
-                    f"akeneoImageLinkViewTypesMapping: attribute {attribute!r} of asset family {family!r} "
-                    f"is of type {kind!r}, not media_link"
+                    f"{parameter}: attribute {attribute!r} of asset family {family!r} "
+                    f"is of type {kind!r}, not {' or '.join(types)}"
                 )
     return problems
 
@@ -121,6 +147,8 @@ def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> Validation
         asset_families_exist(structure, families),
         scope_and_locales(structure, config),
         link_mapping(families, config),
+        file_mapping(families, config),
+        metadata_mapping(families, config),
     ]
     errors = [problem for rule in rules for problem in rule]
     if errors:
