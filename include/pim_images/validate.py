@@ -70,35 +70,48 @@ def link_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig
 
 def file_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
     """Each attribute of ``akeneoImageFileViewTypesMapping`` must be a ``media_file`` attribute
-    of every asset family a collection uses (docs/configuration.md#akeneoimagefileviewtypesmapping)."""
+    of some asset family, and of that type wherever it exists: as the connector, a family
+    without it gives no rendition (docs/configuration.md#akeneoimagefileviewtypesmapping)."""
     if not (config.reads_assets and config.asset_files):
         return []
     return _mapped_attributes(
-        families, "akeneoImageFileViewTypesMapping", list(config.file_view_types_mapping), ("media_file",)
+        families,
+        "akeneoImageFileViewTypesMapping",
+        list(config.file_view_types_mapping),
+        ("media_file",),
+        everywhere=False,
     )
 
 
 def metadata_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
-    """Each attribute of ``akeneoImageMetadataMapping`` must be a ``text`` attribute of every
-    asset family a collection uses (docs/configuration.md#akeneoimagemetadatamapping)."""
+    """Each attribute of ``akeneoImageMetadataMapping`` must be a ``text`` attribute of some
+    asset family, and of that type wherever it exists: as the connector, images of a family
+    without it have no text (docs/configuration.md#akeneoimagemetadatamapping)."""
     if not config.reads_assets:
         return []
     attributes = list(dict.fromkeys(config.metadata_mapping.values()))
-    return _mapped_attributes(families, "akeneoImageMetadataMapping", attributes, ("text",))
+    return _mapped_attributes(families, "akeneoImageMetadataMapping", attributes, ("text",), everywhere=False)
 
 
 def _mapped_attributes(
-    families: dict[str, AssetFamily | None], parameter: str, attributes: list[str], types: tuple[str, ...]
+    families: dict[str, AssetFamily | None],
+    parameter: str,
+    attributes: list[str],
+    types: tuple[str, ...],
+    everywhere: bool = True,
 ) -> list[str]:
-    """Every attribute a mapping names must exist, of one of ``types``, in every asset family."""
+    """Every attribute a mapping names must be of one of ``types`` where it exists, and exist in
+    every asset family (``everywhere``) or in one at least."""
     problems = []
+    known = {f: {a.code: a.type for a in s.attributes} for f, s in sorted(families.items()) if s is not None}
     for attribute in attributes:
-        for family, structure in sorted(families.items()):
-            if structure is None:
-                continue  # reported by asset_families_exist
-            kind = {a.code: a.type for a in structure.attributes}.get(attribute)
+        if not everywhere and known and not any(attribute in kinds for kinds in known.values()):
+            problems.append(f"{parameter}: no asset family has an attribute {attribute!r}")
+        for family, kinds in known.items():
+            kind = kinds.get(attribute)
             if kind is None:
-                problems.append(f"{parameter}: asset family {family!r} has no attribute {attribute!r}")
+                if everywhere:
+                    problems.append(f"{parameter}: asset family {family!r} has no attribute {attribute!r}")
             elif kind not in types:
                 problems.append(
                     f"{parameter}: attribute {attribute!r} of asset family {family!r} "

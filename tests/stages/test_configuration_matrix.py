@@ -197,3 +197,36 @@ def test_image_attributes_ignore_the_asset_settings(delivered) -> None:
     """With akeneoImageType 'images', the asset system and import type change nothing."""
     outputs = {c: _parts(delivered[c])[0::2] for c in COMBINATIONS if c[0] == "images" and c[1] == "new"}
     assert len(set(outputs.values())) == 1
+
+
+def test_connector_mappings_give_renditions_and_texts(
+    sandboxes, tmp_path_factory, validate_catalog, validate_metadata
+) -> None:
+    """akeneoImageFileViewTypesMapping and akeneoImageMetadataMapping in the connector's form,
+    against the sandbox's packshots (picture, its thumbnail, a localizable alt_text)."""
+    conf = {
+        "akeneoImageType": "assets",
+        "akeneoImageImportType": "media_file",
+        "akeneoLocales": ["en_US", "fr_FR"],
+        "akeneoImageFileViewTypesMapping": '{"matching": {"large": "picture", "small": "thumbnail"}}',
+        "akeneoImageMetadataMapping": '{"matching": {"alt": "alt_text", "title": "alt_text"}}',
+        "sfccRemoteDir": "/mappings/sfcc",
+        "bspkRemoteDir": "/mappings/bspk",
+    }
+    run = run_pipeline(sandboxes["new"], conf, tmp_path_factory.mktemp("mappings"))
+    files = {f"{t}/{n}": d for t, fs in run.files.items() for n, d in fs.items()}
+    xml, metadata, _, _ = _parts(files)
+    catalog = validate_catalog(xml)
+    validate_metadata(metadata)
+    large = set(
+        catalog.xpath("//c:image-group[starts-with(@view-type, 'large')]/c:image/@path", namespaces=NS)
+    )
+    small = set(
+        catalog.xpath("//c:image-group[starts-with(@view-type, 'small')]/c:image/@path", namespaces=NS)
+    )
+    assert large and small and not large & small, "each view type gets its own rendition"
+    assert not catalog.xpath("//c:image-group[starts-with(@view-type, 'medium')]", namespaces=NS)
+    alts = catalog.xpath("//c:image/c:alt", namespaces=NS)
+    assert {a.get("{http://www.w3.org/XML/1998/namespace}lang") for a in alts} == {"en-US", "fr-FR"}
+    assert all(a.text for a in alts)
+    assert len(catalog.xpath("//c:image/c:title", namespaces=NS)) == len(alts)

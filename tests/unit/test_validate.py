@@ -101,7 +101,7 @@ def test_mapping_attributes_must_be_links_of_every_family() -> None:
     assert link_mapping(families, connector_form) == link_mapping(families, config)
 
 
-def test_file_and_metadata_mapping_attributes_must_exist_with_their_type_in_every_family() -> None:
+def test_file_and_metadata_mapping_attributes_must_exist_somewhere_with_their_type_everywhere() -> None:
     families = {
         "packshots": AssetFamily(
             main="picture",
@@ -124,16 +124,22 @@ def test_file_and_metadata_mapping_attributes_must_exist_with_their_type_in_ever
             "akeneoImageMetadataMapping": '{"matching": {"alt": "alt_text", "title": "picture"}}',
         },
     )
+    # lifestyle has no alt_text: as the connector, its images simply get no alt (not an error)
     assert file_mapping(families, config) == [
         "akeneoImageFileViewTypesMapping: attribute 'thumbnail' of asset family 'lifestyle' "
         "is of type 'media_link', not media_file",
     ]
     assert metadata_mapping(families, config) == [
-        "akeneoImageMetadataMapping: asset family 'lifestyle' has no attribute 'alt_text'",
         "akeneoImageMetadataMapping: attribute 'picture' of asset family 'lifestyle' "
         "is of type 'media_file', not text",
         "akeneoImageMetadataMapping: attribute 'picture' of asset family 'packshots' "
         "is of type 'media_file', not text",
+    ]
+    caption = config.model_validate(
+        {**config.to_dict(), "akeneoImageMetadataMapping": '{"matching": {"alt": "caption"}}'}
+    )
+    assert metadata_mapping(families, caption) == [
+        "akeneoImageMetadataMapping: no asset family has an attribute 'caption'"
     ]
 
 
