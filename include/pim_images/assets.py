@@ -16,6 +16,7 @@ main media. Only values of the configured channel and locales are kept, as for p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,15 @@ from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
-from pim_images.records import Asset, AssetAttribute, AssetFamily, AssetFile, AssetLink, Collection
+from pim_images.records import (
+    Asset,
+    AssetAttribute,
+    AssetFamily,
+    AssetFile,
+    AssetLink,
+    AssetValue,
+    Collection,
+)
 from pim_images.staging import StagingPath
 
 
@@ -73,7 +82,11 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
             main=resource.get("attribute_as_main_media"),
             attributes=[
                 AssetAttribute(
-                    code=a["code"], type=a.get("type"), prefix=a.get("prefix"), suffix=a.get("suffix")
+                    code=a["code"],
+                    type=a.get("type"),
+                    prefix=a.get("prefix"),
+                    suffix=a.get("suffix"),
+                    media_type=a.get("media_type"),
                 )
                 for a in attributes
                 if isinstance(a, dict) and "code" in a
@@ -97,28 +110,40 @@ def _iter_family_assets(
         if main is None or main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
-        links = [a for a in family_structure.attributes if a.type == "media_link"]
         family_assets = resources.iter_assets(
             client, family, channel=config.akeneoScope, locales=config.akeneoLocales
         )
         for asset in family_assets:
-            yield _normalize_asset(family, asset, main, main_type, links, config)
+            yield _normalize_asset(family, asset, family_structure, config)
 
 
 def _normalize_asset(
-    family: str,
-    asset: dict[str, Any],
-    main: str,
-    main_type: str,
-    links: list[AssetAttribute],
-    config: PipelineConfig,
+    family: str, asset: dict[str, Any], structure: AssetFamily, config: PipelineConfig
 ) -> Asset:
+    """One Asset Manager asset: its main media's files, the renditions
+    ``akeneoImageFileViewTypesMapping`` names, its links, and every attribute's values as text
+    (for the custom attributes of docs/transform.md#custom-attribute-ids)."""
     values = asset.get("values") or {}
+    by_code = {a.code: a for a in structure.attributes}
+    main = structure.main or ""
+    main_type = by_code[main].type if main in by_code else None
+    links = [a for a in structure.attributes if a.type == "media_link"]
     files = []
-    if main_type == "media_file":
-        for value in _selected(values.get(main) or [], config):
+    renditions = [
+        a for a in config.file_view_types_mapping if by_code.get(a) and by_code[a].type == "media_file"
+    ]
+    file_attributes = [main] if main_type == "media_file" else []
+    for attribute in dict.fromkeys([*file_attributes, *renditions]):
+        for value in _selected(values.get(attribute) or [], config):
             media = _download_path(value) or resources.asset_media_file(str(value["data"]))
-            files.append(AssetFile(media=media, locale=value.get("locale"), channel=value.get("channel")))
+            files.append(
+                AssetFile(
+                    media=media,
+                    locale=value.get("locale"),
+                    channel=value.get("channel"),
+                    attribute=None if attribute == main else attribute,
+                )
+            )
     link_values = {
         a.code: [
             AssetLink(
@@ -130,6 +155,13 @@ def _normalize_asset(
         ]
         for a in links
     }
+    texts = {
+        a.code: [
+            AssetValue(data=_text(v["data"], a), locale=v.get("locale"), channel=v.get("channel"))
+            for v in _selected(values.get(a.code) or [], config)
+        ]
+        for a in structure.attributes
+    }
     return Asset(
         family=family,
         code=asset["code"],
@@ -137,7 +169,22 @@ def _normalize_asset(
         links={k: v for k, v in link_values.items() if v},
         main_is_link=main_type == "media_link",
         main=main,
+        main_media_type=by_code[main].media_type if main in by_code else None,
+        values={k: v for k, v in texts.items() if v},
+        types={a.code: a.type for a in structure.attributes if a.type and a.code in texts and texts[a.code]},
     )
+
+
+def _text(data: Any, attribute: AssetAttribute) -> str | list[str]:
+    """An asset value as text: a link's whole URL (prefix + data + suffix), a list of option
+    codes, anything else as Akeneo gives it (numbers as their JSON text)."""
+    if attribute.type == "media_link":
+        return f"{attribute.prefix or ''}{data}{attribute.suffix or ''}"
+    if isinstance(data, list):
+        return [str(d) for d in data]
+    if isinstance(data, bool | int | float):
+        return json.dumps(data)
+    return str(data)
 
 
 def _selected(values: list[dict[str, Any]], config: PipelineConfig) -> list[dict[str, Any]]:

@@ -38,11 +38,13 @@ ImageType = Literal["images", "assets", "both"]
 AssetSystem = Literal["new", "old"]
 ImageImportType = Literal["media_file", "media_link", "both"]
 ImportMode = Literal["full", "differential"]
+CustomAttributeNaming = Literal["per_asset", "per_collection"]
 
 IMAGE_TYPES: tuple[str, ...] = get_args(ImageType)
 ASSET_SYSTEMS: tuple[str, ...] = get_args(AssetSystem)
 IMAGE_IMPORT_TYPES: tuple[str, ...] = get_args(ImageImportType)
 IMPORT_MODES: tuple[str, ...] = get_args(ImportMode)
+CUSTOM_ATTRIBUTE_NAMINGS: tuple[str, ...] = get_args(CustomAttributeNaming)
 
 #: The view type used when ``akeneoImageViewTypes`` is ``{ }`` (feature off): SFCC needs a
 #: view type on every image group, so the images still go somewhere predictable.
@@ -56,11 +58,26 @@ IMAGE_PARAMETERS = (
     "akeneoImageImportType",
     "akeneoImageViewTypes",
     "akeneoImageLinkViewTypesMapping",
+    "akeneoImageFileViewTypesMapping",
+    "akeneoImageMetadataMapping",
+    "akeneoCustomAttrMapping",
+    "sfccCustomAttributeNaming",
     "akeneoExternalImageLocation",
     "akeneoScope",
     "akeneoLocales",
     "akeneoImageAttributes",
     "sfccCatalogId",
+)
+
+#: Image parameters added after the first release: left out of the fingerprint while at their
+#: default, so a configuration that does not use them keeps the fingerprint it had.
+_ADDED_LATER = frozenset(
+    {
+        "akeneoImageFileViewTypesMapping",
+        "akeneoImageMetadataMapping",
+        "akeneoCustomAttrMapping",
+        "sfccCustomAttributeNaming",
+    }
 )
 
 _CODE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -186,14 +203,36 @@ def _parse_view_types(value: Any) -> tuple[tuple[str, ...], list[str]]:
     return tuple(items), problems
 
 
+def _matching(parsed: dict[str, Any], problems: list[str]) -> dict[str, Any] | None:
+    """The ``{"matching": {...}}`` form of the connector's mapping preferences: the inner
+    mapping, or ``None`` when the text is not in that form."""
+    if "matching" not in parsed:
+        return None
+    extra = sorted(set(parsed) - {"matching"})
+    if extra:
+        problems.append(f"unknown key(s) {', '.join(map(repr, extra))} beside 'matching'")
+    if not isinstance(parsed["matching"], dict):
+        problems.append(f'"matching" must be a JSON object, got {json.dumps(parsed["matching"])}')
+        return {}
+    return parsed["matching"]
+
+
 def _parse_link_mapping(value: Any) -> tuple[dict[str, tuple[str, ...]], list[str]]:
-    """Asset attribute code -> list of SFCC view types (connector documentation).
+    """Asset ``media_link`` attribute -> SFCC view types (docs/configuration.md).
+
+    Two forms are accepted: ours, ``{"url_large": ["large"], "url_thumb": ["small", "swatch"]}``
+    (attribute -> view types), and the connector's, ``{"matching": {"large": "url_large",
+    "small": "url_thumb"}}`` (view type -> attribute), which is turned into ours.
 
     :return: the mapping (entries that break a rule left out) and the problems found.
     """
     parsed, problems = _json_object(value)
     if not parsed:
         return {}, problems
+    matching = _matching(parsed, problems)
+    if matching is not None:
+        inverted, problems = _parse_view_type_matching(matching, problems)
+        return {a: tuple(vts) for a, vts in inverted.items()}, problems
     mapping: dict[str, tuple[str, ...]] = {}
     for attribute, view_types in parsed.items():
         if not _CODE.match(attribute):
@@ -206,6 +245,87 @@ def _parse_link_mapping(value: Any) -> tuple[dict[str, tuple[str, ...]], list[st
             problems.append(f"{attribute!r} must map to a non-empty list of view types, got {view_types!r}")
             continue
         mapping[attribute] = tuple(view_types)
+    return mapping, problems
+
+
+def _parse_view_type_matching(
+    matching: dict[str, Any], problems: list[str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """``{"<view type>": "<asset attribute>"}`` inverted to attribute -> view types (in order)."""
+    inverted: dict[str, list[str]] = {}
+    for view_type, attribute in matching.items():
+        if not _VIEW_TYPE.match(view_type):
+            problems.append(f"view type {view_type!r} may hold only letters, digits, '_' and '-'")
+            continue
+        if not isinstance(attribute, str) or not _CODE.match(attribute):
+            problems.append(f"view type {view_type!r} must map to an asset attribute code, got {attribute!r}")
+            continue
+        inverted.setdefault(attribute, []).append(view_type)
+    return inverted, problems
+
+
+def _parse_file_mapping(value: Any) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """``akeneoImageFileViewTypesMapping``: the connector's ``{"matching": {"<view type>":
+    "<asset media_file attribute>"}}``, returned as attribute -> view types; ``{ }`` is off
+    (docs/configuration.md#akeneoimagefileviewtypesmapping).
+    """
+    parsed, problems = _json_object(value)
+    if not parsed:
+        return {}, problems
+    matching = _matching(parsed, problems)
+    if matching is None:
+        return {}, [*problems, 'expected {"matching": {"<view type>": "<asset attribute>"}}']
+    inverted, problems = _parse_view_type_matching(matching, problems)
+    return {a: tuple(vts) for a, vts in inverted.items()}, problems
+
+
+#: The image texts ``akeneoImageMetadataMapping`` may fill, in the order catalog.xsd wants them.
+IMAGE_TEXTS = ("alt", "title")
+
+
+def _parse_metadata_mapping(value: Any) -> tuple[dict[str, str], list[str]]:
+    """``akeneoImageMetadataMapping``: the connector's ``{"matching": {"title": "<asset
+    attribute>", "alt": "<asset attribute>"}}``; ``{ }`` is off
+    (docs/configuration.md#akeneoimagemetadatamapping).
+
+    :return: image text (``alt``, ``title``) -> asset attribute code, and the problems found.
+    """
+    parsed, problems = _json_object(value)
+    if not parsed:
+        return {}, problems
+    matching = _matching(parsed, problems)
+    if matching is None:
+        return {}, [*problems, 'expected {"matching": {"title": "<asset attribute>", "alt": "..."}}']
+    mapping: dict[str, str] = {}
+    for text, attribute in matching.items():
+        if text not in IMAGE_TEXTS:
+            problems.append(f"{text!r} is not an image text SFCC has (expected {' or '.join(IMAGE_TEXTS)})")
+        elif not isinstance(attribute, str) or not _CODE.match(attribute):
+            problems.append(f"{text!r} must map to an asset attribute code, got {attribute!r}")
+        else:
+            mapping[text] = attribute
+    return {t: mapping[t] for t in IMAGE_TEXTS if t in mapping}, problems
+
+
+def _parse_custom_attr_mapping(value: Any) -> tuple[dict[str, str], list[str]]:
+    """``akeneoCustomAttrMapping``: SFCC attribute ids for Akeneo attributes the store named
+    otherwise than ``akeneo_<camelize(code)>``. The connector's form ``{"matching":
+    {"akeneo_color": "color"}}`` (keyed by the default id) and ``{"color": "color"}`` (keyed
+    by the Akeneo code) are both accepted (docs/configuration.md#akeneocustomattrmapping).
+
+    :return: key (default id or Akeneo code) -> SFCC attribute id, and the problems found.
+    """
+    parsed, problems = _json_object(value)
+    if not parsed:
+        return {}, problems
+    matching = _matching(parsed, problems)
+    items = parsed if matching is None else matching
+    mapping: dict[str, str] = {}
+    for key, target in items.items():
+        if not isinstance(target, str) or not target.strip() or len(target) > 256:
+            problems.append(f"{key!r} must map to an SFCC attribute id (1-256 characters), got {target!r}")
+            continue
+        mapping[key] = target
     return mapping, problems
 
 
@@ -369,6 +489,54 @@ class PipelineConfig(BaseModel):
             json_schema_extra=_form("SFCC"),
         ),
     ] = "{ }"
+    akeneoImageFileViewTypesMapping: Annotated[
+        str,
+        BeforeValidator(_json_text(_parse_file_mapping)),
+        Field(
+            title="File view types mapping (JSON)",
+            description=(
+                'View type -> asset media_file attribute, e.g. {"matching": {"large": "picture", '
+                '"small": "thumbnail"}}: each view type gets that rendition. '
+                "{ }: the main media in every view type."
+            ),
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "{ }"
+    akeneoImageMetadataMapping: Annotated[
+        str,
+        BeforeValidator(_json_text(_parse_metadata_mapping)),
+        Field(
+            title="Image metadata mapping (JSON)",
+            description=(
+                'Image alt/title per locale from asset attributes, e.g. {"matching": {"alt": "alt_text"}}; '
+                "{ } turns it off."
+            ),
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "{ }"
+    akeneoCustomAttrMapping: Annotated[
+        str,
+        BeforeValidator(_json_text(_parse_custom_attr_mapping)),
+        Field(
+            title="Custom attribute mapping (JSON)",
+            description=(
+                "SFCC ids of variation axes named otherwise than akeneo_<axis>, e.g. "
+                '{"matching": {"akeneo_color": "color"}}.'
+            ),
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "{ }"
+    sfccCustomAttributeNaming: Annotated[
+        CustomAttributeNaming,
+        Field(
+            title="Custom attribute naming",
+            description=(
+                "per_asset: akeneo_<asset>_<attribute>, as the connector. "
+                "per_collection: akeneo_<collection>_<attribute> (earlier releases)."
+            ),
+            json_schema_extra=_form("SFCC"),
+        ),
+    ] = "per_asset"
     akeneoExternalImageLocation: Annotated[
         str,
         BeforeValidator(_location),
@@ -442,6 +610,21 @@ class PipelineConfig(BaseModel):
         """``akeneoImageLinkViewTypesMapping`` parsed: asset attribute code -> SFCC view types."""
         return _parse_link_mapping(self.akeneoImageLinkViewTypesMapping)[0]
 
+    @cached_property
+    def file_view_types_mapping(self) -> Mapping[str, tuple[str, ...]]:
+        """``akeneoImageFileViewTypesMapping`` parsed: asset media_file attribute -> view types."""
+        return _parse_file_mapping(self.akeneoImageFileViewTypesMapping)[0]
+
+    @cached_property
+    def metadata_mapping(self) -> Mapping[str, str]:
+        """``akeneoImageMetadataMapping`` parsed: image text (``alt``, ``title``) -> asset attribute."""
+        return _parse_metadata_mapping(self.akeneoImageMetadataMapping)[0]
+
+    @cached_property
+    def custom_attr_mapping(self) -> Mapping[str, str]:
+        """``akeneoCustomAttrMapping`` parsed: default id or Akeneo code -> SFCC attribute id."""
+        return _parse_custom_attr_mapping(self.akeneoCustomAttrMapping)[0]
+
     @property
     def reads_images(self) -> bool:
         """``pim_catalog_image`` attributes are read (docs/configuration.md#akeneoimagetype)."""
@@ -488,7 +671,12 @@ class PipelineConfig(BaseModel):
         :return: SHA-256 hex digest of the sorted JSON of :data:`IMAGE_PARAMETERS`; stable
             across releases (a stored fingerprint is compared with the next run's).
         """
-        image_part = {k: v for k, v in self.to_dict().items() if k in IMAGE_PARAMETERS}
+        image_part = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k in IMAGE_PARAMETERS
+            and not (k in _ADDED_LATER and v == PipelineConfig.model_fields[k].default)
+        }
         return hashlib.sha256(json.dumps(image_part, sort_keys=True).encode()).hexdigest()
 
 
@@ -508,6 +696,10 @@ _PROBLEM_ORDER = (
     "importMode",
     "akeneoImageViewTypes",
     "akeneoImageLinkViewTypesMapping",
+    "akeneoImageFileViewTypesMapping",
+    "akeneoImageMetadataMapping",
+    "akeneoCustomAttrMapping",
+    "sfccCustomAttributeNaming",
     "akeneoExternalImageLocation",
     "targets",
     "rules between fields",

@@ -100,12 +100,15 @@ class Structure(Record):
 
 
 class AssetAttribute(Record):
-    """An attribute of an asset family (Asset Manager); ``prefix``/``suffix`` build media links."""
+    """An attribute of an asset family (Asset Manager); ``prefix``/``suffix`` build media links;
+    ``media_type`` (``image``, ``pdf``, ``youtube``, ``vimeo``, ``other``) says what a
+    ``media_file`` or ``media_link`` attribute holds."""
 
     code: str
     type: str | None = None
     prefix: str | None = None
     suffix: str | None = None
+    media_type: str | None = None
 
 
 class AssetFamily(Record):
@@ -151,11 +154,14 @@ class ProductModel(Record):
 
 
 class AssetFile(Record):
-    """A binary of an asset: ``media`` is its download path, which keys the media cache."""
+    """A binary of an asset: ``media`` is its download path, which keys the media cache;
+    ``attribute`` is the ``media_file`` attribute it is a value of when that is not the main
+    media (a rendition read for ``akeneoImageFileViewTypesMapping``)."""
 
     media: str
     locale: str | None = None
     channel: str | None = None
+    attribute: str | None = None
 
 
 class AssetLink(Record):
@@ -166,11 +172,22 @@ class AssetLink(Record):
     channel: str | None = None
 
 
+class AssetValue(Record):
+    """One value of an asset attribute, as text: a link's whole URL, a media file's code, an
+    option's code (a list for ``multiple_options``), a text or a number as given."""
+
+    data: str | list[str]
+    locale: str | None = None
+    channel: str | None = None
+
+
 class Asset(Record):
     """``assets.jsonl``: an asset of either asset system, normalized (docs/akeneo.md#asset-collections).
 
     ``family`` is ``None`` for PAM assets; ``links`` maps each ``media_link`` attribute to its
-    values; ``main`` is the family's main media attribute.
+    values; ``main`` is the family's main media attribute and ``main_media_type`` what it holds
+    (``image``, ``pdf``, ``youtube``...). ``values`` holds every attribute's values of the
+    configured channel and locales, and ``types`` each attribute's type (Asset Manager only).
     """
 
     family: str | None
@@ -179,6 +196,9 @@ class Asset(Record):
     links: dict[str, list[AssetLink]] = {}
     main_is_link: bool = False
     main: str | None = None
+    main_media_type: str | None = None
+    values: dict[str, list[AssetValue]] = {}
+    types: dict[str, str] = {}
 
     @property
     def key(self) -> str:
@@ -218,6 +238,13 @@ class MediaRecord(Record):
 # -- the neutral image lists (transform) -------------------------------------------------------
 
 
+class ImageText(Record):
+    """A text of an image (alt, title) in one locale (``None``: not localized)."""
+
+    value: str
+    locale: str | None = None
+
+
 class Image(Record):
     """One image of one product, as every target reads it (target-neutral).
 
@@ -229,6 +256,10 @@ class Image(Record):
         external location.
     :ivar kind: ``file`` (a delivered binary) or ``link`` (an asset link, ``url`` as Akeneo gives it).
     :ivar link_attribute: for a link, the asset ``media_link`` attribute it was read from.
+    :ivar file_attribute: for an asset rendition read through ``akeneoImageFileViewTypesMapping``,
+        the asset ``media_file`` attribute it was read from.
+    :ivar texts: image texts (``alt``, ``title``) from the asset attributes
+        ``akeneoImageMetadataMapping`` names, one per locale.
     :ivar variation: ``(axis attribute, value)`` of the level it belongs to, in family-variant
         order; empty for a simple product's or a root model's own images.
     :ivar variants: identifiers of the variant products it applies to; empty for the whole product.
@@ -243,6 +274,8 @@ class Image(Record):
     url: str | None = None
     asset: str | None = None
     link_attribute: str | None = None
+    file_attribute: str | None = None
+    texts: dict[str, list[ImageText]] = {}
     variation: list[tuple[str, str]] = []
     variants: list[str] = []
 
@@ -256,12 +289,34 @@ class CollectionLink(Record):
     url: str
 
 
+class CollectionAttribute(Record):
+    """The values of one attribute of one asset of a collection, delivered beside the images
+    (docs/transform.md#custom-attribute-ids): for assets whose main media is a link (``both``
+    import type) or not an image (a video, a PDF...).
+
+    :ivar type: the asset attribute's Akeneo type (``text``, ``media_link``, ``media_file``,
+        ``single_option``, ``multiple_options``...).
+    :ivar values: the value as text, several for a ``multiple_options`` value.
+    :ivar file: for a delivered binary (the main media file of a non-image asset), its sha256;
+        ``values`` then holds its content-addressed path.
+    """
+
+    asset: str
+    attribute: str
+    type: str
+    locale: str | None
+    values: list[str]
+    file: str | None = None
+
+
 class CollectionValue(Record):
-    """A product's asset collection: its asset codes in collection order, and their links."""
+    """A product's asset collection: its asset codes in collection order, their links (``both``
+    import type, for the per-collection naming) and their attributes (per-asset naming)."""
 
     code: str
     assets: list[str]
     links: list[CollectionLink] = []
+    attributes: list[CollectionAttribute] = []
 
 
 class ProductImages(Record):

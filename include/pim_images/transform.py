@@ -24,11 +24,14 @@ from pim_images.records import (
     Asset,
     AssetFile,
     AssetLink,
+    AssetValue,
     AttributeSet,
     Collection,
+    CollectionAttribute,
     CollectionLink,
     CollectionValue,
     Image,
+    ImageText,
     MediaRecord,
     Product,
     ProductImages,
@@ -49,7 +52,7 @@ def content_path(sha256: str, extension: str) -> str:
     return f"images/{sha256[:2]}/{sha256}.{extension}"
 
 
-Localized = TypeVar("Localized", Value, AssetFile, AssetLink)
+Localized = TypeVar("Localized", Value, AssetFile, AssetLink, AssetValue)
 
 
 def order_values(values: list[Localized], locales: tuple[str, ...]) -> list[Localized]:
@@ -152,15 +155,62 @@ class ProductTransformer:
             found.append(asset)
         images: list[Image] = []
         links: list[CollectionLink] = []
+        attributes: list[CollectionAttribute] = []
         for asset in found:
             where = f"product {name!r} collection {code!r} asset {asset.code!r}"
-            images += self._asset_images(asset, code, where)
+            if as_custom_attributes(asset, self.config):
+                attributes += self._asset_attributes(asset, where)
+            else:
+                images += self._asset_images(asset, code, where)
+            # the links of every asset, for targets that name them per collection
             if self.config.asset_links_as_attributes:
                 for attribute, link_values in asset.links.items():
                     for link in order_values(link_values, self.config.akeneoLocales):
                         if self._under_location(link.url, where):
                             links.append(CollectionLink(asset.code, attribute, link.locale, link.url))
-        return images, CollectionValue(code=code, assets=[a.code for a in found], links=links)
+        value = CollectionValue(code=code, assets=[a.code for a in found], links=links, attributes=attributes)
+        return images, value
+
+    def _asset_attributes(self, asset: Asset, where: str) -> list[CollectionAttribute]:
+        """Every attribute value of an asset delivered as custom attributes
+        (docs/transform.md#custom-attribute-ids), in the family's attribute order, each
+        non-localized value first, then the configured locales. A non-image main media file
+        (a PDF...) is delivered as a binary, its value being its content-addressed path."""
+        found: list[CollectionAttribute] = []
+        for attribute, values in asset.values.items():
+            kind = asset.types.get(attribute, "text")
+            for value in order_values(values, self.config.akeneoLocales):
+                texts = value.data if isinstance(value.data, list) else [value.data]
+                if attribute == asset.main and kind == "media_file":
+                    file = next(
+                        (f for f in asset.files if f.attribute is None and f.locale == value.locale), None
+                    )
+                    record = self.media.get(file.media) if file else None
+                    if record is None or record.sha256 is None:
+                        reason = record.error if record else "not resolved by the media stage"
+                        self.warnings.append(f"{where}: file {value.data!r} {reason}; skipped")
+                        continue
+                    path = file_path(record.sha256, str(value.data))
+                    found.append(
+                        CollectionAttribute(asset.code, attribute, kind, value.locale, [path], record.sha256)
+                    )
+                    continue
+                found.append(CollectionAttribute(asset.code, attribute, kind, value.locale, texts))
+        return found
+
+    def _texts(self, asset: Asset) -> dict[str, list[ImageText]]:
+        """The image texts ``akeneoImageMetadataMapping`` reads from an asset's attributes."""
+        texts: dict[str, list[ImageText]] = {}
+        for text, attribute in self.config.metadata_mapping.items():
+            values = order_values(asset.values.get(attribute, []), self.config.akeneoLocales)
+            found = [
+                ImageText(", ".join(v.data) if isinstance(v.data, list) else v.data, v.locale)
+                for v in values
+                if v.data
+            ]
+            if found:
+                texts[text] = found
+        return texts
 
     def _asset_images(self, asset: Asset, collection: str, where: str) -> list[Image]:
         images: list[Image] = []
@@ -170,11 +220,19 @@ class ProductTransformer:
                 f"asset family {asset.family!r}: its main media {asset.main!r} is a link, which "
                 f"akeneoImageImportType {self.config.akeneoImageImportType!r} does not deliver as an image"
             )
+        texts = self._texts(asset)
         if self.config.asset_files:
-            for file in order_values(asset.files, self.config.akeneoLocales):
-                image = self._file(file.media, collection, file.locale, asset.code, where)
-                if image:
-                    images.append(image)
+            renditions = list(self.config.file_view_types_mapping) if asset.family else []
+            for attribute in renditions or [None]:
+                files = [f for f in asset.files if (f.attribute or asset.main) == (attribute or asset.main)]
+                for file in order_values(files, self.config.akeneoLocales):
+                    image = self._file(file.media, collection, file.locale, asset.code, where)
+                    if image:
+                        images.append(
+                            msgspec.structs.replace(image, file_attribute=attribute, texts=texts)
+                            if attribute or texts
+                            else image
+                        )
         if self.config.asset_links_as_images:
             attributes = list(self.config.link_view_types_mapping) or (
                 [asset.main] if asset.main_is_link and asset.main else []
@@ -194,9 +252,30 @@ class ProductTransformer:
                             url=link.url,
                             asset=asset.code,
                             link_attribute=attribute,
+                            texts=texts,
                         )
                     )
         return images
+
+
+def as_custom_attributes(asset: Asset, config: PipelineConfig) -> bool:
+    """Whether an asset goes to product custom attributes rather than image groups
+    (docs/transform.md#custom-attribute-ids): an Asset Manager asset whose main media is not
+    an image (``media_type`` ``pdf``, ``youtube``, ``vimeo``, ``other``), or is an image link
+    when the import type is ``both``."""
+    if asset.family is None or not config.reads_assets:
+        return False
+    if asset.main_media_type not in (None, "image"):
+        return True
+    return asset.main_is_link and config.asset_links_as_attributes
+
+
+def file_path(sha256: str, name: str) -> str:
+    """Where a non-image binary (a PDF of an asset) is delivered: content-addressed like images,
+    its extension taken from the Akeneo file name (letters and digits only, else ``bin``)."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    extension = suffix if suffix.isascii() and suffix.isalnum() and len(suffix) <= 8 else "bin"
+    return f"files/{sha256[:2]}/{sha256}.{extension}"
 
 
 def master_images(

@@ -61,22 +61,61 @@ def link_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig
     """Each attribute of ``akeneoImageLinkViewTypesMapping`` must be a ``media_link``
     attribute of every asset family a collection uses (the connector requires the same code
     in every family)."""
-    if not (config.reads_assets and config.asset_links_as_images and config.link_view_types_mapping):
+    if not (config.reads_assets and config.asset_links_as_images):
         return []
+    return _mapped_attributes(
+        families, "akeneoImageLinkViewTypesMapping", list(config.link_view_types_mapping), ("media_link",)
+    )
+
+
+def file_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
+    """Each attribute of ``akeneoImageFileViewTypesMapping`` must be a ``media_file`` attribute
+    of some asset family, and of that type wherever it exists: as the connector, a family
+    without it gives no rendition (docs/configuration.md#akeneoimagefileviewtypesmapping)."""
+    if not (config.reads_assets and config.asset_files):
+        return []
+    return _mapped_attributes(
+        families,
+        "akeneoImageFileViewTypesMapping",
+        list(config.file_view_types_mapping),
+        ("media_file",),
+        everywhere=False,
+    )
+
+
+def metadata_mapping(families: dict[str, AssetFamily | None], config: PipelineConfig) -> list[str]:
+    """Each attribute of ``akeneoImageMetadataMapping`` must be a ``text`` attribute of some
+    asset family, and of that type wherever it exists: as the connector, images of a family
+    without it have no text (docs/configuration.md#akeneoimagemetadatamapping)."""
+    if not config.reads_assets:
+        return []
+    attributes = list(dict.fromkeys(config.metadata_mapping.values()))
+    return _mapped_attributes(families, "akeneoImageMetadataMapping", attributes, ("text",), everywhere=False)
+
+
+def _mapped_attributes(
+    families: dict[str, AssetFamily | None],
+    parameter: str,
+    attributes: list[str],
+    types: tuple[str, ...],
+    everywhere: bool = True,
+) -> list[str]:
+    """Every attribute a mapping names must be of one of ``types`` where it exists, and exist in
+    every asset family (``everywhere``) or in one at least."""
     problems = []
-    for attribute in config.link_view_types_mapping:
-        for family, structure in sorted(families.items()):
-            if structure is None:
-                continue  # reported by asset_families_exist
-            kind = {a.code: a.type for a in structure.attributes}.get(attribute)
+    known = {f: {a.code: a.type for a in s.attributes} for f, s in sorted(families.items()) if s is not None}
+    for attribute in attributes:
+        if not everywhere and known and not any(attribute in kinds for kinds in known.values()):
+            problems.append(f"{parameter}: no asset family has an attribute {attribute!r}")
+        for family, kinds in known.items():
+            kind = kinds.get(attribute)
             if kind is None:
+                if everywhere:
+                    problems.append(f"{parameter}: asset family {family!r} has no attribute {attribute!r}")
+            elif kind not in types:
                 problems.append(
-                    f"akeneoImageLinkViewTypesMapping: asset family {family!r} has no attribute {attribute!r}"
-                )
-            elif kind != "media_link":
-                problems.append(
-                    f"akeneoImageLinkViewTypesMapping: attribute {attribute!r} of asset family {family!r} "
-                    f"is of type {kind!r}, not media_link"
+                    f"{parameter}: attribute {attribute!r} of asset family {family!r} "
+                    f"is of type {kind!r}, not {' or '.join(types)}"
                 )
     return problems
 
@@ -121,6 +160,8 @@ def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> Validation
         asset_families_exist(structure, families),
         scope_and_locales(structure, config),
         link_mapping(families, config),
+        file_mapping(families, config),
+        metadata_mapping(families, config),
     ]
     errors = [problem for rule in rules for problem in rule]
     if errors:

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -109,24 +110,32 @@ def test_combination_delivers_valid_files(
     definitions = validate_metadata(metadata)
     links_as_images = image_type != "images" and system == "new" and import_type == "media_link"
 
-    # header: one location; links need the external one
+    # header: one location, the external one whenever assets are read as media_link (as the connector)
     location = catalog.xpath("c:header/c:image-settings/*[1]", namespaces=NS)[0]
-    assert (
-        location.tag == f"{{{CATALOG_NS}}}{'external-location' if links_as_images else 'internal-location'}"
-    )
+    external = image_type != "images" and import_type == "media_link"
+    assert location.tag == f"{{{CATALOG_NS}}}{'external-location' if external else 'internal-location'}"
     declared = set(catalog.xpath("//c:view-types/c:view-type/text()", namespaces=NS))
     used = set(catalog.xpath("//c:image-group/@view-type", namespaces=NS))
     assert used and used <= declared
 
     # every binary the catalog names is in the archive; links are not
+    # (and the non-image files, PDFs, custom attributes name)
     static = {k.split("/static/default/", 1)[1] for k in entries if "/static/default/" in k}
     paths = set(catalog.xpath("//c:image/@path", namespaces=NS))
+    files = {
+        t.removesuffix("?$staticlink$")
+        for t in catalog.xpath("//c:custom-attribute/text()", namespaces=NS)
+        if t.endswith("?$staticlink$")
+    }
+    assert files == {p for p in static if p.startswith("files/")}
+    assert all(p.endswith(".pdf") for p in files)
     if links_as_images:
-        assert static <= paths and paths - static, "links must be images, relative to the external location"
+        assert static - files <= paths and paths - static, "links must be images, relative to the location"
     else:
-        assert paths == static
+        assert paths == static - files
 
-    # custom attributes: asset codes per collection; links too in 'both' (Asset Manager)
+    # custom attributes: asset codes per collection; per asset (Asset Manager), the attributes of
+    # link assets in 'both' and of non-image assets (the user guides' PDFs) in every import type
     ids = set(catalog.xpath("//c:custom-attribute/@attribute-id", namespaces=NS))
     defined = set(
         definitions.xpath("//m:attribute-definition/@attribute-id", namespaces={"m": definitions.nsmap[None]})
@@ -136,9 +145,11 @@ def test_combination_delivers_valid_files(
         assert ids == set()
     else:
         assert "akeneo_packshots" in ids
-        assert any(i.startswith("akeneo_packshots_url") for i in ids) == (
+        assert any(re.fullmatch(r"akeneo_sku\d+Cdn_urlLarge", i) for i in ids) == (
             system == "new" and import_type == "both"
         )
+        assert any(re.fullmatch(r"akeneo_sku\d+UserGuide_pdf", i) for i in ids) == (system == "new")
+        assert not any(i.startswith("akeneo_packshots_") for i in ids)
 
     # BSPK: header, positions 1..n per product, rows of a product together, JPG/PNG only
     rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8"), newline="")))
@@ -193,3 +204,36 @@ def test_image_attributes_ignore_the_asset_settings(delivered) -> None:
     """With akeneoImageType 'images', the asset system and import type change nothing."""
     outputs = {c: _parts(delivered[c])[0::2] for c in COMBINATIONS if c[0] == "images" and c[1] == "new"}
     assert len(set(outputs.values())) == 1
+
+
+def test_connector_mappings_give_renditions_and_texts(
+    sandboxes, tmp_path_factory, validate_catalog, validate_metadata
+) -> None:
+    """akeneoImageFileViewTypesMapping and akeneoImageMetadataMapping in the connector's form,
+    against the sandbox's packshots (picture, its thumbnail, a localizable alt_text)."""
+    conf = {
+        "akeneoImageType": "assets",
+        "akeneoImageImportType": "media_file",
+        "akeneoLocales": ["en_US", "fr_FR"],
+        "akeneoImageFileViewTypesMapping": '{"matching": {"large": "picture", "small": "thumbnail"}}',
+        "akeneoImageMetadataMapping": '{"matching": {"alt": "alt_text", "title": "alt_text"}}',
+        "sfccRemoteDir": "/mappings/sfcc",
+        "bspkRemoteDir": "/mappings/bspk",
+    }
+    run = run_pipeline(sandboxes["new"], conf, tmp_path_factory.mktemp("mappings"))
+    files = {f"{t}/{n}": d for t, fs in run.files.items() for n, d in fs.items()}
+    xml, metadata, _, _ = _parts(files)
+    catalog = validate_catalog(xml)
+    validate_metadata(metadata)
+    large = set(
+        catalog.xpath("//c:image-group[starts-with(@view-type, 'large')]/c:image/@path", namespaces=NS)
+    )
+    small = set(
+        catalog.xpath("//c:image-group[starts-with(@view-type, 'small')]/c:image/@path", namespaces=NS)
+    )
+    assert large and small and not large & small, "each view type gets its own rendition"
+    assert not catalog.xpath("//c:image-group[starts-with(@view-type, 'medium')]", namespaces=NS)
+    alts = catalog.xpath("//c:image/c:alt", namespaces=NS)
+    assert {a.get("{http://www.w3.org/XML/1998/namespace}lang") for a in alts} == {"en-US", "fr-FR"}
+    assert all(a.text for a in alts)
+    assert len(catalog.xpath("//c:image/c:title", namespaces=NS)) == len(alts)

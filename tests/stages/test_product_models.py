@@ -76,9 +76,10 @@ def test_masters_carry_variation_groups_valid_and_consistent(
     assert not variant_ids & set(ids), (
         "variants get no product element of their own: the master holds the groups"
     )
+    # the variation attributes the connector's product import creates: akeneo_<camelize(axis)>
     assert root.xpath("string(c:header/c:image-settings/c:variation-attribute-id)", namespaces=NS) in (
-        "color",
-        "size",
+        "akeneo_color",
+        "akeneo_size",
     )
     for code in masters:
         master = root.xpath(f"c:product[@product-id='{code}']", namespaces=NS)[0]
@@ -94,7 +95,10 @@ def test_a_variants_images_do_not_leak_into_a_siblings_groups(sandbox, delivered
     checked = 0
     for header in sandbox.catalog.variants_of("MODEL-00002"):
         values = sandbox.catalog.product(header.index)["values"]
-        expected = (("color", values["color"][0]["data"]), ("size", values["size"][0]["data"]))
+        expected = (
+            ("akeneo_color", values["color"][0]["data"]),
+            ("akeneo_size", values["size"][0]["data"]),
+        )
         for value in values.get("main_image", []):
             path = _path(sandbox, value["data"])
             if path is None:

@@ -14,7 +14,9 @@ from pim_images.validate import (
     asset_families_exist,
     asset_system_exists,
     collections_not_localizable,
+    file_mapping,
     link_mapping,
+    metadata_mapping,
     scope_and_locales,
     validate_catalog,
 )
@@ -87,6 +89,58 @@ def test_mapping_attributes_must_be_links_of_every_family() -> None:
         "akeneoImageLinkViewTypesMapping: asset family 'packshots' has no attribute 'url_thumb'",
     ]
     assert link_mapping(families, load_config(CONFIG)) == []  # no links imported: the mapping is unused
+    # the connector's form names the same attributes, and is checked the same way
+    connector_form = load_config(
+        CONFIG,
+        {
+            "akeneoImageType": "assets",
+            "akeneoImageImportType": "media_link",
+            "akeneoImageLinkViewTypesMapping": '{"matching": {"large": "url_large", "small": "url_thumb"}}',
+        },
+    )
+    assert link_mapping(families, connector_form) == link_mapping(families, config)
+
+
+def test_file_and_metadata_mapping_attributes_must_exist_somewhere_with_their_type_everywhere() -> None:
+    families = {
+        "packshots": AssetFamily(
+            main="picture",
+            attributes=[
+                AssetAttribute("picture", "media_file"),
+                AssetAttribute("thumbnail", "media_file"),
+                AssetAttribute("alt_text", "text"),
+            ],
+        ),
+        "lifestyle": AssetFamily(
+            main="picture",
+            attributes=[AssetAttribute("picture", "media_file"), AssetAttribute("thumbnail", "media_link")],
+        ),
+    }
+    config = load_config(
+        CONFIG,
+        {
+            "akeneoImageType": "assets",
+            "akeneoImageFileViewTypesMapping": '{"matching": {"large": "picture", "small": "thumbnail"}}',
+            "akeneoImageMetadataMapping": '{"matching": {"alt": "alt_text", "title": "picture"}}',
+        },
+    )
+    # lifestyle has no alt_text: as the connector, its images simply get no alt (not an error)
+    assert file_mapping(families, config) == [
+        "akeneoImageFileViewTypesMapping: attribute 'thumbnail' of asset family 'lifestyle' "
+        "is of type 'media_link', not media_file",
+    ]
+    assert metadata_mapping(families, config) == [
+        "akeneoImageMetadataMapping: attribute 'picture' of asset family 'lifestyle' "
+        "is of type 'media_file', not text",
+        "akeneoImageMetadataMapping: attribute 'picture' of asset family 'packshots' "
+        "is of type 'media_file', not text",
+    ]
+    caption = config.model_validate(
+        {**config.to_dict(), "akeneoImageMetadataMapping": '{"matching": {"alt": "caption"}}'}
+    )
+    assert metadata_mapping(families, caption) == [
+        "akeneoImageMetadataMapping: no asset family has an attribute 'caption'"
+    ]
 
 
 def test_a_collection_naming_a_missing_family_is_named() -> None:

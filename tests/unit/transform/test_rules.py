@@ -6,7 +6,16 @@ from pathlib import Path
 
 from pim_images.config import PipelineConfig, load_config
 from pim_images.media import media_file_key
-from pim_images.records import Asset, AssetFile, AssetLink, Collection, MediaRecord, Value
+from pim_images.records import (
+    Asset,
+    AssetFile,
+    AssetLink,
+    AssetValue,
+    Collection,
+    ImageText,
+    MediaRecord,
+    Value,
+)
 from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
 from pim_images.transform import ProductTransformer, content_path, order_values
 
@@ -83,6 +92,11 @@ def _asset(
         },
         main_is_link=main_link,
         main="url_large" if main_link else "picture",
+        values={
+            **{a: [AssetValue(url, loc) for loc, url in urls] for a, urls in (links or {}).items()},
+            **({"alt_text": [AssetValue("Vue de face", "fr_FR")]} if main_link else {}),
+        },
+        types={**dict.fromkeys(links or {}, "media_link"), "alt_text": "text"},
     )
 
 
@@ -153,14 +167,89 @@ def test_media_link_without_mapping_reads_the_main_media_link() -> None:
     assert view_types_of(images[0], config) == config.image_view_types
 
 
-def test_both_delivers_files_and_puts_links_in_custom_attributes() -> None:
-    images, collections, _, _ = _transform(akeneoImageImportType="both")
+def test_both_delivers_files_and_puts_link_assets_in_custom_attributes() -> None:
+    images, collections, warnings, config = _transform(akeneoImageImportType="both")
     assert all(i.kind == "file" for i in images) and len(images) == 3
-    assert custom_attributes(collections) == [
+    # "m", whose main media is a link, is delivered as its attributes (one per attribute and locale)
+    group = ("AkeneoAssetMAttributes", 'Akeneo Asset "m" Attributes')
+    assert custom_attributes(collections, config) == [
+        CustomAttribute("akeneo_productAssets", None, ["z", "a", "m"]),
+        CustomAttribute("akeneo_m_urlLarge", None, [CDN + "m.gif"], "string", group),
+        CustomAttribute("akeneo_m_altText", "fr_FR", ["Vue de face"], "string", group),
+    ]
+    assert not any("is a link" in w for w in warnings)
+
+
+def test_both_with_the_per_collection_naming_keeps_the_earlier_ids() -> None:
+    _, collections, _, config = _transform(
+        akeneoImageImportType="both", sfccCustomAttributeNaming="per_collection"
+    )
+    assert custom_attributes(collections, config) == [
         CustomAttribute("akeneo_productAssets", None, ["z", "a", "m"]),
         CustomAttribute("akeneo_productAssets_urlLarge", None, [CDN + "z.jpg", CDN + "m.gif"]),
         CustomAttribute("akeneo_productAssets_urlThumb", "fr_FR", [CDN + "z-fr.png"]),
     ]
+
+
+def test_non_image_main_media_goes_to_custom_attributes_in_every_import_type() -> None:
+    pdf = Asset(
+        family="guides",
+        code="g",
+        files=[AssetFile(media="/asset-media-files/g.pdf")],
+        main="pdf",
+        main_media_type="pdf",
+        values={"pdf": [AssetValue("a/b/g_user guide.PDF")], "label": [AssetValue("Guide", "en_US")]},
+        types={"pdf": "media_file", "label": "text"},
+    )
+    media = {
+        "/asset-media-files/g.pdf": MediaRecord(
+            key="/asset-media-files/g.pdf",
+            sha256="e" * 64,
+            size=9,
+            format=None,
+            error="not a decodable image",
+        )
+    }
+    for import_type in ("media_file", "media_link", "both"):
+        config = _config(akeneoImageType="assets", akeneoImageImportType=import_type, akeneoLocales=["en_US"])
+        warnings: list[str] = []
+        images, collections = ProductTransformer(
+            config, [], [Collection(code="guides", family="guides")], media, {"guides/g": pdf}, warnings
+        ).images_and_collections("SKU-1", {"guides": [Value(["g"])]})
+        assert images == [] and warnings == []
+        assert [(a.attribute, a.locale, a.values, a.file) for a in collections[0].attributes] == [
+            ("pdf", None, [f"files/ee/{'e' * 64}.pdf"], "e" * 64),
+            ("label", "en_US", ["Guide"], None),
+        ]
+
+
+def test_metadata_mapping_gives_asset_images_their_texts_and_file_mapping_their_renditions() -> None:
+    asset = Asset(
+        family="packshots",
+        code="z",
+        files=[
+            AssetFile(media="/asset-media-files/z1"),
+            AssetFile(media="/asset-media-files/z-thumb", attribute="thumbnail"),
+        ],
+        main="picture",
+        values={"alt_text": [AssetValue("Front", "en_US"), AssetValue("Face", "fr_FR")]},
+        types={"alt_text": "text"},
+    )
+    media = {**MEDIA, "/asset-media-files/z-thumb": _asset_media("z-thumb", "9" * 64)}
+    config = _config(
+        akeneoImageType="assets",
+        akeneoLocales=["en_US", "fr_FR"],
+        akeneoImageMetadataMapping='{"matching": {"alt": "alt_text"}}',
+        akeneoImageFileViewTypesMapping='{"matching": {"large": "picture", "small": "thumbnail"}}',
+    )
+    images, _ = ProductTransformer(
+        config, [], COLLECTIONS, media, {"packshots/z": asset}, []
+    ).images_and_collections("SKU-1", {"product_assets": [Value(["z"])]})
+    assert [(i.sha256[0], i.file_attribute, view_types_of(i, config)) for i in images] == [
+        ("1", "picture", ("large",)),
+        ("9", "thumbnail", ("small",)),
+    ]
+    assert images[0].texts == {"alt": [ImageText("Front", "en_US"), ImageText("Face", "fr_FR")]}
 
 
 def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:

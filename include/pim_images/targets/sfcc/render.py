@@ -21,13 +21,15 @@ from lxml import etree
 from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
-from pim_images.records import Image, ProductImages
+from pim_images.records import Image, ImageText, ProductImages
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 from pim_images.targets.sfcc.rules import (
     FORMATS,
+    IMAGE_TEXT_PATTERN,
     MAX_PRODUCT_ID,
     CustomAttribute,
+    attribute_id,
     custom_attributes,
     declared_view_types,
     external_location,
@@ -64,10 +66,15 @@ def image_groups(images: list[Image], config: PipelineConfig) -> list[Group]:
     variants in image order), per view type, non-localized first, then per locale.
 
     Only image files SFCC shows (JPG, PNG, GIF, WEBP) go in groups; a path appears once per
-    group, at its first position.
+    group, at its first position, with the texts of its first image. Variation axes are named
+    as the connector's product import names them (:func:`~.rules.attribute_id`).
     """
     usable = [i for i in images if i.format in FORMATS]
     variations = list(dict.fromkeys(tuple(i.variation) for i in usable))
+    texts: dict[str, dict[str, list[ImageText]]] = {}
+    for image in usable:
+        if image.texts:
+            texts.setdefault(image.path, image.texts)
     groups: list[Group] = []
     for variation in variations:
         for view_type in declared_view_types(config):
@@ -80,19 +87,37 @@ def image_groups(images: list[Image], config: PipelineConfig) -> list[Group]:
                     and view_type in view_types_of(i, config)
                 ]
                 if paths:
+                    unique = list(dict.fromkeys(paths))
                     groups.append(
-                        Group(locale_view_type(view_type, locale), variation, list(dict.fromkeys(paths)))
+                        Group(
+                            locale_view_type(view_type, locale),
+                            tuple((attribute_id(axis, config), value) for axis, value in variation),
+                            unique,
+                            {p: texts[p] for p in unique if p in texts},
+                        )
                     )
     return groups
 
 
 @dataclass(frozen=True)
 class Group:
-    """One ``image-group``: its view type, its variation filter (empty on the master's own)."""
+    """One ``image-group``: its view type, its variation filter (empty on the master's own),
+    its image paths and the texts (alt, title) of those that have some."""
 
     view_type: str
     variation: tuple[tuple[str, str], ...]
     paths: list[str]
+    texts: dict[str, dict[str, list[ImageText]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A custom attribute the metadata file defines: id, localizable, SFCC type, group."""
+
+    id: str
+    localizable: bool
+    type: str = "set-of-string"
+    group: tuple[str, str] = ("AkeneoAttributes", "Akeneo Attributes")
 
 
 @dataclass(frozen=True)
@@ -101,7 +126,7 @@ class Header:
     the image lists (the header comes before the first product)."""
 
     view_types: list[str]
-    custom_attributes: list[tuple[str, bool]]
+    custom_attributes: list[Definition]
     variation_attribute_id: str | None
 
 
@@ -111,14 +136,16 @@ def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) ->
     single variation attribute (catalog.xsd): the axis most image groups lead with."""
     used: set[tuple[str, str | None]] = set()
     localized: dict[str, bool] = {}
+    kinds: dict[str, CustomAttribute] = {}
     first_axes: dict[str, int] = {}
     for product in products:
         for image in product.images:
             used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation:
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
-        for attribute in custom_attributes(product.collections):
+        for attribute in custom_attributes(product.collections, config):
             localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
+            kinds.setdefault(attribute.id, attribute)
     view_types = [
         locale_view_type(base, locale)
         for base in declared_view_types(config)
@@ -127,8 +154,13 @@ def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) ->
     ]
     return Header(
         view_types=view_types,
-        custom_attributes=sorted(localized.items()),
-        variation_attribute_id=min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None,
+        custom_attributes=[
+            Definition(id, localizable, kinds[id].type, kinds[id].group)
+            for id, localizable in sorted(localized.items())
+        ],
+        variation_attribute_id=(
+            attribute_id(min(first_axes, key=lambda a: (-first_axes[a], a)), config) if first_axes else None
+        ),
     )
 
 
@@ -155,6 +187,10 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
                 for i in record.images
                 if i.kind == "file" and i.format in FORMATS and i.sha256
             )
+            if config.sfccCustomAttributeNaming == "per_asset":
+                binaries.update(
+                    (a.values[0], a.file) for c in record.collections for a in c.attributes if a.file
+                )
             product_id = record.product_ref
             if len(product_id) > MAX_PRODUCT_ID:
                 warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
@@ -168,7 +204,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             groups = image_groups(record.images, config)
             counts["products"] += 1
             counts["groups"] += len(groups)
-            yield Product(product_id, groups, custom_attributes(record.collections))
+            yield Product(product_id, groups, custom_attributes(record.collections, config))
 
     with (out / xml_name).open("wb") as f:
         write_catalog_xml(
@@ -191,7 +227,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         image_groups=counts["groups"],
         binaries=len(binaries),
         view_types=header.view_types,
-        custom_attributes=[id for id, _ in header.custom_attributes],
+        custom_attributes=[d.id for d in header.custom_attributes],
         warnings=warnings,
     )
 
@@ -239,6 +275,9 @@ def write_catalog_xml(
                 if variation_attribute:
                     with xf.element(q("variation-attribute-id")):
                         xf.write(variation_attribute)
+                for name in ("alt-pattern", "title-pattern"):
+                    with xf.element(q(name)):
+                        xf.write(IMAGE_TEXT_PATTERN)
             for product in products:
                 xf.write("\n  ")
                 with xf.element(q("product"), {"product-id": product.product_id}):
@@ -252,8 +291,12 @@ def write_catalog_xml(
                                     ):
                                         pass
                                 for path in group.paths:
-                                    with xf.element(q("image"), {"path": path}):
-                                        pass
+                                    texts = group.texts.get(path)
+                                    if texts:
+                                        xf.write(_image_element(path, texts))
+                                    else:
+                                        with xf.element(q("image"), {"path": path}):
+                                            pass
                         if product.groups:
                             xf.write("\n    ")
                     if product.custom:
@@ -261,9 +304,23 @@ def write_catalog_xml(
             xf.write("\n")
 
 
+def _image_element(path: str, texts: dict[str, list[ImageText]]) -> etree._Element:
+    """An ``image`` with its ``alt`` then ``title`` elements (catalog.xsd's order), one per
+    locale (``xml:lang`` with a hyphen; none for a non-localized text)."""
+    image = etree.Element(f"{{{CATALOG_NS}}}image", {"path": path}, nsmap={None: CATALOG_NS})
+    for name in ("alt", "title"):
+        for text in texts.get(name, []):
+            element = etree.SubElement(image, f"{{{CATALOG_NS}}}{name}")
+            if text.locale:
+                element.set(XML_LANG, text.locale.replace("_", "-"))
+            element.text = text.value
+    return image
+
+
 def _write_custom_attributes(xf: Any, custom: list[CustomAttribute]) -> None:
-    """``akeneo_<collection>`` (asset codes) and ``akeneo_<collection>_<link attribute>``
-    (links), one element per locale; a set-of-string keeps the collection order.
+    """Image-related custom attributes (docs/sfcc.md#custom-attributes), one element per
+    locale: a ``set-of-string`` as ``value`` elements (keeping their order), another type as
+    its text.
 
     Built as a small tree and written whole: lxml's incremental writer cannot emit the
     ``xml:lang`` attribute itself.
@@ -273,18 +330,22 @@ def _write_custom_attributes(xf: Any, custom: list[CustomAttribute]) -> None:
         item = etree.SubElement(element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute.id})
         if attribute.locale:
             item.set(XML_LANG, attribute.locale.replace("_", "-"))
-        for value in attribute.values:
-            etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
+        if attribute.type == "set-of-string":
+            for value in attribute.values:
+                etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
+        else:
+            item.text = attribute.values[0] if attribute.values else ""
     xf.write("\n    ")
     xf.write(element)
     xf.write("\n  ")
 
 
-def write_metadata_xml(f: IO[bytes], custom_attributes: list[tuple[str, bool]] | None = None) -> None:
+def write_metadata_xml(f: IO[bytes], custom_attributes: list[Definition] | None = None) -> None:
     """System object extensions for ``Product``: every custom attribute the catalog uses, so
-    that SFCC accepts it (docs/sfcc.md#metadata-xml), in an ``Akeneo`` attribute group for Business Manager.
+    that SFCC accepts it (docs/sfcc.md#metadata-xml), in the connector's attribute groups for
+    Business Manager (``AkeneoAttributes``; ``AkeneoAsset<Asset>Attributes`` per asset).
 
-    :param custom_attributes: ``(attribute id, localizable)`` of each custom attribute.
+    :param custom_attributes: the definition of each custom attribute.
 
     The file is in every site-import archive, empty of definitions when there are none, so
     the archive's layout never changes.
@@ -297,20 +358,23 @@ def write_metadata_xml(f: IO[bytes], custom_attributes: list[tuple[str, bool]] |
     extension = etree.SubElement(root, m("type-extension"), {"type-id": "Product"})
     if custom_attributes:
         definitions = etree.SubElement(extension, m("custom-attribute-definitions"))
-        for attribute_id, localizable in custom_attributes:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for attribute in custom_attributes:
             definition = etree.SubElement(
-                definitions, m("attribute-definition"), {"attribute-id": attribute_id}
+                definitions, m("attribute-definition"), {"attribute-id": attribute.id}
             )
-            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute_id
-            etree.SubElement(definition, m("type")).text = "set-of-string"
-            etree.SubElement(definition, m("localizable-flag")).text = str(localizable).lower()
+            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute.id
+            etree.SubElement(definition, m("type")).text = attribute.type
+            etree.SubElement(definition, m("localizable-flag")).text = str(attribute.localizable).lower()
             etree.SubElement(definition, m("mandatory-flag")).text = "false"
             etree.SubElement(definition, m("externally-managed-flag")).text = "true"
-        groups = etree.SubElement(extension, m("group-definitions"))
-        group = etree.SubElement(groups, m("attribute-group"), {"group-id": "Akeneo"})
-        etree.SubElement(group, m("display-name"), {XML_LANG: "x-default"}).text = "Akeneo"
-        for attribute_id, _ in custom_attributes:
-            etree.SubElement(group, m("attribute"), {"attribute-id": attribute_id})
+            groups.setdefault(attribute.group, []).append(attribute.id)
+        group_definitions = etree.SubElement(extension, m("group-definitions"))
+        for (group_id, name), ids in sorted(groups.items()):
+            group = etree.SubElement(group_definitions, m("attribute-group"), {"group-id": group_id})
+            etree.SubElement(group, m("display-name"), {XML_LANG: "x-default"}).text = name
+            for id in ids:
+                etree.SubElement(group, m("attribute"), {"attribute-id": id})
     f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

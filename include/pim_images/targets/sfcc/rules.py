@@ -5,6 +5,7 @@ Pure functions on records and configuration, tested on tiny inputs; the renderer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,21 +18,18 @@ FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
 MAX_PRODUCT_ID = 100
 
 
+_SEPARATORS = re.compile(r"[-_\s]+(.)?")
+
+
 def camelize(code: str) -> str:
-    """Akeneo code to camelCase, as the SFCC connector names custom attributes
-    (docs/transform.md#camelize).
+    """An Akeneo code as the SFCC connector camelizes it into SFCC ids
+    (docs/transform.md#camelize): trimmed, lower-cased whole, then each run of ``-``, ``_`` or
+    whitespace dropped and the character after it upper-cased.
 
-    Split on ``_``; drop empty parts (double underscores); lower-case the first letter of the
-    first part and upper-case the first letter of the others; keep the rest of each part.
-
-    >>> camelize("packshot_images"), camelize("image_2"), camelize("URL__Large")
-    ('packshotImages', 'image2', 'uRLLarge')
+    >>> camelize("packshot_images"), camelize("packshotURL"), camelize("Front View")
+    ('packshotImages', 'packshoturl', 'frontView')
     """
-    parts = [p for p in code.split("_") if p]
-    if not parts:
-        return ""
-    first, rest = parts[0], parts[1:]
-    return first[:1].lower() + first[1:] + "".join(p[:1].upper() + p[1:] for p in rest)
+    return _SEPARATORS.sub(lambda m: (m.group(1) or "").upper(), code.strip().lower())
 
 
 def locale_view_type(view_type: str, locale: str | None) -> str:
@@ -41,10 +39,13 @@ def locale_view_type(view_type: str, locale: str | None) -> str:
 
 
 def declared_view_types(config: PipelineConfig) -> list[str]:
-    """Base view types in declaration order: image files' view types, then the mapping's."""
+    """Base view types in declaration order: image files' view types, then the file mapping's,
+    then the link mapping's."""
     names: list[str] = []
     if config.reads_images or (config.reads_assets and config.asset_files):
         names += config.image_view_types
+    if config.reads_assets and config.asset_files:
+        names += [v for vts in config.file_view_types_mapping.values() for v in vts]
     if config.reads_assets and config.asset_links_as_images:
         mapping = config.link_view_types_mapping
         names += [v for vts in mapping.values() for v in vts] if mapping else list(config.image_view_types)
@@ -53,21 +54,36 @@ def declared_view_types(config: PipelineConfig) -> list[str]:
 
 def view_types_of(image: Image, config: PipelineConfig) -> tuple[str, ...]:
     """The base view types an image goes to: a link read through
-    ``akeneoImageLinkViewTypesMapping`` goes to its attribute's view types, every other image
-    to ``akeneoImageViewTypes``."""
+    ``akeneoImageLinkViewTypesMapping`` goes to its attribute's view types, an asset rendition
+    read through ``akeneoImageFileViewTypesMapping`` to its attribute's, every other image to
+    ``akeneoImageViewTypes``."""
     if image.kind == "link" and image.link_attribute:
         mapped = config.link_view_types_mapping.get(image.link_attribute)
+        if mapped:
+            return tuple(mapped)
+    if image.kind == "file" and image.file_attribute:
+        mapped = config.file_view_types_mapping.get(image.file_attribute)
         if mapped:
             return tuple(mapped)
     return tuple(config.image_view_types)
 
 
 def external_location(config: PipelineConfig) -> tuple[str, str] | None:
-    """``(http-url, https-url)`` when images are links (docs/sfcc.md: one location, never both)."""
-    if not (config.reads_assets and config.asset_links_as_images):
+    """``(http-url, https-url)`` when assets are read with the import type ``media_link``
+    (either asset system), as the connector writes the header (docs/sfcc.md#image-settings);
+    otherwise ``None`` (internal location: the schema allows one of the two). With
+    ``akeneoImageType`` ``images`` the import type, which is about assets, changes nothing."""
+    if not (config.reads_assets and config.akeneoImageImportType == "media_link"):
+        return None
+    if not config.akeneoExternalImageLocation:
         return None
     rest = config.akeneoExternalImageLocation.split("://", 1)[1]
     return f"http://{rest}", f"https://{rest}"
+
+
+#: The header's ``alt-pattern`` and ``title-pattern``, as the connector writes them: SFCC shows
+#: the product's name where an image has no alt or title of its own.
+IMAGE_TEXT_PATTERN = "${productname}"
 
 
 def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
@@ -75,26 +91,85 @@ def output_names(catalog_id: str, stamp: str) -> tuple[str, str]:
     return f"catalog_{catalog_id}_{stamp}.xml", f"pim-images_{catalog_id}_{stamp}"
 
 
+def attribute_id(code: str, config: PipelineConfig) -> str:
+    """The SFCC id of an Akeneo product attribute (a variation axis, an asset collection), as
+    the connector's product import names it: ``akeneo_<camelize(code)>``, unless
+    ``akeneoCustomAttrMapping`` maps that id (or the code) to another
+    (docs/transform.md#variation-attribute-ids)."""
+    default = f"akeneo_{camelize(code)}"
+    mapping = config.custom_attr_mapping
+    return mapping.get(default) or mapping.get(code) or default
+
+
+def asset_attribute_id(asset: str, attribute: str) -> str:
+    """``akeneo_<camelize(asset code)>_<camelize(asset attribute)>``, the connector's id for an
+    asset attribute delivered as a product custom attribute (docs/transform.md#custom-attribute-ids)."""
+    return f"akeneo_{camelize(asset)}_{camelize(attribute)}"
+
+
+#: The attribute group of product attributes (asset code lists), as the connector's product import.
+PRODUCT_GROUP = ("AkeneoAttributes", "Akeneo Attributes")
+
+
+def asset_group(asset: str) -> tuple[str, str]:
+    """The connector's attribute group of one asset's attributes: id and display name."""
+    camel = camelize(asset)
+    return f"AkeneoAsset{camel[:1].upper()}{camel[1:]}Attributes", f'Akeneo Asset "{asset}" Attributes'
+
+
+#: SFCC attribute type of an asset attribute by its Akeneo type, as the connector defines them,
+#: except options: the connector writes enum-of-string with the options' value definitions (more
+#: Akeneo calls); the codes are written as string / set-of-string here (docs/sfcc.md#metadata-xml).
+ASSET_ATTRIBUTE_TYPES = {"media_file": "html", "multiple_options": "set-of-string"}
+
+
 @dataclass(frozen=True)
 class CustomAttribute:
-    """One product custom attribute value: its id, its locale (``None``: not localized), values."""
+    """One product custom attribute value: its id, locale (``None``: not localized), values,
+    its SFCC type (``set-of-string`` values are ``value`` elements, others the text) and its
+    attribute group (id, display name)."""
 
     id: str
     locale: str | None
     values: list[str]
+    type: str = "set-of-string"
+    group: tuple[str, str] = PRODUCT_GROUP
 
 
-def custom_attributes(collections: Iterable[CollectionValue]) -> list[CustomAttribute]:
+def custom_attributes(
+    collections: Iterable[CollectionValue], config: PipelineConfig
+) -> list[CustomAttribute]:
     """A product's image-related custom attributes (docs/transform.md#custom-attribute-ids):
     ``akeneo_<camelize(C)>`` with the asset codes of collection ``C`` in order (always written,
-    empty when the collection is, so SFCC's value is canonical), then
-    ``akeneo_<camelize(C)>_<camelize(A)>`` with the links of asset attribute ``A``, one per
-    locale, in asset order.
+    empty when the collection is, so SFCC's value is canonical), then with
+    ``sfccCustomAttributeNaming`` ``per_asset``: ``akeneo_<camelize(asset)>_<camelize(A)>``
+    for every attribute ``A`` of the assets delivered as attributes, one per locale; with
+    ``per_collection``: ``akeneo_<camelize(C)>_<camelize(A)>`` with the links of attribute ``A``
+    of the collection's assets, in asset order. An id met twice (an asset in two collections)
+    keeps its first value.
     """
-    found: dict[tuple[str, str | None], list[str]] = {}
+    found: dict[tuple[str, str | None], CustomAttribute] = {}
     for collection in collections:
-        found[(f"akeneo_{camelize(collection.code)}", None)] = list(collection.assets)
-        for link in collection.links:
-            key = (f"akeneo_{camelize(collection.code)}_{camelize(link.attribute)}", link.locale)
-            found.setdefault(key, []).append(link.url)
-    return [CustomAttribute(id, locale, values) for (id, locale), values in found.items()]
+        collection_id = attribute_id(collection.code, config)
+        found.setdefault((collection_id, None), CustomAttribute(collection_id, None, list(collection.assets)))
+        if config.sfccCustomAttributeNaming == "per_collection":
+            for link in collection.links:
+                id = f"{collection_id}_{camelize(link.attribute)}"
+                found.setdefault((id, link.locale), CustomAttribute(id, link.locale, [])).values.append(
+                    link.url
+                )
+            continue
+        for value in collection.attributes:
+            id = asset_attribute_id(value.asset, value.attribute)
+            values = [f"{v}?$staticlink$" for v in value.values] if value.file else list(value.values)
+            found.setdefault(
+                (id, value.locale),
+                CustomAttribute(
+                    id,
+                    value.locale,
+                    values,
+                    ASSET_ATTRIBUTE_TYPES.get(value.type, "string"),
+                    asset_group(value.asset),
+                ),
+            )
+    return list(found.values())
