@@ -22,19 +22,20 @@ from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
 from pim_images.records import Image, ProductImages
-from pim_images.report import StageSummary
+from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
 from pim_images.targets.sfcc.rules import (
     FORMATS,
-    MAX_PRODUCT_ID,
     CustomAttribute,
     custom_attributes,
     declared_view_types,
     external_location,
     locale_view_type,
     output_names,
+    product_problem,
     view_types_of,
 )
+from pim_images.targets.sfcc.schema import check_against_schema
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
@@ -136,29 +137,32 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     """Write the catalog XML, the metadata XML and the site-import archive for this run, under
     ``target_dir(run_dir, "sfcc")``.
 
+    A product whose values SFCC's files cannot carry is left out with a warning naming it and
+    the value (docs/bad-input.md#products-that-cannot-be-written); each XML is validated
+    against SFCC's schema once written (docs/bad-input.md#schema-validation).
+
     :param stamp: the run's time stamp (from its data interval), part of every file name.
     :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
+    :raises OutputError: a written XML does not validate against its schema; the archive is
+        then not written, and nothing of the run goes to the SFTP drop.
     """
     out = records.target_dir(run_dir, "sfcc")
     out.mkdir(parents=True, exist_ok=True)
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
-    header = catalog_header(records.IMAGES.read(run_dir), config)
+    header = catalog_header(writable_products(records.IMAGES.read(run_dir), []), config)
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0}
 
     binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
 
     def products() -> Iterator[Product]:
-        for record in records.IMAGES.read(run_dir):
+        for record in writable_products(records.IMAGES.read(run_dir), warnings):
             binaries.update(
                 (i.path, i.sha256)
                 for i in record.images
                 if i.kind == "file" and i.format in FORMATS and i.sha256
             )
             product_id = record.product_ref
-            if len(product_id) > MAX_PRODUCT_ID:
-                warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
-                continue
             for image in record.images:
                 if image.format not in FORMATS:
                     warnings.append(
@@ -179,8 +183,10 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             external_location(config),
             header.variation_attribute_id,
         )
+    check_against_schema(out / xml_name, "catalog.xsd")
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, header.custom_attributes)
+    check_against_schema(out / METADATA_FILE, "metadata.xsd")
     with (out / f"{archive_name}.zip").open("wb") as f:
         write_site_archive(
             f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
@@ -194,6 +200,18 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         custom_attributes=[id for id, _ in header.custom_attributes],
         warnings=warnings,
     )
+
+
+def writable_products(products: Iterable[ProductImages], warnings: list[str]) -> Iterator[ProductImages]:
+    """The products SFCC's files can carry; each other one is left out with a warning naming
+    it and its first offending value (docs/bad-input.md#products-that-cannot-be-written)."""
+    for record in products:
+        problem = product_problem(record)
+        if problem is None:
+            yield record
+            continue
+        what, value, why = problem
+        warnings.append(f"product {shown(record.product_ref)}: {what} {shown(value)}: {why}; skipped")
 
 
 @dataclass(frozen=True)
