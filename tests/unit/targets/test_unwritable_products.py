@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pim_images import records
@@ -198,6 +198,8 @@ def _products(draw: st.DrawFn) -> ProductImages:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(product=_products())
+# an image SFCC does not show (no format) once named the header's variation attribute
+@example(product=ProductImages("0", [msgspec.structs.replace(LINK, format=None, variation=[(" ", "")])]))
 def test_any_text_gives_valid_files_or_a_warning_naming_the_product(
     tmp_path_factory: pytest.TempPathFactory, product: ProductImages, validate_catalog, validate_metadata
 ) -> None:

@@ -116,7 +116,7 @@ def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) ->
     for product in products:
         for image in product.images:
             used.update((vt, image.locale) for vt in view_types_of(image, config))
-            if image.variation:
+            if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
         for attribute in custom_attributes(product.collections):
             localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
