@@ -1,4 +1,4 @@
-"""Shared test fixtures: project paths, SFCC schemas, an isolated Airflow home.
+"""Shared test fixtures: project paths, SFCC schemas (the product's copy), an isolated Airflow home.
 
 Airflow reads its configuration when first imported, so the environment is set here, at
 collection time, before any test module imports it: a throw-away ``AIRFLOW_HOME`` and the
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from pim_images.targets.sfcc.schema import sfcc_schema
+
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "tests" / "schemas"
 GOLDEN = ROOT / "tests" / "golden"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="pim-images-airflow-")
@@ -26,19 +27,15 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["PIM_IMAGES_STAGING"] = f"file://{_AIRFLOW_HOME}/pim_images"
 
 
-def _schema(name: str) -> etree.XMLSchema:
-    # parsed from the file so the relative xml.xsd import resolves offline
-    return etree.XMLSchema(etree.parse(str(SCHEMAS / "sfcc" / name)))
-
-
 @pytest.fixture(scope="session")
 def catalog_schema() -> etree.XMLSchema:
-    return _schema("catalog.xsd")
+    """SFCC's catalog.xsd: the copy the product ships and validates its own output with."""
+    return sfcc_schema("catalog.xsd")
 
 
 @pytest.fixture(scope="session")
 def metadata_schema() -> etree.XMLSchema:
-    return _schema("metadata.xsd")
+    return sfcc_schema("metadata.xsd")
 
 
 def assert_valid(schema: etree.XMLSchema, xml: bytes) -> etree._Element:

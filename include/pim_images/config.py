@@ -79,6 +79,9 @@ _ADDED_LATER = frozenset(
         "sfccCustomAttributeNaming",
     }
 )
+#: ``maxFailedProductsPercent`` when the configuration does not say: a few broken images are
+#: left out, a PIM that serves no image fails the run (docs/bad-input.md#broken-images).
+DEFAULT_MAX_FAILED_PERCENT = 5.0
 
 _CODE = re.compile(r"^[A-Za-z0-9_]+$")
 _VIEW_TYPE = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -133,6 +136,13 @@ def _texts(value: Any) -> list[str]:
 def _texts_or_none(value: Any) -> list[str]:
     """As :func:`_texts`; ``None`` (an empty field of the trigger form) is the empty list."""
     return [] if value is None else _texts(value)
+
+
+def _percent(value: Any) -> float:
+    """A share in percent, 0 to 100 (docs/configuration.md#maxfailedproductspercent)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise _refusal(f"a number from 0 to 100 is required, got {value!r}")
+    return float(value)
 
 
 def _registered_targets(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -413,6 +423,16 @@ class PipelineConfig(BaseModel):
         AfterValidator(_registered_targets),
         AfterValidator(_unique),
     ] = ()
+    maxFailedProductsPercent: Annotated[
+        float,
+        BeforeValidator(_percent),
+        Field(
+            title="Failed products (%) before the run fails",
+            description="A product whose image could not be downloaded or decoded is left out; above this "
+            "share of the products the run fails instead.",
+            json_schema_extra=_form("Run"),
+        ),
+    ] = DEFAULT_MAX_FAILED_PERCENT
     akeneoImageType: Annotated[
         ImageType,
         Field(
@@ -702,6 +722,7 @@ _PROBLEM_ORDER = (
     "sfccCustomAttributeNaming",
     "akeneoExternalImageLocation",
     "targets",
+    "maxFailedProductsPercent",
     "rules between fields",
     "akeneoScope",
     "akeneoLocales",

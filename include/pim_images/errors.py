@@ -28,3 +28,17 @@ class CatalogError(InputError):
     """The Akeneo catalog breaks a rule the pipeline needs (docs/bad-input.md#catalog-errors)."""
 
     title = "the Akeneo catalog cannot be imported"
+
+
+class OutputError(InputError):
+    """A file a target would receive breaks that target's schema (docs/bad-input.md#schema-validation):
+    it is not delivered. The same input would write the same file, so it is not retried."""
+
+    title = "a file for delivery does not validate; nothing was delivered"
+
+
+class FailedProductsError(InputError):
+    """Too many products were left out because an image failed (docs/bad-input.md#broken-images):
+    the run fails rather than deliver a catalog with that many products missing."""
+
+    title = "too many products left out"

@@ -5,18 +5,22 @@ seen before is not downloaded again: the cache remembers code -> sha256 of the b
 bytes live once under their sha256, whatever code or product points at them. The cache
 outlives runs; a run's ``media.jsonl`` says what each code of this run resolved to.
 
-Bytes are checked with Pillow: the format comes from the content, not the file name, and a
-file that does not decode is reported (docs/bad-input.md#broken-images) and left out of the outputs.
+Bytes are checked with Pillow: the format comes from the content, not the file name. A file
+that is no image (a PDF) is reported and skipped; a media missing in Akeneo or an image that
+does not decode is reported as failed, and the products using it are left out of the
+outputs (docs/bad-input.md#broken-images).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import msgspec
 from PIL import Image, UnidentifiedImageError
@@ -69,12 +73,18 @@ class MediaCache:
             record = msgspec.json.decode(f.read(), type=MediaRecord)
         if record.sha256 and not self.blob(record.sha256).exists():
             return None
+        if record.sha256 and (record.error or record.format not in records.EXTENSIONS):
+            # identified by an older release (an MPO, a failure not yet told from a PDF):
+            # identify the bytes again; rare, so cheap
+            with self.blob(record.sha256).open("rb") as f:
+                fmt, error, broken = identify_image(f.read(), key)
+            record = msgspec.structs.replace(record, format=fmt, error=error, broken=broken)
         return record
 
     def store(self, key: str, content: bytes) -> MediaRecord:
         """Keep ``content`` under its hash (written once), and remember the key."""
         sha256 = hashlib.sha256(content).hexdigest()
-        fmt, error = identify_image(content)
+        fmt, error, broken = identify_image(content, key)
         blob = self.blob(sha256)
         if not blob.exists():
             blob.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +92,9 @@ class MediaCache:
             with partial.open("wb") as f:
                 f.write(content)
             partial.rename(blob)  # a crash mid-write never leaves a truncated blob under the hash
-        record = MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error)
+        record = MediaRecord(
+            key=key, sha256=sha256, size=len(content), format=fmt, error=error, broken=broken
+        )
         entry = self._key_entry(key)
         entry.parent.mkdir(parents=True, exist_ok=True)
         with entry.open("wb") as f:
@@ -90,15 +102,45 @@ class MediaCache:
         return record
 
 
-def identify_image(content: bytes) -> tuple[str | None, str | None]:
-    """The image format read from the bytes, or ``(None, reason)`` when they do not decode."""
+class Identified(NamedTuple):
+    """What the bytes of a media are: an image ``format`` (Pillow's name, a multi-picture
+    JPEG as ``JPEG``), or ``None`` with ``error`` saying why; ``broken`` when the media
+    failed (docs/bad-input.md#broken-images) rather than being simply no image."""
+
+    format: str | None
+    error: str | None = None
+    broken: bool = False
+
+
+#: A media key whose file name claims an image: bytes that are no image then mean a failed media.
+_IMAGE_NAME = re.compile(r"\.(jpe?g|png|gif|webp|tiff?|bmp)(/download)?$", re.IGNORECASE)
+#: Pillow format names that are another format's variant: a multi-picture JPEG (MPO, as
+#: cameras write them) is a JPEG, and every JPEG reader shows its first picture.
+_SAME_AS = {"MPO": "JPEG"}
+
+
+def identify_image(content: bytes, key: str = "") -> Identified:
+    """The image format read from the bytes (docs/transform.md#image-formats), never from a name.
+
+    Bytes Pillow does not recognise are no image (a PDF: skipped), unless ``key`` names an
+    image file, and bytes of an image that does not decode are broken: both are failures
+    whose products are left out (docs/bad-input.md#broken-images).
+
+    :param key: the media key (its download path), whose file name may claim an image.
+    """
     try:
         with Image.open(io.BytesIO(content)) as image:
             fmt = image.format
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        return None, f"not a decodable image ({type(exc).__name__})"
-    return fmt, None
+    except UnidentifiedImageError as exc:
+        if _IMAGE_NAME.search(key):
+            return Identified(None, f"named as an image but not one ({type(exc).__name__})", broken=True)
+        return Identified(None, f"not a decodable image ({type(exc).__name__})")
+    except Exception as exc:  # Pillow's decoders raise many kinds of errors on damaged bytes
+        return Identified(None, f"not a decodable image ({type(exc).__name__})", broken=True)
+    if fmt is None:
+        return Identified(None, "not a decodable image (no format)", broken=True)
+    return Identified(_SAME_AS.get(fmt, fmt))
 
 
 def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache) -> MediaSummary:
@@ -126,15 +168,19 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
         try:
             content, _ = client.download(key)
         except AkeneoNotFoundError as exc:
-            return MediaRecord(key=key, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})")
+            return MediaRecord(
+                key=key, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})", broken=True
+            )
         count("downloaded")
         count("bytes", len(content))
         return cache.store(key, content)
 
     def resolved() -> Iterator[MediaRecord]:
         for record in _bounded_map(resolve, keys, MAX_CONCURRENCY):
-            if record.error:
-                warnings.append(f"media {record.key!r}: {record.error}; its images are skipped")
+            if record.broken:
+                warnings.append(f"media {record.key!r}: {record.error}; the products using it are left out")
+            elif record.error:
+                warnings.append(f"media {record.key!r}: {record.error}; skipped, not an image")
             yield record
 
     written = records.MEDIA.write(run_dir, resolved())

@@ -212,16 +212,19 @@ def asset_key(family: str | None, code: str) -> str:
 
 # -- media (download_media) ------------------------------------------------------------------
 
-#: Pillow format name -> file extension used in delivered paths.
+#: Image format -> file extension used in delivered paths. Formats are Pillow's names, but a
+#: multi-picture JPEG (Pillow's "MPO", as cameras write them) is a JPEG (docs/transform.md#image-formats).
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
 
 class MediaRecord(Record):
     """``media.jsonl``: what one media key (a download path) resolved to.
 
-    ``format`` is ``None`` when the bytes are no image, with ``error`` saying why. Keys are
-    download paths, so product media files, Asset Manager media files and PAM files share one
-    cache without clashing.
+    ``format`` is ``None`` when the bytes are no image, with ``error`` saying why; ``broken``
+    says the media failed (missing in Akeneo, or bytes that claim an image and do not decode):
+    the products using it are left out (docs/bad-input.md#broken-images), where a file that is
+    simply no image (a PDF) is only skipped. Keys are download paths, so product media files,
+    Asset Manager media files and PAM files share one cache without clashing.
     """
 
     key: str
@@ -229,6 +232,7 @@ class MediaRecord(Record):
     size: int
     format: str | None
     error: str | None = None
+    broken: bool = False
 
     @property
     def extension(self) -> str | None:

@@ -30,6 +30,14 @@ MAX_REPORT_WARNINGS = 10_000
 FAILED_STATES = frozenset({"failed", "upstream_failed"})
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A value as a warning quotes it: its ``repr`` (control characters and lone surrogates
+    escaped), the first ``limit`` characters of a longer text followed by ``...``."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}..."
+    return repr(value)
+
+
 class StageSummary:
     """Base of the stage summaries (dataclasses with a ``warnings`` list).
 

@@ -9,15 +9,17 @@ applies them to a run's staging records, one product at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
 
 from pim_images import records
 from pim_images.config import PipelineConfig
+from pim_images.errors import FailedProductsError
 from pim_images.media import media_file_key
 from pim_images.models import axis_values, own_values, read_models, root_of
 from pim_images.records import (
@@ -39,7 +41,7 @@ from pim_images.records import (
     Value,
     Values,
 )
-from pim_images.report import StageSummary
+from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
 
 
@@ -69,6 +71,61 @@ def link_format(url: str) -> str | None:
 
 _LINK_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 
+#: What RFC 3986 allows in a URL: unreserved and reserved characters, ``%`` of an escape.
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}")
+#: An escape already in a URL: kept as it is, never encoded twice.
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+#: Reserved characters kept in a path (``/`` and RFC 3986's sub-delims, ``:`` and ``@``), and
+#: in a query or fragment (``?`` too).
+_PATH_SAFE = "/!$&'()*+,;=:@~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+#: What a browser drops from a link (WHATWG URL): C0 controls and spaces at either end, and
+#: tabs and line breaks anywhere.
+_URL_EDGES = "".join(chr(c) for c in range(0x21))
+
+
+def normalize_url(url: str) -> str:
+    """A link as a URL (docs/transform.md#links): what RFC 3986 does not allow in it
+    (spaces, non-ASCII as UTF-8, other controls) percent-encoded in the path, query and
+    fragment; reserved characters and existing ``%XX`` escapes kept, so a normalized URL is
+    left as it is (never encoded twice). A non-ASCII host becomes its IDNA (punycode) form.
+    Controls and spaces at either end, and tabs and line breaks anywhere, are dropped, as a
+    browser reads a link.
+
+    A URL that cannot be normalized (a lone surrogate, a malformed host) is returned as it is:
+    the targets' rules refuse it and name its product.
+
+    >>> normalize_url("https://cdn.example.com/images/SKU-1/Red Shoe grün.jpg")
+    'https://cdn.example.com/images/SKU-1/Red%20Shoe%20gr%C3%BCn.jpg'
+    >>> normalize_url("https://cdn.example.com/a%20b.jpg?w=1&h=2")
+    'https://cdn.example.com/a%20b.jpg?w=1&h=2'
+    """
+    url = url.strip(_URL_EDGES).replace("\t", "").replace("\n", "").replace("\r", "")
+    if _URL_CHARS.sub("", url) == "":
+        return url  # already a URL: the same text, byte for byte
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if not netloc.isascii():
+            host = parts.hostname or ""
+            netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        return urlunsplit(
+            (
+                parts.scheme,
+                netloc,
+                _quote(parts.path, _PATH_SAFE),
+                _quote(parts.query, _QUERY_SAFE),
+                _quote(parts.fragment, _QUERY_SAFE),
+            )
+        )
+    except (ValueError, UnicodeError):
+        return url
+
+
+def _quote(part: str, safe: str) -> str:
+    """Percent-encode ``part`` except ``safe`` characters and existing escapes."""
+    return "".join(p if _ESCAPE.fullmatch(p) else quote(p, safe=safe) for p in _ESCAPE.split(part))
+
 
 class ProductTransformer:
     """Builds one product's images and collections from staged values, media and assets."""
@@ -91,6 +148,10 @@ class ProductTransformer:
         #: what is reported without skipping an image (axis values that cannot be written)
         self.notes: list[str] = []
         self.link_families: set[str | None] = set()  # families already reported as link-only
+        #: media of the product being read that failed (download or decoding): the caller
+        #: leaves that product out (docs/bad-input.md#broken-images) and empties the list
+        self.failures: list[str] = []
+        self.location = normalize_url(config.akeneoExternalImageLocation)
 
     def images_and_collections(self, name: str, values: Values) -> tuple[list[Image], list[CollectionValue]]:
         """Images in delivery order (image attributes, then assets in collection order;
@@ -116,9 +177,16 @@ class ProductTransformer:
     def _file(
         self, key: str, attribute: str, locale: str | None, asset: str | None, where: str
     ) -> Image | None:
+        """The image of a media, or ``None``: a media that failed (missing, not downloaded, an
+        image that does not decode) is a failure of the product (:attr:`failures`); a file
+        that is no image, or of a format no target takes, is skipped with a warning."""
         record = self.media.get(key)
-        if record is None or record.sha256 is None or record.extension is None:
-            reason = record.error if record else "not resolved by the media stage"
+        if record is None or record.sha256 is None or record.broken:
+            reason = (record.error if record else None) or "not resolved by the media stage"
+            self.failures.append(f"{where}: media {key!r} {reason}")
+            return None
+        if record.extension is None:
+            reason = record.error or f"is a {record.format} file, an image format no target takes"
             self.warnings.append(f"{where}: media {key!r} {reason}; skipped")
             return None
         return Image(
@@ -131,11 +199,13 @@ class ProductTransformer:
         )
 
     def _under_location(self, url: str, where: str) -> bool:
-        location = self.config.akeneoExternalImageLocation
-        if url.startswith(location):
+        """Whether the (normalized) link ``url`` is under the (normalized) external location;
+        a link that is not is skipped with a warning naming it."""
+        if url.startswith(self.location):
             return True
         self.warnings.append(
-            f"{where}: link {url!r} is not under akeneoExternalImageLocation {location!r}; skipped"
+            f"{where}: link {url!r} is not under akeneoExternalImageLocation "
+            f"{self.config.akeneoExternalImageLocation!r}; skipped"
         )
         return False
 
@@ -166,8 +236,9 @@ class ProductTransformer:
             if self.config.asset_links_as_attributes:
                 for attribute, link_values in asset.links.items():
                     for link in order_values(link_values, self.config.akeneoLocales):
-                        if self._under_location(link.url, where):
-                            links.append(CollectionLink(asset.code, attribute, link.locale, link.url))
+                        url = normalize_url(link.url)
+                        if self._under_location(url, where):
+                            links.append(CollectionLink(asset.code, attribute, link.locale, url))
         value = CollectionValue(code=code, assets=[a.code for a in found], links=links, attributes=attributes)
         return images, value
 
@@ -239,17 +310,17 @@ class ProductTransformer:
             )
             for attribute in attributes:
                 for link in order_values(asset.links.get(attribute, []), self.config.akeneoLocales):
-                    if not self._under_location(link.url, where):
+                    url = normalize_url(link.url)
+                    if not self._under_location(url, where):
                         continue
-                    location = self.config.akeneoExternalImageLocation
                     images.append(
                         Image(
                             attribute=collection,
                             locale=link.locale,
-                            format=link_format(link.url),
-                            path=link.url[len(location) :],
+                            format=link_format(url),
+                            path=url[len(self.location) :],
                             kind="link",
-                            url=link.url,
+                            url=url,
                             asset=asset.code,
                             link_attribute=attribute,
                             texts=texts,
@@ -353,6 +424,8 @@ class TransformSummary(StageSummary):
     images: int
     locales_used: list[str]
     skipped_images: int
+    #: products and masters left out because an image failed (docs/bad-input.md#broken-images)
+    failed_products: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -362,9 +435,13 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
 
     Every extracted product gets a line, even with no image: its image list is canonical
     downstream (docs/transform.md#canonical-image-lists), so an empty list clears images a product no longer
-    has.
+    has. A product (or master) one of whose media failed (missing, not downloaded, not
+    decodable) gets no line: its image list is unknown, so it is left out of every target and
+    keeps its old images downstream (docs/bad-input.md#broken-images).
 
     :raises StagingFileMissing: a file of an earlier stage is not there.
+    :raises FailedProductsError: more than ``maxFailedProductsPercent`` of the products were
+        left out so (``images.jsonl`` is written; no target should render it).
     """
     structure = records.STRUCTURE.read(run_dir)
     collections = structure.asset_collections
@@ -378,16 +455,27 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     transformer = ProductTransformer(
         config, structure.image_attribute_codes, collections, media, assets, warnings
     )
-    totals = {"with_images": 0, "images": 0}
+    totals = {"with_images": 0, "images": 0, "read": 0, "failed": 0}
     locales: set[str | None] = set()
     models = read_models(run_dir)
     variants_by_root: dict[str, list[Product]] = {}
 
-    def counted(product: ProductImages) -> ProductImages:
+    def counted(product: ProductImages) -> Iterator[ProductImages]:
+        """The product, unless one of its media failed; empties the failures for the next."""
+        totals["read"] += 1
+        failures, transformer.failures = transformer.failures, []
+        if failures:
+            totals["failed"] += 1
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            warnings.append(
+                f"product {shown(product.product_ref)} left out of every target, its old images stay "
+                f"downstream: {failures[0]}{more}"
+            )
+            return
         totals["with_images"] += bool(product.images)
         totals["images"] += len(product.images)
         locales.update(i.locale for i in product.images)
-        return product
+        yield product
 
     collisions = _identifier_collisions(run_dir, models)
     notes = transformer.notes
@@ -414,10 +502,10 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
             images, product_collections = transformer.images_and_collections(
                 product.identifier, product.values
             )
-            yield counted(ProductImages(product.identifier, images, product_collections))
+            yield from counted(ProductImages(product.identifier, images, product_collections))
         # masters after simple products, each whole (all its rows together), in code order
         for root in sorted(set(variants_by_root) - collisions):
-            yield counted(
+            yield from counted(
                 master_images(
                     root,
                     variants_by_root[root],
@@ -429,11 +517,32 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
             )
 
     count = records.IMAGES.write(run_dir, lines())
+    _check_failed_share(totals["failed"], totals["read"], config.maxFailedProductsPercent, warnings)
     return TransformSummary(
         products=count,
         products_with_images=totals["with_images"],
         images=totals["images"],
         locales_used=[loc for loc in config.akeneoLocales if loc in locales],
-        skipped_images=len(warnings),
+        skipped_images=len(warnings) - totals["failed"],
+        failed_products=totals["failed"],
         warnings=notes + warnings,
+    )
+
+
+def failed_share_exceeded(failed: int, products: int, max_percent: float) -> bool:
+    """Whether ``failed`` of ``products`` is above ``max_percent`` % (docs/bad-input.md#broken-images)."""
+    return products > 0 and failed * 100 > max_percent * products
+
+
+def _check_failed_share(failed: int, products: int, max_percent: float, warnings: list[str]) -> None:
+    """:raises FailedProductsError: the share of failed products is above ``max_percent``."""
+    if not failed_share_exceeded(failed, products, max_percent):
+        return
+    first = next(w for w in warnings if " left out of every target" in w)
+    raise FailedProductsError(
+        [
+            f"{failed} of {products} products ({failed * 100 / products:.1f} %) were left out because an "
+            f"image could not be downloaded or decoded, above maxFailedProductsPercent {max_percent:g} %; "
+            f"the first: {first}"
+        ]
     )

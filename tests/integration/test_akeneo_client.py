@@ -281,7 +281,7 @@ def test_a_non_json_answer_is_named(client: AkeneoClient, app) -> None:
         client.get_json("/api/rest/v1/channels")
 
 
-def test_missing_media_is_reported_and_skipped(client: AkeneoClient, app, tmp_path: Path) -> None:
+def test_missing_media_leaves_its_product_out(client: AkeneoClient, app, tmp_path: Path) -> None:
     config = load_config(CONFIG)
     extract_structure(client, config, tmp_path)
     extract_catalog(client, config, tmp_path)
@@ -292,5 +292,9 @@ def test_missing_media_is_reported_and_skipped(client: AkeneoClient, app, tmp_pa
     failed = [r for r in records.MEDIA.read(tmp_path) if r.error]
     assert len(failed) == 1 and failed[0].sha256 is None
     transformed = transform_catalog(config, tmp_path)
-    assert transformed.skipped_images >= 1
-    assert any(failed[0].key in w for w in transformed.warnings)
+    # its product is left out whole, never delivered with a shortened list (docs/bad-input.md#broken-images)
+    assert transformed.failed_products == 1
+    (left_out,) = [w for w in transformed.warnings if failed[0].key in w]
+    assert " left out of every target, its old images stay downstream: " in left_out
+    ref = left_out.split("'")[1]
+    assert ref not in {p.product_ref for p in records.IMAGES.read(tmp_path)}

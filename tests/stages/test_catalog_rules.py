@@ -136,10 +136,13 @@ def test_a_link_outside_the_external_location_is_a_warning(warned: Delivered) ->
     assert any("'https://" in w and "sku_00011_cdn" in w for w in outside), warned.warnings["transform"]
 
 
-def test_bytes_that_are_not_an_image_are_a_warning(warned: Delivered) -> None:
+def test_bytes_that_are_not_an_image_are_a_warning_and_no_failure(warned: Delivered) -> None:
+    """The sandbox's PDFs (user guides) are no images: skipped, their products delivered
+    (docs/bad-input.md#broken-images)."""
     undecodable = [w for w in warned.warnings["download_media"] if "not" in w and "image" in w]
     assert undecodable, warned.warnings["download_media"][:20]
-    assert all(w.endswith("its images are skipped") for w in undecodable)
+    assert all(w.endswith("skipped, not an image") and ".pdf" in w for w in undecodable)
+    assert warned.summaries["transform"].failed_products == 0
 
 
 def test_an_image_type_bspk_does_not_take_is_a_warning(warned: Delivered) -> None:

@@ -271,7 +271,7 @@ def test_the_model_itself_refuses_with_the_same_lines(raw: dict) -> None:
 def test_every_parameter_has_a_param_spec_in_form_order(raw: dict) -> None:
     specs = param_specs(raw)
     assert list(specs) == list(PipelineConfig.model_fields)
-    assert [s["section"] for s in specs.values()] == ["Run"] * 2 + ["Akeneo"] * 6 + ["SFCC"] * 8 + [
+    assert [s["section"] for s in specs.values()] == ["Run"] * 3 + ["Akeneo"] * 6 + ["SFCC"] * 8 + [
         "Delivery"
     ] * 2
     for name, spec in specs.items():

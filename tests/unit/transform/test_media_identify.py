@@ -1,28 +1,79 @@
-"""Media are identified by their bytes; broken files are reported, not delivered."""
+"""Media are identified by their bytes (docs/transform.md#image-formats); a file that is no
+image is skipped, a failed media is told apart (docs/bad-input.md#broken-images)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
+import pytest
 from PIL import Image
 
 from pim_images.media import MediaCache, identify_image
+from pim_images.records import EXTENSIONS, MediaRecord
 
 
-def test_format_comes_from_the_bytes_not_the_name() -> None:
+def _image(fmt: str, mode: str = "RGB", **save: Any) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(buffer, "PNG")
-    assert identify_image(buffer.getvalue()) == ("PNG", None)
+    Image.new(mode, (8, 8), "red" if mode != "CMYK" else (0, 255, 255, 0)).save(buffer, fmt, **save)
+    return buffer.getvalue()
 
 
-def test_broken_and_non_image_bytes_are_named_as_such() -> None:
-    fmt, error = identify_image(b"%PDF-1.4 not an image")
-    assert fmt is None and "not a decodable image" in error
+def _mpo() -> bytes:
+    """A multi-picture JPEG, as cameras write them (two frames)."""
     buffer = io.BytesIO()
-    Image.new("RGB", (64, 64)).save(buffer, "JPEG")
-    fmt, error = identify_image(buffer.getvalue()[:40])  # truncated upload
-    assert fmt is None and error
+    first, second = Image.new("RGB", (8, 8), "red"), Image.new("RGB", (8, 8), "blue")
+    first.save(buffer, "MPO", save_all=True, append_images=[second])
+    return buffer.getvalue()
+
+
+def _exif_jpeg() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"  # Make
+    return _image("JPEG", exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        pytest.param(_image("JPEG"), "JPEG", id="jfif"),
+        pytest.param(_exif_jpeg(), "JPEG", id="exif"),
+        pytest.param(_mpo(), "JPEG", id="mpo"),
+        pytest.param(_image("JPEG", progressive=True), "JPEG", id="progressive"),
+        pytest.param(_image("JPEG", mode="CMYK"), "JPEG", id="cmyk"),
+        pytest.param(_image("PNG"), "PNG", id="png"),
+        pytest.param(_image("GIF"), "GIF", id="gif"),
+        pytest.param(_image("WEBP"), "WEBP", id="webp"),
+    ],
+)
+def test_every_variant_of_an_image_format_is_that_format(content: bytes, fmt: str) -> None:
+    identified = identify_image(content, "/api/rest/v1/media-files/a/b/c/d/x_photo.bin/download")
+    assert (identified.format, identified.error, identified.broken) == (fmt, None, False)
+    assert EXTENSIONS[identified.format]
+
+
+def test_a_camera_jpeg_is_a_jpg() -> None:
+    assert MediaRecord("k", "a" * 64, 1, identify_image(_mpo()).format).extension == "jpg"
+
+
+def test_a_file_that_is_no_image_is_skipped_not_failed() -> None:
+    fmt, error, broken = identify_image(
+        b"%PDF-1.4 not an image", "/api/rest/v1/media-files/a/x_guide.pdf/download"
+    )
+    assert fmt is None and error == "not a decodable image (UnidentifiedImageError)" and not broken
+
+
+def test_bytes_that_are_no_image_under_an_image_name_are_a_failure() -> None:
+    fmt, error, broken = identify_image(
+        b"<html>error page</html>", "/api/rest/v1/media-files/a/x_front.jpg/download"
+    )
+    assert fmt is None and broken and "UnidentifiedImageError" in error
+
+
+def test_an_image_that_does_not_decode_is_a_failure() -> None:
+    fmt, error, broken = identify_image(_image("PNG")[:60])  # truncated upload
+    assert fmt is None and broken and error.startswith("not a decodable image (")
 
 
 def test_cache_stores_bytes_once_under_their_hash(tmp_path: Path) -> None:
@@ -35,3 +86,11 @@ def test_cache_stores_bytes_once_under_their_hash(tmp_path: Path) -> None:
     assert cache.lookup("unknown") is None
     cache.blob(first.sha256).unlink()
     assert cache.lookup("a/b/c/d/1_x.jpg") is None  # a lost blob is downloaded again
+
+
+def test_a_record_cached_by_an_older_release_is_identified_again(tmp_path: Path) -> None:
+    cache = MediaCache(tmp_path)
+    stored = cache.store("k/photo.jpg", _mpo())
+    entry = next((tmp_path / "keys").iterdir())
+    entry.write_bytes(entry.read_bytes().replace(b'"format":"JPEG"', b'"format":"MPO"'))
+    assert cache.lookup("k/photo.jpg") == stored

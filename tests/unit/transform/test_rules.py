@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pim_images.config import PipelineConfig, load_config
 from pim_images.media import media_file_key
 from pim_images.records import (
@@ -17,7 +19,7 @@ from pim_images.records import (
     Value,
 )
 from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
-from pim_images.transform import ProductTransformer, content_path, order_values
+from pim_images.transform import ProductTransformer, content_path, normalize_url, order_values
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
@@ -36,15 +38,17 @@ def test_order_values_puts_unlocalized_first_then_configured_locale_order() -> N
     assert [v.locale for v in ordered] == [None, "en_US", "fr_FR", "de_DE"]
 
 
-def _media(code: str, sha: str, fmt: str | None = "JPEG", error: str | None = None) -> MediaRecord:
-    return MediaRecord(key=media_file_key(code), sha256=sha, size=1, format=fmt, error=error)
+def _media(
+    code: str, sha: str, fmt: str | None = "JPEG", error: str | None = None, broken: bool = False
+) -> MediaRecord:
+    return MediaRecord(key=media_file_key(code), sha256=sha, size=1, format=fmt, error=error, broken=broken)
 
 
 def _config(**overrides) -> PipelineConfig:
     return load_config(CONFIG, overrides)
 
 
-def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
+def test_product_images_follow_attribute_order_and_skip_files_that_are_no_image() -> None:
     values = {
         "back": [Value("m/back.jpg")],
         "main": [Value("m/main.png")],
@@ -54,7 +58,7 @@ def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
         _media("m/back.jpg", "b" * 64),
         _media("m/main.png", "a" * 64, "PNG"),
         _media("m/life-fr.jpg", "c" * 64),
-        _media("m/broken.jpg", "d" * 64, None, "not a decodable image (OSError)"),
+        _media("m/broken.jpg", "d" * 64, None, "not a decodable image (UnidentifiedImageError)"),
     ]
     warnings: list[str] = []
     transformer = ProductTransformer(
@@ -74,6 +78,38 @@ def test_product_images_follow_attribute_order_and_skip_broken_media() -> None:
     assert collections == []
     assert len(warnings) == 1
     assert "SKU-1" in warnings[0] and "m/broken.jpg" in warnings[0] and "life" in warnings[0]
+    assert transformer.failures == []
+
+
+def test_a_failed_media_is_a_failure_of_the_product_not_a_skipped_image() -> None:
+    records = [
+        _media("m/main.png", "a" * 64, "PNG"),
+        _media("m/broken.jpg", "d" * 64, None, "not a decodable image (OSError)", broken=True),
+        MediaRecord(key=media_file_key("m/gone.jpg"), sha256=None, size=0, format=None, error="missing"),
+    ]
+    warnings: list[str] = []
+    transformer = ProductTransformer(_config(), ["main"], [], {r.key: r for r in records}, {}, warnings)
+    values = {
+        "main": [Value("m/main.png"), Value("m/broken.jpg"), Value("m/gone.jpg"), Value("m/unknown.jpg")]
+    }
+    transformer.images_and_collections("SKU-1", values)
+    assert warnings == []
+    assert [f.rsplit(": ", 1)[1] for f in transformer.failures] == [
+        f"media {media_file_key('m/broken.jpg')!r} not a decodable image (OSError)",
+        f"media {media_file_key('m/gone.jpg')!r} missing",
+        f"media {media_file_key('m/unknown.jpg')!r} not resolved by the media stage",
+    ]
+
+
+def test_an_image_format_no_target_takes_is_skipped_with_its_reason() -> None:
+    record = _media("m/a.psd", "a" * 64, "PSD")
+    warnings: list[str] = []
+    transformer = ProductTransformer(_config(), ["main"], [], {record.key: record}, {}, warnings)
+    assert transformer.images_and_collections("SKU-1", {"main": [Value("m/a.psd")]}) == ([], [])
+    assert warnings == [
+        f"product 'SKU-1' attribute 'main': media {record.key!r} is a PSD file, an image format no target "
+        "takes; skipped"
+    ]
 
 
 CDN = "https://cdn.example.com/images/"
@@ -256,3 +292,47 @@ def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:
     _, _, warnings, _ = _transform(akeneoImageImportType="media_file")
     reported = [w for w in warnings if "main media 'url_large' is a link" in w]
     assert len(reported) == 1 and "'packshots'" in reported[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://cdn.example.com/images/SKU-1/Red Shoe grün.jpg",
+            "https://cdn.example.com/images/SKU-1/Red%20Shoe%20gr%C3%BCn.jpg",
+        ),
+        ("https://cdn.example.com/a%20b%2Fc.jpg", "https://cdn.example.com/a%20b%2Fc.jpg"),
+        ("https://cdn.example.com/100% a.jpg", "https://cdn.example.com/100%25%20a.jpg"),
+        (
+            "https://cdn.example.com/a b.jpg?w=1&t=x y#top z",
+            "https://cdn.example.com/a%20b.jpg?w=1&t=x%20y#top%20z",
+        ),
+        ("https://cdn.example.com/(1);a=b,c@d:e!*.jpg", "https://cdn.example.com/(1);a=b,c@d:e!*.jpg"),
+        (" https://cdn.example.com/a\tb\n.jpg\r\n", "https://cdn.example.com/ab.jpg"),
+        ("https://cdn.example.com/a\x01.jpg", "https://cdn.example.com/a%01.jpg"),
+        ("https://bücher.example/ä.jpg", "https://xn--bcher-kva.example/%C3%A4.jpg"),
+        ("https://cdn.example.com/\ud800.jpg", "https://cdn.example.com/\ud800.jpg"),
+    ],
+)
+def test_links_are_percent_encoded_once(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected
+    assert normalize_url(expected) == expected  # never encoded twice
+
+
+def test_a_link_is_under_the_location_once_both_are_normalized() -> None:
+    asset = _asset(
+        "s", [], {"url_large": [(None, "https://cdn.example.com/images/Red Shoe.jpg")]}, main_link=True
+    )
+    config = _config(
+        akeneoImageType="assets",
+        akeneoImageImportType="media_link",
+        akeneoExternalImageLocation="https://cdn.example.com/images/",
+    )
+    warnings: list[str] = []
+    images, _ = ProductTransformer(
+        config, [], COLLECTIONS, {}, {"packshots/s": asset}, warnings
+    ).images_and_collections("SKU-9", {"product_assets": [Value(["s"])]})
+    assert warnings == []
+    assert [(i.url, i.path, i.format) for i in images] == [
+        ("https://cdn.example.com/images/Red%20Shoe.jpg", "Red%20Shoe.jpg", "JPEG")
+    ]

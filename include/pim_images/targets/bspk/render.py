@@ -18,14 +18,12 @@ import msgspec
 from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.records import Image
-from pim_images.report import StageSummary
+from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
+from pim_images.targets.bspk.rules import FORMATS, MAX_REF, ref_problem, sku_problem, url_problem
+from pim_images.transform import normalize_url
 
 HEADER = ("product_ref", "skus", "image_url", "position")
-#: Image files BSPK accepts (PRODUCT-IMAGES V2: "JPG and PNG images are supported").
-FORMATS = frozenset({"JPEG", "PNG"})
-#: BSPK's limit on product_ref and on each ``skus`` cell (PRODUCT-IMAGES V2).
-MAX_REF = 255
 
 
 @dataclass(frozen=True)
@@ -88,27 +86,34 @@ def product_rows(product_ref: str, images: list[Image], base_url: str) -> list[t
     return rows
 
 
-def _without_long_skus(ref: str, images: list[Image], warnings: list[str]) -> list[Image]:
-    """Drop the SKUs BSPK cannot take (over 255 characters, never truncated) from the images'
-    ``skus``; an image left with none is skipped (an empty ``skus`` would mean every variant)."""
+def _without_bad_skus(ref: str, images: list[Image], warnings: list[str]) -> list[Image]:
+    """Drop the SKUs BSPK cannot take (:func:`~pim_images.targets.bspk.rules.sku_problem`:
+    over 255 characters, never truncated; characters a cell cannot carry; a ``;``) from the
+    images' ``skus``; an image left with none is skipped (an empty ``skus`` would mean every
+    variant). Such a variant cannot be named at BSPK at all."""
     kept = []
     for image in images:
         skus = list(image.variants)
-        long = [sku for sku in skus if len(sku) > MAX_REF]
-        for sku in long:
+        bad = [(sku, problem) for sku in skus if (problem := sku_problem(sku))]
+        for sku, problem in bad:
             warnings.append(
-                f"product {ref!r} sku {sku[:40]!r}...: longer than {MAX_REF} characters; "
+                f"product {shown(ref)} sku {shown(sku)}: {problem}; "
                 f"its image {image.path or image.url!r} is skipped for it"
             )
-        if not long:
+        if not bad:
             kept.append(image)
-        elif len(long) < len(skus):
-            kept.append(msgspec.structs.replace(image, variants=[sku for sku in skus if len(sku) <= MAX_REF]))
+        elif len(bad) < len(skus):
+            refused = {sku for sku, _ in bad}
+            kept.append(msgspec.structs.replace(image, variants=[sku for sku in skus if sku not in refused]))
     return kept
 
 
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
     """Write this run's PRODUCT-IMAGES CSV under ``target_dir(run_dir, "bspk")``.
+
+    A product whose ``product_ref`` or an ``image_url`` a cell cannot carry is left out with a
+    warning naming it and the value (docs/bad-input.md#products-that-cannot-be-written); a
+    SKU BSPK cannot take is left out of its images' ``skus`` (docs/bspk.md#skus).
 
     :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
     """
@@ -118,20 +123,27 @@ def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> Bsp
     warnings: list[str] = []
     counts = {"products": 0, "rows": 0}
 
+    base_url = normalize_url(config.akeneoExternalImageLocation)
+
     def rows() -> Iterator[tuple[str, str, str, int]]:
         for record in records.IMAGES.read(run_dir):
             ref = record.product_ref
-            if len(ref) > MAX_REF:
-                warnings.append(f"product_ref {ref[:40]!r}...: longer than {MAX_REF} characters; skipped")
+            problem = ref_problem(ref)
+            if problem:
+                warnings.append(f"product_ref {shown(ref)}: {problem}; skipped")
                 continue
-            images = _without_long_skus(ref, record.images, warnings)
+            images = _without_bad_skus(ref, record.images, warnings)
             for image in images:
                 if image.format not in FORMATS:
                     warnings.append(
                         f"product {ref!r} attribute {image.attribute!r}: "
                         f"{image.url or image.format} is not taken by BSPK (JPG and PNG only); skipped"
                     )
-            product = product_rows(ref, images, config.akeneoExternalImageLocation)
+            product = product_rows(ref, images, base_url)
+            bad = next(((url, p) for _, _, url, _ in product if (p := url_problem(url))), None)
+            if bad:
+                warnings.append(f"product_ref {shown(ref)}: image_url {shown(bad[0])}: {bad[1]}; skipped")
+                continue
             counts["products"] += bool(product)
             counts["rows"] += len(product)
             yield from product

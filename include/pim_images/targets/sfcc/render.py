@@ -22,12 +22,11 @@ from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
 from pim_images.records import Image, ImageText, ProductImages
-from pim_images.report import StageSummary
+from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
 from pim_images.targets.sfcc.rules import (
     FORMATS,
     IMAGE_TEXT_PATTERN,
-    MAX_PRODUCT_ID,
     CustomAttribute,
     attribute_id,
     custom_attributes,
@@ -35,8 +34,10 @@ from pim_images.targets.sfcc.rules import (
     external_location,
     locale_view_type,
     output_names,
+    product_problem,
     view_types_of,
 )
+from pim_images.targets.sfcc.schema import check_against_schema
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
@@ -141,7 +142,7 @@ def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) ->
     for product in products:
         for image in product.images:
             used.update((vt, image.locale) for vt in view_types_of(image, config))
-            if image.variation:
+            if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
         for attribute in custom_attributes(product.collections, config):
             localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
@@ -168,20 +169,26 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     """Write the catalog XML, the metadata XML and the site-import archive for this run, under
     ``target_dir(run_dir, "sfcc")``.
 
+    A product whose values SFCC's files cannot carry is left out with a warning naming it and
+    the value (docs/bad-input.md#products-that-cannot-be-written); each XML is validated
+    against SFCC's schema once written (docs/bad-input.md#schema-validation).
+
     :param stamp: the run's time stamp (from its data interval), part of every file name.
     :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
+    :raises OutputError: a written XML does not validate against its schema; the archive is
+        then not written, and nothing of the run goes to the SFTP drop.
     """
     out = records.target_dir(run_dir, "sfcc")
     out.mkdir(parents=True, exist_ok=True)
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
-    header = catalog_header(records.IMAGES.read(run_dir), config)
+    header = catalog_header(writable_products(records.IMAGES.read(run_dir), config, []), config)
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0}
 
     binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
 
     def products() -> Iterator[Product]:
-        for record in records.IMAGES.read(run_dir):
+        for record in writable_products(records.IMAGES.read(run_dir), config, warnings):
             binaries.update(
                 (i.path, i.sha256)
                 for i in record.images
@@ -192,9 +199,6 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
                     (a.values[0], a.file) for c in record.collections for a in c.attributes if a.file
                 )
             product_id = record.product_ref
-            if len(product_id) > MAX_PRODUCT_ID:
-                warnings.append(f"product {product_id!r}: longer than {MAX_PRODUCT_ID} characters; skipped")
-                continue
             for image in record.images:
                 if image.format not in FORMATS:
                     warnings.append(
@@ -215,8 +219,10 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             external_location(config),
             header.variation_attribute_id,
         )
+    check_against_schema(out / xml_name, "catalog.xsd")
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, header.custom_attributes)
+    check_against_schema(out / METADATA_FILE, "metadata.xsd")
     with (out / f"{archive_name}.zip").open("wb") as f:
         write_site_archive(
             f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
@@ -230,6 +236,20 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         custom_attributes=[d.id for d in header.custom_attributes],
         warnings=warnings,
     )
+
+
+def writable_products(
+    products: Iterable[ProductImages], config: PipelineConfig, warnings: list[str]
+) -> Iterator[ProductImages]:
+    """The products SFCC's files can carry; each other one is left out with a warning naming
+    it and its first offending value (docs/bad-input.md#products-that-cannot-be-written)."""
+    for record in products:
+        problem = product_problem(record, config)
+        if problem is None:
+            yield record
+            continue
+        what, value, why = problem
+        warnings.append(f"product {shown(record.product_ref)}: {what} {shown(value)}: {why}; skipped")
 
 
 @dataclass(frozen=True)

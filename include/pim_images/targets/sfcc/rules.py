@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pim_images.config import PipelineConfig
-from pim_images.records import CollectionValue, Image
+from pim_images.records import CollectionValue, Image, ProductImages
 
 #: Image files SFCC shows in image groups (docs/sfcc.md#image-formats).
 FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
@@ -173,3 +173,82 @@ def custom_attributes(
                 ),
             )
     return list(found.values())
+
+
+# -- what SFCC's files can carry (catalog.xsd, metadata.xsd; docs/sfcc.md#limits) ----------------
+
+#: Anything outside XML 1.0's ``Char`` production: C0 controls but tab, line feed and carriage
+#: return; lone surrogates; U+FFFE and U+FFFF.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: XSD's whitespace (``\s`` in a schema pattern): space, tab, line feed, carriage return.
+_XSD_SPACE = " \t\n\r"
+#: catalog.xsd's ``NonEmptyString.256``: attribute ids, variation values, view types.
+MAX_ID = 256
+#: catalog.xsd's ``NonEmptyString.1800``: ``image/@path``.
+MAX_PATH = 1800
+
+
+def xml_text_problem(text: str) -> str | None:
+    """Why XML 1.0 cannot carry ``text`` (catalog.xsd ``simpleType.Generic.String``), or ``None``.
+
+    Tab, line feed and carriage return are carried (lxml escapes them where it must).
+    """
+    bad = _NOT_XML_CHAR.search(text)
+    if bad:
+        return f"holds {bad.group()!r} at position {bad.start()}, which XML cannot carry"
+    return None
+
+
+def xml_id_problem(text: str, limit: int) -> str | None:
+    """Why ``text`` is not a catalog.xsd ``simpleType.Generic.NonEmptyString.<limit>``, or ``None``.
+
+    That type is 1 to ``limit`` characters matching ``\\S|(\\S(.*)\\S)``: no whitespace at either
+    end, and no line break anywhere (an XSD ``.`` matches neither line feed nor carriage return).
+    """
+    problem = xml_text_problem(text)
+    if problem:
+        return problem
+    if not text:
+        return "empty"
+    if len(text) > limit:
+        return f"longer than {limit} characters"
+    if text[0] in _XSD_SPACE or text[-1] in _XSD_SPACE:
+        return "starts or ends with whitespace"
+    if "\n" in text or "\r" in text:
+        return "holds a line break"
+    return None
+
+
+def attribute_definition_id_problem(text: str) -> str | None:
+    """Why ``text`` is not a metadata.xsd ``simpleType.AttributeDefinition.ID`` (a
+    ``NonEmptyString.256`` without ``|``), or ``None``."""
+    return xml_id_problem(text, MAX_ID) or ("holds '|'" if "|" in text else None)
+
+
+def product_problem(record: ProductImages, config: PipelineConfig) -> tuple[str, str, str] | None:
+    """The first value of a product SFCC's files cannot carry, as ``(what, value, why)``, or
+    ``None`` when the whole product can be written (docs/bad-input.md#products-that-cannot-be-written).
+
+    Checks what the catalog and metadata XML would hold: the product id, each image's path,
+    variation (attribute id as written, and value) and texts for the images SFCC shows, and
+    each custom attribute's id and values.
+    """
+    checks: list[tuple[str, str, str | None]] = [
+        ("product id", record.product_ref, xml_id_problem(record.product_ref, MAX_PRODUCT_ID))
+    ]
+    for image in record.images:
+        if image.format not in FORMATS:
+            continue  # not written
+        checks.append(("image path", image.path, xml_id_problem(image.path, MAX_PATH)))
+        for axis, value in image.variation:
+            written = attribute_id(axis, config)
+            checks.append(("variation attribute", written, xml_id_problem(written, MAX_ID)))
+            checks.append((f"variation {axis!r} value", value, xml_id_problem(value, MAX_ID)))
+        for kind, texts in image.texts.items():
+            checks.extend((f"image {kind}", t.value, xml_text_problem(t.value)) for t in texts)
+    for attribute in custom_attributes(record.collections, config):
+        checks.append(("custom attribute", attribute.id, attribute_definition_id_problem(attribute.id)))
+        checks.extend(
+            (f"custom attribute {attribute.id!r} value", v, xml_text_problem(v)) for v in attribute.values
+        )
+    return next(((what, value, problem) for what, value, problem in checks if problem), None)
