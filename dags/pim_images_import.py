@@ -241,9 +241,17 @@ def pim_images_import() -> None:
         return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
 
     @task(task_id="download_media")
-    def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
+    def download_media_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _checked_config(checked)
         return _with_akeneo(
-            "download_media", lambda client: download_media(client, _run_dir(), _media_cache())
+            "download_media",
+            lambda client: download_media(
+                client,
+                _run_dir(),
+                _media_cache(),
+                max_pixels=config.maxImagePixels,
+                max_bytes=config.maxMediaBytes,
+            ),
         )
 
     @task(task_id="transform")
@@ -269,7 +277,7 @@ def pim_images_import() -> None:
 
     checked = validate_config()
     validated = validate(extract_structure(checked), checked)
-    transformed = transform_task(download_media_task(extract(validated, checked)), checked)
+    transformed = transform_task(download_media_task(extract(validated, checked), checked), checked)
     deliveries = [_render_and_deliver(target, transformed, checked) for target in targets.registered()]
     recorded = record_success(checked)
     deliveries >> recorded >> publish_report()

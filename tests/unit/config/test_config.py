@@ -273,7 +273,7 @@ def test_every_parameter_has_a_param_spec_in_form_order(raw: dict) -> None:
     assert list(specs) == list(PipelineConfig.model_fields)
     assert [s["section"] for s in specs.values()] == ["Run"] * 2 + ["Akeneo"] * 6 + ["SFCC"] * 4 + [
         "Delivery"
-    ] * 2
+    ] * 2 + ["Limits"] * 2
     for name, spec in specs.items():
         assert spec["default"] == raw[name]
         assert spec["title"] and spec["description"], name
