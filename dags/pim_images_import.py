@@ -24,6 +24,7 @@ Configuration errors fail at once and are not retried.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -322,7 +323,8 @@ def _target_config(checked: dict[str, Any], target: Target) -> cfg.PipelineConfi
 
 def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> DeliverySummary:
     context = get_current_context()
-    token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
+    # the run's token, the same for every try: a try removes what an earlier one left on the drop
+    token = hashlib.sha256(str(context["run_id"]).encode()).hexdigest()[:16]
     remote_dir = target.remote_dir(config)
     with open_remote_files(target.connection_id) as remote:
         summary = deliver_files(
