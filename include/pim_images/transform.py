@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -127,7 +127,7 @@ class ProductTransformer:
 
     def _under_location(self, url: str, where: str) -> bool:
         location = self.config.akeneoExternalImageLocation
-        if url.startswith(location):
+        if under_location(url, location):
             return True
         self.warnings.append(
             f"{where}: link {url!r} is not under akeneoExternalImageLocation {location!r}; skipped"
@@ -312,3 +312,13 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         skipped_images=len(warnings),
         warnings=warnings,
     )
+
+
+def under_location(url: str, location: str) -> bool:
+    """Whether ``url`` lies under ``location``: it starts with it, and what follows has no ``.``
+    or ``..`` segment, spelt plainly or percent-encoded (``images/../../x`` would leave it once
+    a browser or CDN normalizes the path; docs/transform.md#links)."""
+    if not url.startswith(location):
+        return False
+    rest = url[len(location) :].split("?", 1)[0].split("#", 1)[0]
+    return not any(unquote(part) in (".", "..") for part in rest.split("/"))

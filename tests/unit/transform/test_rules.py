@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pim_images.config import PipelineConfig, load_config
 from pim_images.media import media_file_key
 from pim_images.records import Asset, AssetFile, AssetLink, Collection, MediaRecord, Value
 from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
-from pim_images.transform import ProductTransformer, content_path, order_values
+from pim_images.transform import ProductTransformer, content_path, order_values, under_location
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
@@ -167,3 +169,18 @@ def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:
     _, _, warnings, _ = _transform(akeneoImageImportType="media_file")
     reported = [w for w in warnings if "main media 'url_large' is a link" in w]
     assert len(reported) == 1 and "'packshots'" in reported[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "under"),
+    [
+        ("https://cdn.example.com/images/a/b.jpg", True),
+        ("https://cdn.example.com/images/../../x.jpg", False),
+        ("https://cdn.example.com/images/a/%2E%2E/%2e%2e/x.jpg", False),
+        ("https://cdn.example.com/images/./x.jpg", False),
+        ("https://cdn.example.com/images/a..b.jpg", True),
+        ("https://cdn.example.com/other/x.jpg", False),
+    ],
+)
+def test_a_link_under_the_location_cannot_climb_out_of_it(url: str, under: bool) -> None:
+    assert under_location(url, "https://cdn.example.com/images/") is under
