@@ -151,7 +151,8 @@ def identify_image(
 
     The image is decoded whole (``load``: a truncated JPEG passes ``verify`` but not this),
     once its declared size is known to be within ``max_pixels`` (docs/bad-input.md#broken-images).
-    Pillow's global ``MAX_IMAGE_PIXELS`` is left as it is.
+    Pillow's global ``MAX_IMAGE_PIXELS`` is left as it is: an image over twice it (about 179
+    megapixels) is refused by Pillow when opened, whatever ``max_pixels`` says.
 
     :param content: the bytes, or the path of a file holding them.
     :param max_pixels: the largest width x height decoded (``maxImagePixels``).
@@ -170,7 +171,9 @@ def identify_image(
             source.seek(0)
         with Image.open(source) as image:
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit, before ours is read
+        return None, f"{OVER_LIMIT} {exc}"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return None, f"not a decodable image ({type(exc).__name__})"
     return fmt, None
 
