@@ -216,7 +216,7 @@ class AkeneoClient:
             )
         digest = hashlib.sha256()
         size = 0
-        for chunk in response.iter_raw(CHUNK_SIZE):
+        for chunk in response.iter_bytes(CHUNK_SIZE):  # decoded, should a server compress anyway
             size += len(chunk)
             if size > max_bytes:
                 raise AkeneoMediaError(
@@ -225,9 +225,10 @@ class AkeneoClient:
             digest.update(chunk)
             out.write(chunk)
         out.flush()
-        if expected is not None and size != expected:
+        received = response.num_bytes_downloaded  # on the wire, which Content-Length counts
+        if expected is not None and received != expected:
             # h11 already refuses a short body; a longer one, or a proxy that re-framed, lands here
-            raise _IncompleteBody(f"{endpoint}: {size} bytes received, Content-Length says {expected}")
+            raise _IncompleteBody(f"{endpoint}: {received} bytes received, Content-Length says {expected}")
         chunked = "chunked" in response.headers.get("Transfer-Encoding", "").lower()
         return Download(
             size=size,
@@ -264,10 +265,8 @@ class AkeneoClient:
         retrying = self._retrying.copy(retry_error_callback=functools.partial(_give_up, endpoint))
         try:
             return retrying(call)
-        except httpx.TransportError as exc:  # not retried (a certificate that does not verify)
-            raise AkeneoError(
-                endpoint, f"{type(exc).__name__}: {exc} (after 1 attempts, not retried)"
-            ) from exc
+        except httpx.RequestError as exc:  # not retried: an unverifiable certificate, endless redirects
+            raise AkeneoError(endpoint, f"{type(exc).__name__}: {exc} (not retried)") from exc
 
     def _check_origin(self, request: httpx.Request) -> None:
         """Refuse, before it is sent, a request outside the PIM's API: another scheme, host or
