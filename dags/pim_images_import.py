@@ -24,9 +24,9 @@ Configuration errors fail at once and are not retried.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -255,9 +255,17 @@ def pim_images_import() -> None:
         return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
 
     @task(task_id="download_media")
-    def download_media_task(_: dict[str, Any]) -> dict[str, Any]:
+    def download_media_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+        config = _checked_config(checked)
         return _with_akeneo(
-            "download_media", lambda client: download_media(client, _run_dir(), _media_cache())
+            "download_media",
+            lambda client: download_media(
+                client,
+                _run_dir(),
+                _media_cache(),
+                max_pixels=config.maxImagePixels,
+                max_bytes=config.maxMediaBytes,
+            ),
         )
 
     @task(task_id="transform")
@@ -283,7 +291,7 @@ def pim_images_import() -> None:
 
     checked = validate_config()
     validated = validate(extract_structure(checked), checked)
-    transformed = transform_task(download_media_task(extract(validated, checked)), checked)
+    transformed = transform_task(download_media_task(extract(validated, checked), checked), checked)
     deliveries = [_render_and_deliver(target, transformed, checked) for target in targets.registered()]
     recorded = record_success(checked)
     deliveries >> recorded >> publish_report()
@@ -328,7 +336,8 @@ def _target_config(checked: dict[str, Any], target: Target) -> cfg.PipelineConfi
 
 def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> DeliverySummary:
     context = get_current_context()
-    token = re.sub(r"[^A-Za-z0-9]", "", f"{context['run_id']}{context['ti'].try_number}")[-32:]
+    # the run's token, the same for every try: a try removes what an earlier one left on the drop
+    token = hashlib.sha256(str(context["run_id"]).encode()).hexdigest()[:16]
     remote_dir = target.remote_dir(config)
     with open_remote_files(target.connection_id) as remote:
         summary = deliver_files(

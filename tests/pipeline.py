@@ -13,6 +13,7 @@ the files are delivered to the sandbox's SFTP server through the SFTP adapter
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -127,7 +128,14 @@ def run_pipeline(
             "extract_structure": (extract_structure, client, config, run_dir),
             "validate": (validate_catalog, config, run_dir),
             "extract": (extract_catalog, client, config, run_dir),
-            "download_media": (download_media, client, run_dir, cache),
+            "download_media": (
+                functools.partial(
+                    download_media, max_pixels=config.maxImagePixels, max_bytes=config.maxMediaBytes
+                ),
+                client,
+                run_dir,
+                cache,
+            ),
         }
         for name in STAGES[: min(last, STAGES.index("download_media")) + 1]:
             stage(name, *calls[name], **(window if name == "extract" else {}))

@@ -87,6 +87,10 @@ _CODE = re.compile(r"^[A-Za-z0-9_]+$")
 _VIEW_TYPE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _CATALOG_ID = re.compile(r"^[A-Za-z0-9._\-]+$")
 
+#: Defaults of the media limits (docs/bad-input.md#media-limits): 100 megapixels, 200 MiB.
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+DEFAULT_MAX_MEDIA_BYTES = 200 * 1024 * 1024
+
 #: The pydantic error type of our own refusals; their message is the line the user reads.
 _REFUSED = "invalid_parameter"
 
@@ -369,6 +373,8 @@ def _catalog_id(value: Any) -> str:
         raise _refusal(f"a text of 1-256 characters is required, got {value!r}")
     if not _CATALOG_ID.match(value):
         raise _refusal(f"{value!r} may hold only letters, digits, '.', '_' and '-'")
+    if set(value) == {"."}:  # it names a folder in the archive: '.' and '..' would climb
+        raise _refusal(f"{value!r} is not a catalog id (a folder name in the site-import archive)")
     return value
 
 
@@ -589,6 +595,24 @@ class PipelineConfig(BaseModel):
             json_schema_extra=_form("Delivery"),
         ),
     ]
+    maxImagePixels: Annotated[
+        int,
+        Field(
+            ge=1,
+            title="Largest image (pixels)",
+            description="Images of more pixels (width x height) are reported and skipped.",
+            json_schema_extra=_form("Limits"),
+        ),
+    ] = DEFAULT_MAX_IMAGE_PIXELS
+    maxMediaBytes: Annotated[
+        int,
+        Field(
+            ge=1,
+            title="Largest media file (bytes)",
+            description="Media files larger than this are reported and skipped, never read whole.",
+            json_schema_extra=_form("Limits"),
+        ),
+    ] = DEFAULT_MAX_MEDIA_BYTES
 
     @model_validator(mode="wrap")
     @classmethod
@@ -730,6 +754,8 @@ _PROBLEM_ORDER = (
     "sfccCatalogId",
     "sfccRemoteDir",
     "bspkRemoteDir",
+    "maxImagePixels",
+    "maxMediaBytes",
 )
 
 

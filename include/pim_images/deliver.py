@@ -6,6 +6,11 @@ one delivery are uploaded and verified before the first rename, so a failure par
 no final file of that delivery half-written (docs/delivery.md#atomic-upload). Final names come from the
 run, so a retry or a backfill replaces the same files instead of adding copies.
 
+Temporary names carry the run's token, not the try's: every try of a run first removes what an
+earlier try of the same run may have left (a cut connection, a killed worker), and a refused
+rename removes the temporaries not yet renamed; the next try renames the whole set again
+(docs/delivery.md#what-a-consumer-sees).
+
 The remote side is a tiny interface (:class:`RemoteFiles`); the Airflow edge implements it
 over the SFTP provider's hook.
 """
@@ -35,7 +40,7 @@ class RemoteFiles(Protocol):
 
 
 class DeliveryError(RuntimeError):
-    """A file could not be delivered whole; names the file and the remote path."""
+    """A file could not be delivered whole; names the server, the file and the remote path."""
 
 
 @dataclass(frozen=True)
@@ -51,28 +56,33 @@ class DeliverySummary(StageSummary):
 
 
 def temporary_name(remote_dir: str, name: str, token: str) -> str:
-    """Hidden and distinct per attempt, so consumers polling for ``*.csv`` or ``*.zip`` skip it."""
+    """Hidden (consumers polling for ``*.csv`` or ``*.zip`` skip it) and the same for every try
+    of one run (``token``), so a later try finds and removes an earlier try's leftover."""
     return posixpath.join(remote_dir, f".{name}.{token}.part")
 
 
 def deliver_files(
     remote: RemoteFiles, target: str, local_dir: StagingPath, names: list[str], remote_dir: str, token: str
 ) -> DeliverySummary:
-    """Upload ``names`` from ``local_dir`` to ``remote_dir``: temporary name, verify size, rename.
+    """Upload ``names`` from ``local_dir`` to ``remote_dir``: temporary name, verify size, rename,
+    in the order of ``names`` (docs/delivery.md#what-a-consumer-sees).
 
-    :param token: distinguishes this attempt's temporary files (e.g. run id and try number).
-    :raises DeliveryError: a size mismatch or a transfer failure; temporary files are removed.
+    :param token: the run's token, the same for every try of the run (e.g. the run id
+        reduced to letters and digits): a try removes the leftovers of earlier tries.
+    :raises DeliveryError: a size mismatch, a transfer failure or a refused rename; the
+        temporary files not yet renamed are removed when the connection still allows it.
     """
     remote.makedirs(remote_dir)
-    staged: list[tuple[str, str]] = []
+    staged = [(temporary_name(remote_dir, name, token), posixpath.join(remote_dir, name)) for name in names]
+    for temporary, _ in staged:  # an earlier try's leftovers (a cut connection, a killed worker)
+        _remove_quietly(remote, temporary)
     sizes: dict[str, int] = {}
     checksums: dict[str, str] = {}
+    renamed = 0
     try:
-        for name in names:
+        for name, (temporary, _) in zip(names, staged, strict=True):
             local = local_dir / name
             expected = local.stat().st_size
-            temporary = temporary_name(remote_dir, name, token)
-            staged.append((temporary, posixpath.join(remote_dir, name)))
             remote.upload(local, temporary)
             actual = remote.size(temporary)
             if actual != expected:
@@ -81,12 +91,13 @@ def deliver_files(
                 )
             sizes[name] = expected
             checksums[name] = _sha256(local)
+        for temporary, final in staged:
+            remote.rename(temporary, final)
+            renamed += 1
     except Exception:
-        for temporary, _ in staged:
+        for temporary, _ in staged[renamed:]:
             _remove_quietly(remote, temporary)
         raise
-    for temporary, final in staged:
-        remote.rename(temporary, final)
     return DeliverySummary(
         target=target,
         remote_dir=remote_dir,
@@ -108,5 +119,5 @@ def _sha256(path: StagingPath) -> str:
 def _remove_quietly(remote: RemoteFiles, path: str) -> None:
     try:
         remote.remove(path)
-    except OSError:
+    except Exception:
         pass  # never uploaded, or the connection is gone: the original error is what matters

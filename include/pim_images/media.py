@@ -6,17 +6,29 @@ bytes live once under their sha256, whatever code or product points at them. The
 outlives runs; a run's ``media.jsonl`` says what each code of this run resolved to.
 
 Bytes are checked with Pillow: the format comes from the content, not the file name. A file
-that is no image (a PDF) is reported and skipped; a media missing in Akeneo or an image that
-does not decode is reported as failed, and the products using it are left out of the
-outputs (docs/bad-input.md#broken-images).
+that is no image (a PDF) is reported and skipped; a media missing in Akeneo, refused, over a
+limit, or an image that does not decode is reported as failed, and the products using it are
+left out of the outputs (docs/bad-input.md#broken-images).
+
+A download is streamed to a temporary file (never held whole), verified complete, and decoded
+fully within a pixel limit before it enters the cache. Only a definitive verdict on complete
+bytes is cached: a transient failure, a page that is not the file, a body whose end could not
+be checked or a limit exceeded is reported for this run and asked again by the next
+(docs/akeneo.md#verified-downloads). Cache writes are atomic (a unique temporary name, then a
+rename), so a killed run or two runs at once never leave a torn entry; an unreadable entry is
+reported and replaced (docs/akeneo.md#media-cache).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import shutil
+import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,14 +39,12 @@ from PIL import Image, UnidentifiedImageError
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
-from pim_images.akeneo.errors import AkeneoNotFoundError
+from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient, Download
+from pim_images.akeneo.errors import AkeneoMediaError, AkeneoNotFoundError, AkeneoOriginError
+from pim_images.config import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_MEDIA_BYTES
 from pim_images.records import MediaRecord
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
-
-#: Guard against decompression bombs in a PIM upload.
-Image.MAX_IMAGE_PIXELS = 200_000_000
 
 
 def media_file_key(code: str) -> str:
@@ -52,8 +62,19 @@ class MediaSummary(StageSummary):
     warnings: list[str] = field(default_factory=list)
 
 
+class CorruptCacheEntry(ValueError):
+    """A key entry of the media cache that does not read as a record (a torn or foreign file)."""
+
+
 class MediaCache:
-    """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``keys/<sha1(key)>.json``."""
+    """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``keys/<sha1(key)>.json``.
+
+    Every file is written under a name unique to its writer (``.<name>.<uuid>.part``) and
+    renamed into place, so readers see a whole file or none, and concurrent writers of the same
+    blob or key never share a temporary file (the last rename wins; both wrote the same bytes
+    or the same verdict). Paths are used through ``/``, ``open``, ``exists``, ``mkdir`` and
+    ``rename`` only (an ``ObjectStoragePath`` works).
+    """
 
     def __init__(self, root: StagingPath) -> None:
         self.root = root
@@ -61,16 +82,27 @@ class MediaCache:
     def blob(self, sha256: str) -> StagingPath:
         return self.root / "blobs" / sha256[:2] / sha256
 
-    def _key_entry(self, key: str) -> StagingPath:
+    def key_entry(self, key: str) -> StagingPath:
+        """Where the record of ``key`` is kept."""
         return self.root / "keys" / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
 
     def lookup(self, key: str) -> MediaRecord | None:
-        """The record of a key downloaded before, if its bytes are still there."""
-        entry = self._key_entry(key)
+        """The record of a key downloaded before, if its bytes are still there.
+
+        :raises CorruptCacheEntry: the entry does not decode as a record of ``key``; the caller
+            reports it and downloads again (which replaces the entry).
+        """
+        entry = self.key_entry(key)
         if not entry.exists():
             return None
         with entry.open("rb") as f:
-            record = msgspec.json.decode(f.read(), type=MediaRecord)
+            raw = f.read()
+        try:
+            record = msgspec.json.decode(raw, type=MediaRecord)
+        except msgspec.DecodeError as exc:
+            raise CorruptCacheEntry(f"cache entry {entry} of media {key!r} is unreadable ({exc})") from None
+        if record.key != key:
+            raise CorruptCacheEntry(f"cache entry {entry} of media {key!r} holds media {record.key!r}")
         if record.sha256 and not self.blob(record.sha256).exists():
             return None
         if record.sha256 and (record.error or record.format not in records.EXTENSIONS):
@@ -82,24 +114,47 @@ class MediaCache:
         return record
 
     def store(self, key: str, content: bytes) -> MediaRecord:
-        """Keep ``content`` under its hash (written once), and remember the key."""
-        sha256 = hashlib.sha256(content).hexdigest()
+        """Keep ``content`` (bytes in memory: tests, small files) under its hash, identified, and
+        remember the key."""
         fmt, error, broken = identify_image(content, key)
+        sha256 = hashlib.sha256(content).hexdigest()
         blob = self.blob(sha256)
         if not blob.exists():
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            partial = blob.parent / f".{sha256}.part"
-            with partial.open("wb") as f:
-                f.write(content)
-            partial.rename(blob)  # a crash mid-write never leaves a truncated blob under the hash
-        record = MediaRecord(
-            key=key, sha256=sha256, size=len(content), format=fmt, error=error, broken=broken
+            self._write_atomically(blob, lambda out: out.write(content))
+        return self._remember(
+            MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error, broken=broken)
         )
-        entry = self._key_entry(key)
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with entry.open("wb") as f:
-            f.write(msgspec.json.encode(record))
+
+    def store_download(self, key: str, local: str, download: Download, identified: Identified) -> MediaRecord:
+        """Keep the downloaded file ``local`` under its hash (written once), and remember the key.
+
+        :param local: path of the verified download on local disk.
+        :param download: its size and hash, from the client.
+        :param identified: what Pillow read of it (:func:`identify_image`).
+        """
+        blob = self.blob(download.sha256)
+        if not blob.exists():
+            with open(local, "rb") as src:
+                self._write_atomically(blob, lambda out: shutil.copyfileobj(src, out))
+        fmt, error, broken = identified
+        return self._remember(
+            MediaRecord(
+                key=key, sha256=download.sha256, size=download.size, format=fmt, error=error, broken=broken
+            )
+        )
+
+    def _remember(self, record: MediaRecord) -> MediaRecord:
+        encoded = msgspec.json.encode(record)
+        self._write_atomically(self.key_entry(record.key), lambda out: out.write(encoded))
         return record
+
+    @staticmethod
+    def _write_atomically(target: StagingPath, write: Callable[[io.BufferedIOBase], object]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
+        with partial.open("wb") as out:
+            write(out)
+        partial.rename(target)  # replaces: readers see the old whole file or the new one
 
 
 class Identified(NamedTuple):
@@ -119,19 +174,40 @@ _IMAGE_NAME = re.compile(r"\.(jpe?g|png|gif|webp|tiff?|bmp)(/download)?$", re.IG
 _SAME_AS = {"MPO": "JPEG"}
 
 
-def identify_image(content: bytes, key: str = "") -> Identified:
+def identify_image(
+    content: bytes | str | os.PathLike[str], key: str = "", max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> Identified:
     """The image format read from the bytes (docs/transform.md#image-formats), never from a name.
 
     Bytes Pillow does not recognise are no image (a PDF: skipped), unless ``key`` names an
-    image file, and bytes of an image that does not decode are broken: both are failures
-    whose products are left out (docs/bad-input.md#broken-images).
+    image file; bytes of an image that does not decode whole (``load``: a truncated JPEG passes
+    ``verify`` but not this), or over ``max_pixels``, are broken: failures whose products are
+    left out (docs/bad-input.md#broken-images). Pillow's global ``MAX_IMAGE_PIXELS`` is left as
+    it is: an image over twice it (about 179 megapixels) is refused by Pillow when opened.
 
+    :param content: the bytes, or the path of a file holding them.
     :param key: the media key (its download path), whose file name may claim an image.
+    :param max_pixels: the largest width x height decoded (``maxImagePixels``).
+    :return: an error starting with :data:`OVER_LIMIT` is a limit, not a verdict on the file.
     """
+    source = io.BytesIO(content) if isinstance(content, bytes) else content
     try:
-        with Image.open(io.BytesIO(content)) as image:
+        with Image.open(source) as image:
             fmt = image.format
+            width, height = image.size
+            if width * height > max_pixels:
+                return Identified(
+                    None,
+                    f"{OVER_LIMIT} {width}x{height} pixels, over maxImagePixels {max_pixels}",
+                    broken=True,
+                )
             image.verify()
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        with Image.open(source) as image:
+            image.load()
+    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit, before ours is read
+        return Identified(None, f"{OVER_LIMIT} {exc}", broken=True)
     except UnidentifiedImageError as exc:
         if _IMAGE_NAME.search(key):
             return Identified(None, f"named as an image but not one ({type(exc).__name__})", broken=True)
@@ -143,13 +219,27 @@ def identify_image(content: bytes, key: str = "") -> Identified:
     return Identified(_SAME_AS.get(fmt, fmt))
 
 
-def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache) -> MediaSummary:
+#: How a refusal for size starts: not cached, since a later run may allow more.
+OVER_LIMIT = "too large:"
+
+
+def download_media(
+    client: AkeneoClient,
+    run_dir: StagingPath,
+    cache: MediaCache,
+    *,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+) -> MediaSummary:
     """Resolve every media key of this run (product image values, asset files), downloading
     only unseen keys.
 
     Writes ``media.jsonl`` (sorted by key, so reruns write the same bytes).
 
+    :param max_pixels: ``maxImagePixels``: larger images are reported and skipped.
+    :param max_bytes: ``maxMediaBytes``: larger files are reported and skipped.
     :raises StagingFileMissing: the extract stage's files are not there.
+    :raises AkeneoError: a download failed after its attempts (nothing of it is cached).
     """
     keys = sorted(_media_keys(run_dir))
     stats = {"downloaded": 0, "from_cache": 0, "bytes": 0}
@@ -161,26 +251,43 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
             stats[stat] += amount
 
     def resolve(key: str) -> MediaRecord:
-        cached = cache.lookup(key)
+        try:
+            cached = cache.lookup(key)
+        except CorruptCacheEntry as exc:
+            with lock:
+                warnings.append(f"{exc}; downloaded again")
+            cached = None
         if cached is not None:
             count("from_cache")
             return cached
-        try:
-            content, _ = client.download(key)
-        except AkeneoNotFoundError as exc:
-            return MediaRecord(
-                key=key, sha256=None, size=0, format=None, error=f"missing in Akeneo ({exc})", broken=True
-            )
-        count("downloaded")
-        count("bytes", len(content))
-        return cache.store(key, content)
+        with tempfile.NamedTemporaryFile(prefix="pim-images-media-") as local:
+            try:
+                download = client.download(key, local, max_bytes=max_bytes)
+            except AkeneoNotFoundError as exc:
+                return _uncached(key, f"missing in Akeneo ({exc})")
+            except (AkeneoMediaError, AkeneoOriginError) as exc:
+                return _uncached(key, f"refused ({exc}); not cached, asked again next run")
+            count("downloaded")
+            count("bytes", download.size)
+            identified = identify_image(local.name, key, max_pixels)
+            error = identified.error
+            if error and error.startswith(OVER_LIMIT):
+                return _uncached(key, error)
+            if identified.broken and not download.framed:
+                # the body ended with the connection: a cut is indistinguishable from a bad file
+                return _uncached(key, f"{error}, its end unconfirmed by the server; not cached")
+            return cache.store_download(key, local.name, download, identified)
 
     def resolved() -> Iterator[MediaRecord]:
         for record in _bounded_map(resolve, keys, MAX_CONCURRENCY):
             if record.broken:
-                warnings.append(f"media {record.key!r}: {record.error}; the products using it are left out")
+                with lock:
+                    warnings.append(
+                        f"media {record.key!r}: {record.error}; the products using it are left out"
+                    )
             elif record.error:
-                warnings.append(f"media {record.key!r}: {record.error}; skipped, not an image")
+                with lock:
+                    warnings.append(f"media {record.key!r}: {record.error}; skipped, not an image")
             yield record
 
     written = records.MEDIA.write(run_dir, resolved())
@@ -189,9 +296,14 @@ def download_media(client: AkeneoClient, run_dir: StagingPath, cache: MediaCache
         downloaded=stats["downloaded"],
         from_cache=stats["from_cache"],
         bytes_downloaded=stats["bytes"],
-        unusable=len(warnings),
+        unusable=sum(1 for w in warnings if w.endswith(("are left out", "not an image"))),
         warnings=warnings,
     )
+
+
+def _uncached(key: str, error: str) -> MediaRecord:
+    """A failed media this run (not cached: the next run asks again); its products are left out."""
+    return MediaRecord(key=key, sha256=None, size=0, format=None, error=error, broken=True)
 
 
 def _media_keys(run_dir: StagingPath) -> set[str]:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
@@ -199,9 +199,9 @@ class ProductTransformer:
         )
 
     def _under_location(self, url: str, where: str) -> bool:
-        """Whether the (normalized) link ``url`` is under the (normalized) external location;
-        a link that is not is skipped with a warning naming it."""
-        if url.startswith(self.location):
+        """Whether the (normalized) link ``url`` is under the (normalized) external location and
+        cannot climb out of it; a link that is not is skipped with a warning naming it."""
+        if under_location(url, self.location):
             return True
         self.warnings.append(
             f"{where}: link {url!r} is not under akeneoExternalImageLocation "
@@ -546,3 +546,13 @@ def _check_failed_share(failed: int, products: int, max_percent: float, warnings
             f"the first: {first}"
         ]
     )
+
+
+def under_location(url: str, location: str) -> bool:
+    """Whether ``url`` lies under ``location``: it starts with it, and what follows has no ``.``
+    or ``..`` segment, spelt plainly or percent-encoded (``images/../../x`` would leave it once
+    a browser or CDN normalizes the path; docs/transform.md#links)."""
+    if not url.startswith(location):
+        return False
+    rest = url[len(location) :].split("?", 1)[0].split("#", 1)[0]
+    return not any(unquote(part) in (".", "..") for part in rest.split("/"))

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from pim_sandbox.catalog import DEFECTS, PROFILES
-from pim_sandbox.environment import SandboxSettings, run_sandbox
+from pim_sandbox.environment import FAULTS, SandboxSettings, run_sandbox
 
 # The project the sandbox serves (sandbox/pim_sandbox/ -> the repository root): its dags/ and plugins/.
 PROJECT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> None:
         choices=sorted(DEFECTS),
         help="a rule of the connector the catalog breaks (repeatable), to see the validate stage stop a run",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted(FAULTS),
+        help="a network or server fault injected at start (repeatable): "
+        + "; ".join(f"{name}: {what}" for name, (what, _) in sorted(FAULTS.items())),
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--akeneo-port", type=int, default=8081)
     parser.add_argument("--sftp-port", type=int, default=2222)
@@ -94,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         akeneo_version=args.akeneo_version,
         models=args.models,
         defects=tuple(args.defect),
+        faults=tuple(args.fault),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

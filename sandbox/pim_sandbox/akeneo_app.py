@@ -245,20 +245,53 @@ class FaultRule:
     body: Any
     method: str | None
     hits: int = 0
+    headers: Mapping[str, str] | None = None
+    content_type: str | None = None
+    cut_at: int | None = None
+    chunked: bool = False
 
-    def response(self) -> Response:
-        """Build the fault's response: Akeneo-style JSON by default, or the given body."""
+    def response(self) -> ASGIApp:
+        """Build the fault's response: Akeneo-style JSON by default, or the given body; cut after
+        ``cut_at`` bytes when set."""
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        headers.update(self.headers or {})
+        if self.cut_at is not None or self.chunked:
+            return _raw_response(self.status, self.body, self.cut_at, self.content_type, headers)
         if isinstance(self.body, str):
-            return Response(self.body, status_code=self.status, media_type="text/html", headers=headers)
+            kind = self.content_type or "text/html"
+            return Response(self.body, status_code=self.status, media_type=kind, headers=headers)
         if isinstance(self.body, bytes):
-            return Response(self.body, status_code=self.status, headers=headers)
+            return Response(self.body, status_code=self.status, media_type=self.content_type, headers=headers)
         body = (
             self.body
             if self.body is not None
             else {"code": self.status, "message": _fault_message(self.status)}
         )
         return _json(body, self.status, headers)
+
+
+def _raw_response(
+    status: int, body: bytes, cut_at: int | None, content_type: str | None, headers: Mapping[str, str]
+) -> ASGIApp:
+    """A body sent in pieces: chunked (no ``Content-Length``, as Akeneo's streamed downloads),
+    or, with ``cut_at``, announced whole in ``Content-Length`` and cut after ``cut_at`` bytes
+    with the connection dropped (a proxy or PIM worker that dies mid-transfer)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        if content_type:
+            raw.append((b"content-type", content_type.encode()))
+        if cut_at is not None:
+            raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        sent = body if cut_at is None else body[:cut_at]
+        for start in range(0, len(sent), 4096):
+            await send({"type": "http.response.body", "body": sent[start : start + 4096], "more_body": True})
+        if cut_at is None:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # else: returning without the last body message makes the server drop the connection
+
+    return app
 
 
 def _fault_message(status: int) -> str:
@@ -304,6 +337,10 @@ class Faults:
         body: Any = None,
         *,
         method: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        cut_at: int | None = None,
+        chunked: bool = False,
     ) -> FaultRule:
         """Answer the next ``times`` requests whose path matches ``path_regex`` with ``status``.
 
@@ -314,11 +351,28 @@ class Faults:
         :param body: JSON-able body; a ``str`` is sent as HTML (as a gateway would), ``bytes`` as is.
             Default: ``{"code": status, "message": ...}`` as Akeneo answers.
         :param method: only fail this HTTP method.
+        :param headers: more response headers, e.g. ``{"Location": ...}`` for a redirect.
+        :param content_type: the ``Content-Type`` of a ``str`` or ``bytes`` body.
+        :param cut_at: send only this many bytes of ``body`` (bytes), after announcing all of
+            them in ``Content-Length``, then drop the connection.
+        :param chunked: send ``body`` (bytes) chunked, without ``Content-Length``.
         :return: the rule, whose ``hits`` counts the requests it answered.
         """
         if times is not None and times < 1:
             raise ValueError(f"times must be at least 1 or None, got {times}")
-        rule = FaultRule(re.compile(path_regex), status, times, retry_after, body, method)
+        rule = FaultRule(
+            re.compile(path_regex),
+            status,
+            times,
+            retry_after,
+            body,
+            method,
+            0,
+            headers,
+            content_type,
+            cut_at,
+            chunked,
+        )
         with self._lock:
             self._rules.append(rule)
         return rule

@@ -6,12 +6,15 @@ them meet the same servers, credentials and connection strings.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from pim_sandbox.akeneo_app import create_app
 from pim_sandbox.catalog import SandboxCatalog, generate_catalog
@@ -46,6 +49,8 @@ class SandboxSettings:
     models: int = 0
     #: rules of the connector the catalog breaks (``catalog.DEFECTS``), for validation tests
     defects: tuple[str, ...] = ()
+    #: network and server faults to inject at start (:data:`FAULTS`), e.g. ``("cut-media",)``
+    faults: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,4 +117,62 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         host_key_path=settings.host_key_path,
     )
     with serve_in_thread(app, host=settings.host, port=settings.akeneo_port) as url, sftp:
-        yield Sandbox(catalog=catalog, app=app, akeneo_url=url, sftp=sftp, sftp_root=settings.sftp_root)
+        sandbox = Sandbox(catalog=catalog, app=app, akeneo_url=url, sftp=sftp, sftp_root=settings.sftp_root)
+        for name in settings.faults:
+            FAULTS[name][1](sandbox)
+        yield sandbox
+
+
+def _bomb_png() -> bytes:
+    """A PNG of a few tens of kilobytes declaring 19000 x 19000 pixels (361 megapixels)."""
+    buffer = io.BytesIO()
+    Image.new("1", (19_000, 19_000)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+_MEDIA = r"/(media-files/.+/download|asset-media-files/.+)$"
+_PRODUCTS = r"/products-uuid$"
+
+#: Faults ``make sandbox SANDBOX_ARGS="--fault NAME"`` injects (docs/bad-input.md#media-limits,
+#: docs/akeneo.md#verified-downloads, docs/delivery.md#what-a-consumer-sees): name -> (what a run
+#: shows, how it is set on a running sandbox).
+FAULTS: dict[str, tuple[str, Callable[[Sandbox], Any]]] = {
+    "cut-media": (
+        "the next 3 media downloads are cut mid-body (the client retries them)",
+        lambda sb: sb.app.state.faults.add(
+            _MEDIA, 200, times=3, body=b"\xff\xd8" + bytes(4096), cut_at=1024, content_type="image/jpeg"
+        ),
+    ),
+    "html-media": (
+        "the next 3 media downloads answer an HTML login page with 200 (reported, not cached)",
+        lambda sb: sb.app.state.faults.add(_MEDIA, 200, times=3, body="<html>Please log in</html>"),
+    ),
+    "bomb": (
+        "the next media download is a 361-megapixel PNG (skipped: maxImagePixels)",
+        lambda sb: sb.app.state.faults.add(_MEDIA, 200, body=_bomb_png(), content_type="image/png"),
+    ),
+    "foreign-next": (
+        "every products page links to another host (the run stops, no token sent)",
+        lambda sb: sb.app.state.faults.add(
+            _PRODUCTS,
+            200,
+            times=None,  # the version probe reads a first page too (without following it)
+            body={
+                "_links": {"next": {"href": "http://pim.attacker.example/api/rest/v1/products-uuid"}},
+                "_embedded": {"items": []},
+            },
+        ),
+    ),
+    "token-html": (
+        "the next token request answers an HTML page with 200 (named: endpoint, content type)",
+        lambda sb: sb.app.state.faults.add(r"/oauth/v1/token$", 200, body="<html>proxy</html>"),
+    ),
+    "refuse-rename": (
+        "the SFTP server refuses the next rename onto a delivered file",
+        lambda sb: sb.sftp.faults.refuse_rename(r"\.(xml|csv)$"),
+    ),
+    "cut-upload": (
+        "the SFTP server drops the connection in the next upload of an archive",
+        lambda sb: sb.sftp.faults.cut_upload(r"\.zip\."),
+    ),
+}

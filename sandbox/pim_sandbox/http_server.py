@@ -24,7 +24,13 @@ __all__ = ["serve_in_thread"]
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 10.0
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    startup_timeout: float = 10.0,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> Iterator[str]:
     """Serve ``app`` on ``host:port`` in a daemon thread and yield its base URL.
 
@@ -35,14 +41,24 @@ def serve_in_thread(
     :param host: interface to bind.
     :param port: port to bind; 0 picks a free one.
     :param startup_timeout: seconds to wait for the server to accept connections.
-    :return: a context manager yielding ``http://<host>:<port>``.
+    :param ssl_certfile: a PEM certificate: serve HTTPS with it (and ``ssl_keyfile``).
+    :param ssl_keyfile: the certificate's PEM private key.
+    :return: a context manager yielding ``http://<host>:<port>`` (``https://`` with a certificate).
     :raises RuntimeError: if the server does not start in time or its thread dies while starting.
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{bound_port}", daemon=True
@@ -51,7 +67,8 @@ def serve_in_thread(
     try:
         _wait_started(server, thread, startup_timeout)
         url_host = f"[{host}]" if ":" in host else host
-        yield f"http://{url_host}:{bound_port}"
+        scheme = "https" if ssl_certfile else "http"
+        yield f"{scheme}://{url_host}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -29,12 +30,56 @@ from urllib.parse import quote, urlencode
 
 import asyncssh
 
-__all__ = ["SandboxSFTPServer"]
+__all__ = ["SFTPFaults", "SandboxSFTPServer"]
 
 #: Ed25519: small, fast to generate, and one of the host-key types the SSH provider can pin.
 HOST_KEY_ALGORITHM = "ssh-ed25519"
 
 _log = logging.getLogger(__name__)
+
+
+class SFTPFaults:
+    """Fault switches of the sandbox SFTP server (``server.faults``), thread-safe.
+
+    Paths are the client's (``/drop/.a.csv.tok.part``), matched with ``re.search``::
+
+        server.faults.refuse_rename(r"b\\.zip$")      # the next rename onto a matching name fails
+        server.faults.cut_upload(r"\\.zip\\.")        # the next upload to a matching name drops the
+                                                    # connection after its first bytes
+        server.faults.clear()
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[list] = []  # [kind, pattern, remaining]
+
+    def refuse_rename(self, path_regex: str, times: int = 1) -> None:
+        """Refuse the next ``times`` renames whose target matches (an SFTP failure status)."""
+        self._add("rename", path_regex, times)
+
+    def cut_upload(self, path_regex: str, times: int = 1) -> None:
+        """Drop the whole SSH connection at the first write into a matching file, ``times`` times."""
+        self._add("cut", path_regex, times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def _add(self, kind: str, path_regex: str, times: int) -> None:
+        with self._lock:
+            self._rules.append([kind, re.compile(path_regex), times])
+
+    def take(self, kind: str, path: bytes) -> bool:
+        """Whether a fault of ``kind`` applies to ``path`` now (counting it)."""
+        text = os.fsdecode(path)
+        with self._lock:
+            for rule in self._rules:
+                if rule[0] == kind and rule[1].search(text):
+                    rule[2] -= 1
+                    if rule[2] <= 0:
+                        self._rules.remove(rule)
+                    return True
+        return False
 
 
 class _RootedSFTPServer(asyncssh.SFTPServer):
@@ -45,9 +90,30 @@ class _RootedSFTPServer(asyncssh.SFTPServer):
     asyncssh follows links that already exist inside the root.
     """
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, *, root: bytes) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel, *, root: bytes, faults: SFTPFaults) -> None:
         super().__init__(chan, chroot=root)
         self._root = os.path.realpath(root)
+        self._faults = faults
+        self._to_cut: set[int] = set()
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        file_obj = super().open(path, pflags, attrs)
+        if pflags & asyncssh.FXF_WRITE and self._faults.take("cut", path):
+            self._to_cut.add(id(file_obj))
+        return file_obj
+
+    def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        if id(file_obj) in self._to_cut:
+            self._to_cut.discard(id(file_obj))
+            written = super().write(file_obj, offset, data[: len(data) // 2])
+            self.connection.abort()  # the network goes away mid-upload
+            return written  # type: ignore[return-value]
+        return super().write(file_obj, offset, data)  # type: ignore[return-value]
+
+    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        if self._faults.take("rename", newpath):
+            raise asyncssh.SFTPFailure("rename refused (sandbox fault)")
+        super().posix_rename(oldpath, newpath)
 
     def map_path(self, path: bytes) -> bytes:
         local = super().map_path(path)
@@ -123,6 +189,8 @@ class SandboxSFTPServer:
         self._startup_timeout = startup_timeout
         self._host_key = _load_or_create_host_key(host_key_path)
         self._connections: set[asyncssh.SSHServerConnection] = set()
+        #: fault switches: refuse a rename, cut a connection mid-upload
+        self.faults = SFTPFaults()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -234,7 +302,9 @@ class SandboxSFTPServer:
             self._requested_port,
             server_factory=server_factory,
             server_host_keys=[self._host_key],
-            sftp_factory=functools.partial(_RootedSFTPServer, root=os.fsencode(self.root)),
+            sftp_factory=functools.partial(
+                _RootedSFTPServer, root=os.fsencode(self.root), faults=self.faults
+            ),
             allow_scp=False,
             password_auth=True,
             kbdint_auth=False,

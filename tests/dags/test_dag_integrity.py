@@ -62,7 +62,7 @@ def test_one_task_per_stage_in_order(dag_bag: DagBag) -> None:
     assert dag.get_task("extract_structure").upstream_task_ids == {checked}
     assert dag.get_task("validate").upstream_task_ids == {"extract_structure", checked}
     assert dag.get_task("extract").upstream_task_ids == {"validate", checked}
-    assert dag.get_task("download_media").upstream_task_ids == {"extract"}
+    assert dag.get_task("download_media").upstream_task_ids == {"extract", checked}  # its media limits
     assert dag.get_task("transform").upstream_task_ids == {"download_media", checked}
     for name in names:
         assert dag.get_task(f"render_{name}").upstream_task_ids == {"transform", checked}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,73 @@ def test_a_size_mismatch_delivers_nothing(server, conn_id: str, local: Path) -> 
         with pytest.raises(DeliveryError, match=r"b\.zip"):
             deliver_files(broken, "sfcc", local, ["a.csv", "b.zip"], "/drop/three", "try1")
     assert _landed(server.root, "/drop/three") == {}  # no final file, no temporary file left
+
+
+# -- faults: a refused rename, a cut connection, a killed worker (docs/delivery.md#what-a-consumer-sees) --
+
+
+@pytest.fixture
+def faults(server: SandboxSFTPServer) -> Iterator[object]:
+    server.faults.clear()
+    yield server.faults
+    server.faults.clear()
+
+
+def _all_files(root: Path, folder: str) -> set[str]:
+    return {p.name for p in (root / folder.lstrip("/")).iterdir()}
+
+
+def test_a_refused_rename_names_the_server_and_path_and_leaves_no_temporary(
+    server, conn_id: str, local: Path, faults
+) -> None:
+    faults.refuse_rename(r"/drop/four/b\.zip$")
+    with open_remote_files(conn_id) as remote, pytest.raises(DeliveryError) as err:
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/four", "run1")
+    assert f"127.0.0.1:{server.port} (connection 'delivery_test')" in str(err.value)
+    assert "rename /drop/four/.b.zip.run1.part -> /drop/four/b.zip failed" in str(err.value)
+    assert _all_files(server.root, "/drop/four") == {"a.csv"}  # renamed in order; no .part left
+    with open_remote_files(conn_id) as remote:  # the next try completes the set
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/four", "run1")
+    assert _all_files(server.root, "/drop/four") == {"a.csv", "b.zip"}
+
+
+def test_a_cut_connection_is_named_and_the_next_try_sweeps_its_leftovers(
+    server, conn_id: str, local: Path, faults
+) -> None:
+    faults.cut_upload(r"/drop/five/\.b\.zip\.")
+    with (
+        open_remote_files(conn_id) as remote,
+        pytest.raises(DeliveryError, match=r"upload /drop/five/\.b\.zip"),
+    ):
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/five", "run1")
+    assert ".a.csv.run1.part" in _all_files(server.root, "/drop/five")  # the connection was gone
+    with open_remote_files(conn_id) as remote:
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/five", "run1")
+    assert _all_files(server.root, "/drop/five") == {"a.csv", "b.zip"}
+
+
+def test_a_try_removes_an_earlier_tries_leftovers_first(server, conn_id: str, local: Path, faults) -> None:
+    with open_remote_files(conn_id) as remote:  # what a worker killed between upload and rename left
+        remote.makedirs("/drop/six")
+        remote.upload(local / "b.zip", "/drop/six/.b.zip.run1.part")
+    faults.cut_upload(r"/drop/six/\.a\.csv\.")  # and the next try dies too, before reaching b.zip
+    with open_remote_files(conn_id) as remote, pytest.raises(DeliveryError):
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/six", "run1")
+    assert ".b.zip.run1.part" not in _all_files(server.root, "/drop/six")
+    with open_remote_files(conn_id) as remote:
+        deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/six", "run1")
+    assert _all_files(server.root, "/drop/six") == {"a.csv", "b.zip"}
+
+
+def test_host_key_checking_cannot_be_turned_off_silently(server, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = json.loads(server.airflow_conn_json())
+    del conn["extra"]["host_key"]
+    conn["extra"]["no_host_key_check"] = "true"
+    monkeypatch.setenv("AIRFLOW_CONN_UNCHECKED", json.dumps(conn))
+    with pytest.raises(DeliveryError, match=r"connection 'unchecked'.*no_host_key_check is set"):
+        with open_remote_files("unchecked"):
+            pass
+    conn["extra"]["allow_no_host_key_check"] = "true"
+    monkeypatch.setenv("AIRFLOW_CONN_UNCHECKED", json.dumps(conn))
+    with open_remote_files("unchecked") as remote:
+        remote.makedirs("/drop/seven")

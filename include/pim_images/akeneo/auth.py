@@ -102,7 +102,13 @@ class TokenManager:
             raise AkeneoAuthError(endpoint, _message(response) + _hint(body), response.status_code)
         if response.status_code != 200:
             raise AkeneoError(endpoint, _message(response), response.status_code)
-        data = response.json()
+        try:
+            data = response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type") or "no content type"
+            raise AkeneoError(
+                endpoint, f"the token endpoint answered {kind}, not JSON (is the connection's host the PIM?)"
+            ) from None
         if not isinstance(data, dict) or not data.get("access_token"):
             raise AkeneoError(endpoint, "the response has no 'access_token'")
         return data
@@ -132,9 +138,10 @@ class AkeneoAuth(httpx.Auth):
     :param tokens: the token keeper, shared by every request of one connection.
     """
 
-    #: Read a response before the flow sees it, so a 401's connection is back in the pool before
-    #: the renewal asks for one (with every connection taken, the renewal would wait forever).
-    requires_response_body = True
+    #: Bodies are not read for the flow (a download streams its body to a file); a 401's body is
+    #: read in :meth:`auth_flow` instead, so its connection is back in the pool before the
+    #: renewal asks for one (with every connection taken, the renewal would wait forever).
+    requires_response_body = False
 
     def __init__(self, tokens: TokenManager) -> None:
         self.tokens = tokens
@@ -144,6 +151,7 @@ class AkeneoAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
+            response.read()  # sync client only: frees the connection for the token request
             self.tokens.invalidate(token)
             request.headers["Authorization"] = f"Bearer {self.tokens.access_token()}"
             yield request

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import collections
 import functools
+import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from pim_images.akeneo.auth import TOKEN_PATH, AkeneoAuth, Credentials, TokenManager, _message
-from pim_images.akeneo.errors import AkeneoAuthError, AkeneoError, AkeneoNotFoundError
+from pim_images.akeneo.errors import (
+    AkeneoAuthError,
+    AkeneoError,
+    AkeneoMediaError,
+    AkeneoNotFoundError,
+    AkeneoOriginError,
+)
 from pim_images.akeneo.paginate import NextLinkPaginator, Request
 from pim_images.akeneo.retry import RetryPolicy
 
@@ -32,6 +40,28 @@ if TYPE_CHECKING:
 MAX_CONCURRENCY = 4
 #: Largest page Akeneo serves (pagination.md).
 PAGE_LIMIT = 100
+#: Content types that are never a media file: an error or login page answered with 200.
+NOT_MEDIA_TYPES = ("text/html", "application/json", "application/problem+json", "text/xml")
+#: Bytes read from the network at a time while streaming a download to its file.
+CHUNK_SIZE = 1 << 16
+
+
+@dataclass(frozen=True)
+class Download:
+    """What :meth:`AkeneoClient.download` wrote to its file.
+
+    :param size: bytes written.
+    :param sha256: hex SHA-256 of those bytes.
+    :param content_type: the response's ``Content-Type``, if any.
+    :param framed: the response announced where its body ends (``Content-Length`` or chunked
+        encoding), so a body cut short would have failed; ``False`` for a body that ends when
+        the connection closes, where a cut is invisible (docs/akeneo.md#verified-downloads).
+    """
+
+    size: int
+    sha256: str
+    content_type: str | None
+    framed: bool
 
 
 class AkeneoClient:
@@ -58,6 +88,9 @@ class AkeneoClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(httpx.URL(self.base_url))
+        self._api_prefix = httpx.URL(self.base_url).path.rstrip("/") + "/api/"
+        self._origin_text = "{}://{}:{}".format(*self._origin)
         self._retrying = (retry or RetryPolicy()).retrying(sleep=sleep)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -66,7 +99,12 @@ class AkeneoClient:
             # up to the timeout, then fails as a transport error (retried by the policy)
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json", "User-Agent": "pim-images-pipeline"},
-            event_hooks={"request": [self._count_attempt], "response": [self._count_status]},
+            # redirects are followed, each hop checked by _check_origin before it is sent
+            follow_redirects=True,
+            event_hooks={
+                "request": [self._check_origin, self._count_attempt],
+                "response": [self._count_status],
+            },
         )
         self.tokens = TokenManager(credentials, self._post_token, on_token=on_token)
         self._auth = AkeneoAuth(self.tokens)
@@ -133,14 +171,77 @@ class AkeneoClient:
                 raise AkeneoError(_endpoint("GET", path), "the list response has no '_embedded.items'")
             yield from items
 
-    def download(self, url: str) -> tuple[bytes, str | None]:
-        """GET a binary (a media file's download link); returns its bytes and content type.
+    def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Download:
+        """GET a binary (a media file's download link), streamed into ``out``, never held whole.
 
-        Media are read whole: product images are megabytes at most, and the caller hashes them
-        to name the cached file by content.
+        Each attempt starts ``out`` over (it must be seekable). A body cut short (fewer bytes
+        than ``Content-Length``, a chunked body without its last chunk) is a transport error,
+        retried like one; so is a 200 whose bytes do not match its ``Content-Length``.
+        Redirects within the PIM's origin are followed (docs/akeneo.md#verified-downloads).
+
+        :param out: a binary file opened for writing and reading (e.g. a temporary file).
+        :param max_bytes: the largest file accepted (``maxMediaBytes``), bytes.
+        :return: the size, hash and content type of what was written.
+        :raises AkeneoNotFoundError: 404.
+        :raises AkeneoMediaError: the answer is not a media file (an HTML or JSON page with
+            200) or is larger than ``max_bytes``; a verdict on this answer, not on the file.
+        :raises AkeneoError: any other error status, or transport failures left after the
+            last attempt.
         """
-        response = self._send("GET", url, accept="*/*")
-        return response.content, response.headers.get("Content-Type")
+        written: list[Download] = []
+
+        def attempt() -> httpx.Response:
+            written.clear()
+            out.seek(0)
+            out.truncate()
+            headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
+            with self._http.stream("GET", url, headers=headers, auth=self._auth) as response:
+                if response.status_code != 200:
+                    response.read()  # the error message, small
+                    return response
+                written.append(self._stream_body(url, response, out, max_bytes))
+                return response
+
+        response = self._attempts("GET", url, attempt)
+        _raise_for_status("GET", url, response)
+        if response.status_code != 200 or not written:
+            raise AkeneoError(_endpoint("GET", url), "the answer is not the file", response.status_code)
+        return written[0]
+
+    def _stream_body(self, url: str, response: httpx.Response, out: IO[bytes], max_bytes: int) -> Download:
+        endpoint = _endpoint("GET", url)
+        content_type = response.headers.get("Content-Type")
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if kind in NOT_MEDIA_TYPES:
+            raise AkeneoMediaError(endpoint, f"answered 200 with {kind}, not a media file")
+        declared = response.headers.get("Content-Length")
+        expected = int(declared) if declared and declared.isdigit() else None
+        if expected is not None and expected > max_bytes:
+            raise AkeneoMediaError(
+                endpoint, f"{expected} bytes, over the limit of {max_bytes} (maxMediaBytes)"
+            )
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in response.iter_bytes(CHUNK_SIZE):  # decoded, should a server compress anyway
+            size += len(chunk)
+            if size > max_bytes:
+                raise AkeneoMediaError(
+                    endpoint, f"more than {max_bytes} bytes, over the limit of {max_bytes} (maxMediaBytes)"
+                )
+            digest.update(chunk)
+            out.write(chunk)
+        out.flush()
+        received = response.num_bytes_downloaded  # on the wire, which Content-Length counts
+        if expected is not None and received != expected:
+            # h11 already refuses a short body; a longer one, or a proxy that re-framed, lands here
+            raise _IncompleteBody(f"{endpoint}: {received} bytes received, Content-Length says {expected}")
+        chunked = "chunked" in response.headers.get("Transfer-Encoding", "").lower()
+        return Download(
+            size=size,
+            sha256=digest.hexdigest(),
+            content_type=content_type,
+            framed=expected is not None or chunked,
+        )
 
     # -- transport -----------------------------------------------------------------------
 
@@ -166,9 +267,30 @@ class AkeneoClient:
         :class:`AkeneoError`. Any other exception (an auth error from the token flow) is
         raised at once.
         """
-        give_up = functools.partial(_give_up, _endpoint(method, url))
-        retrying = self._retrying.copy(retry_error_callback=give_up)
-        return retrying(call)
+        endpoint = _endpoint(method, url)
+        retrying = self._retrying.copy(retry_error_callback=functools.partial(_give_up, endpoint))
+        try:
+            return retrying(call)
+        except httpx.RequestError as exc:  # not retried: an unverifiable certificate, endless redirects
+            raise AkeneoError(endpoint, f"{type(exc).__name__}: {exc} (not retried)") from exc
+
+    def _check_origin(self, request: httpx.Request) -> None:
+        """Refuse, before it is sent, a request outside the PIM's API: another scheme, host or
+        port (a server-supplied next link, download link or redirect), or a path outside
+        ``<base path>/api/`` or with a ``.`` or ``..`` segment (docs/akeneo.md#the-pims-origin-only).
+        The token never leaves.
+
+        :raises AkeneoOriginError: naming the URL refused.
+        """
+        url = request.url
+        climbs = any(set(part) == {"."} for part in url.path.split("/"))
+        if _origin(url) != self._origin or not url.path.startswith(self._api_prefix) or climbs:
+            shown = url.copy_with(query=None)
+            raise AkeneoOriginError(
+                f"{request.method} {shown}",
+                f"refused before sending: only the PIM's own API is called ({self._origin_text}"
+                f"{self._api_prefix}...), never another scheme, host, port or path",
+            )
 
     def _count_attempt(self, request: httpx.Request) -> None:
         with self._count_lock:
@@ -177,6 +299,19 @@ class AkeneoClient:
     def _count_status(self, response: httpx.Response) -> None:
         with self._count_lock:
             self.statuses[response.status_code] += 1
+
+
+class _IncompleteBody(httpx.TransportError):
+    """A body that does not match its own framing: retried as a transport failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port, the default port spelled out (``https://h`` is ``https://h:443``)."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
 
 
 def _give_up(endpoint: str, state: RetryCallState) -> httpx.Response:

@@ -38,3 +38,15 @@ class AkeneoConnectionError(InputError):
     """
 
     title = "invalid Akeneo connection"
+
+
+class AkeneoOriginError(AkeneoError):
+    """A request outside the PIM's API (another scheme, host, port or a path outside ``/api/``),
+    refused before it was sent: a server-supplied link or redirect must not take the token
+    elsewhere (docs/akeneo.md#the-pims-origin-only). Not retried."""
+
+
+class AkeneoMediaError(AkeneoError):
+    """A download answered with something that is not the media file (an HTML or JSON page
+    with 200), or a file over the size limit: this answer is refused, nothing is cached, and
+    the next run asks again (docs/akeneo.md#verified-downloads)."""

@@ -168,8 +168,17 @@ def iter_product_models(
 
 def media_file_download(code: str) -> str:
     """The download path of a product media file (products.md, media files); ``code`` keeps its
-    slashes (``a/b/c/d/<sha1>_<name>``)."""
-    return f"{API}/media-files/{quote(code, safe='/')}/download"
+    slashes (``a/b/c/d/<sha1>_<name>``), each part quoted as a path segment."""
+    return f"{API}/media-files/{code_path(code)}/download"
+
+
+def code_path(code: str) -> str:
+    """A media code as path segments: each part between slashes percent-quoted, and a part of
+    dots only (``.``, ``..``) spelled ``%2E``, so that no URL normalization makes it climb; the
+    client refuses such a path (docs/akeneo.md#the-pims-origin-only)."""
+    return "/".join(
+        "%2E" * len(part) if set(part) == {"."} else quote(part, safe="") for part in code.split("/")
+    )
 
 
 # -- assets -------------------------------------------------------------------------------------
@@ -201,7 +210,7 @@ def iter_assets(
 
 def asset_media_file(code: str) -> str:
     """The download path of an Asset Manager media file, when its value has no download link."""
-    return f"{API}/asset-media-files/{quote(code, safe='/')}"
+    return f"{API}/asset-media-files/{code_path(code)}"
 
 
 def iter_pam_assets(client: AkeneoClient) -> Iterator[dict[str, Any]]:

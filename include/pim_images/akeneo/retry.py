@@ -4,7 +4,9 @@ Which failures retry, and why:
 
 - 408, 429 and 5xx: Akeneo's answer to load (good-practices.md asks clients to honour 429's
   ``Retry-After``); a later attempt can succeed.
-- timeouts, resets and refused or dropped connections: transient on a busy PIM or proxy.
+- timeouts, resets and refused or dropped connections: transient on a busy PIM or proxy. A
+  certificate the client cannot verify is not transient (an expired or wrong certificate, or
+  an interception): it fails at once.
 - everything else (400, 401, 403, 404, 422): the request itself is wrong; retrying only delays
   the error. 401 is handled by the auth flow (:class:`~pim_images.akeneo.auth.AkeneoAuth`), not here.
 
@@ -16,6 +18,7 @@ composes them with :class:`wait_retry_after_or_backoff` and ``stop_after_attempt
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,8 +41,22 @@ def retry_if_status(response: httpx.Response) -> bool:
 
 
 def retry_if_exception(exc: BaseException) -> bool:
-    """True for transport failures (timeouts, resets, dropped connections)."""
-    return isinstance(exc, httpx.TransportError)
+    """True for transport failures (timeouts, resets, dropped connections), but not for a TLS
+    certificate that does not verify: the next attempt would meet the same certificate."""
+    return isinstance(exc, httpx.TransportError) and not is_certificate_error(exc)
+
+
+def is_certificate_error(exc: BaseException) -> bool:
+    """True when ``exc`` was caused by a TLS certificate verification failure (httpx wraps
+    httpcore's error, which wraps ``ssl.SSLCertVerificationError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -232,8 +232,25 @@ def test_the_configuration_is_frozen(raw: dict) -> None:
                 "bspkRemoteDir: '/in/../out' must not contain '..'",
             ],
         ),
+        (
+            {"sfccCatalogId": "..", "maxImagePixels": 0},
+            [
+                "sfccCatalogId: '..' is not a catalog id (a folder name in the site-import archive)",
+                "maxImagePixels: Input should be greater than or equal to 1, got 0",
+            ],
+        ),
     ],
-    ids=["enum", "json", "links-location", "bspk-location", "list-items", "empty-lists", "repeated", "sfcc"],
+    ids=[
+        "enum",
+        "json",
+        "links-location",
+        "bspk-location",
+        "list-items",
+        "empty-lists",
+        "repeated",
+        "sfcc",
+        "traversal-and-limits",
+    ],
 )
 def test_each_problem_is_one_line_naming_the_parameter_and_value(
     raw: dict, overrides: dict, problems: list[str]
@@ -273,7 +290,7 @@ def test_every_parameter_has_a_param_spec_in_form_order(raw: dict) -> None:
     assert list(specs) == list(PipelineConfig.model_fields)
     assert [s["section"] for s in specs.values()] == ["Run"] * 3 + ["Akeneo"] * 6 + ["SFCC"] * 8 + [
         "Delivery"
-    ] * 2
+    ] * 2 + ["Limits"] * 2
     for name, spec in specs.items():
         assert spec["default"] == raw[name]
         assert spec["title"] and spec["description"], name

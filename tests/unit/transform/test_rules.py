@@ -19,7 +19,7 @@ from pim_images.records import (
     Value,
 )
 from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
-from pim_images.transform import ProductTransformer, content_path, normalize_url, order_values
+from pim_images.transform import ProductTransformer, content_path, normalize_url, order_values, under_location
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
@@ -336,3 +336,18 @@ def test_a_link_is_under_the_location_once_both_are_normalized() -> None:
     assert [(i.url, i.path, i.format) for i in images] == [
         ("https://cdn.example.com/images/Red%20Shoe.jpg", "Red%20Shoe.jpg", "JPEG")
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "under"),
+    [
+        ("https://cdn.example.com/images/a/b.jpg", True),
+        ("https://cdn.example.com/images/../../x.jpg", False),
+        ("https://cdn.example.com/images/a/%2E%2E/%2e%2e/x.jpg", False),
+        ("https://cdn.example.com/images/./x.jpg", False),
+        ("https://cdn.example.com/images/a..b.jpg", True),
+        ("https://cdn.example.com/other/x.jpg", False),
+    ],
+)
+def test_a_link_under_the_location_cannot_climb_out_of_it(url: str, under: bool) -> None:
+    assert under_location(url, "https://cdn.example.com/images/") is under

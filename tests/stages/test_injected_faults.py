@@ -1,0 +1,78 @@
+"""The faults ``make sandbox SANDBOX_ARGS="--fault NAME"`` injects, at stage level: what a run
+shows for each (docs/akeneo.md#verified-downloads, docs/akeneo.md#the-pims-origin-only,
+docs/bad-input.md#media-limits, docs/delivery.md#what-a-consumer-sees)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pipeline import run_pipeline
+
+from pim_images.akeneo.errors import AkeneoError, AkeneoOriginError
+from pim_images.deliver import DeliveryError
+from pim_sandbox.environment import FAULTS, Sandbox, SandboxSettings, run_sandbox
+
+CONF = {"targets": ["sfcc"]}
+
+
+@pytest.fixture
+def sandbox_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A function: fault name -> a running sandbox with that fault set."""
+    contexts = []
+
+    def start(fault: str) -> Sandbox:
+        settings = SandboxSettings(
+            sftp_root=tmp_path_factory.mktemp("sftp"), products=6, seed=7, faults=(fault,)
+        )
+        context = run_sandbox(settings)
+        contexts.append(context)
+        return context.__enter__()
+
+    yield start
+    for context in contexts:
+        context.__exit__(None, None, None)
+
+
+def test_every_fault_is_described() -> None:
+    assert all(what for what, _ in FAULTS.values())
+
+
+def test_cut_media_are_retried_and_the_run_delivers(sandbox_with, tmp_path: Path) -> None:
+    delivered = run_pipeline(sandbox_with("cut-media"), CONF, tmp_path)
+    assert delivered.summaries["download_media"].unusable == 0
+    assert delivered.files["sfcc"]
+
+
+def test_html_pages_for_media_are_reported_and_not_cached(sandbox_with, tmp_path: Path) -> None:
+    delivered = run_pipeline(sandbox_with("html-media"), CONF, tmp_path, until="download_media")
+    refused = [w for w in delivered.warnings["download_media"] if "text/html, not a media file" in w]
+    assert len(refused) == 3
+
+
+def test_a_bomb_is_skipped_by_the_pixel_limit(sandbox_with, tmp_path: Path) -> None:
+    delivered = run_pipeline(sandbox_with("bomb"), CONF, tmp_path, until="download_media")
+    bombs = [
+        w for w in delivered.warnings["download_media"] if "too large: Image size (361000000 pixels)" in w
+    ]
+    assert len(bombs) == 1
+
+
+def test_a_foreign_next_link_stops_the_run_naming_it(sandbox_with, tmp_path: Path) -> None:
+    with pytest.raises(AkeneoOriginError, match=r"http://pim\.attacker\.example/api/rest/v1/products-uuid"):
+        run_pipeline(sandbox_with("foreign-next"), CONF, tmp_path, until="extract")
+
+
+def test_a_token_endpoint_answering_html_is_named(sandbox_with, tmp_path: Path) -> None:
+    with pytest.raises(AkeneoError, match=r"POST /api/oauth/v1/token.*text/html"):
+        run_pipeline(sandbox_with("token-html"), CONF, tmp_path, until="extract_structure")
+
+
+@pytest.mark.parametrize(("fault", "message"), [("refuse-rename", "rename"), ("cut-upload", "upload")])
+def test_sftp_faults_fail_the_delivery_naming_server_and_path(
+    sandbox_with, tmp_path: Path, fault: str, message: str
+) -> None:
+    sandbox = sandbox_with(fault)
+    with pytest.raises(DeliveryError, match=rf"sftp://.*:{sandbox.sftp.port} .*{message} /sfcc/catalog/"):
+        run_pipeline(sandbox, CONF, tmp_path)
