@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the Akeneo version served: its endpoints and shapes (default: 7.0; 3.2 with the PAM)",
     )
     parser.add_argument(
+        "--typed-axes",
+        action="store_true",
+        help="the accessories' variants vary by a metric (volume) and a boolean (waterproof) axis",
+    )
+    parser.add_argument(
         "--defect",
         action="append",
         default=[],
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         akeneo_version=args.akeneo_version,
         models=args.models,
         defects=tuple(args.defect),
+        typed_axes=args.typed_axes,
         faults=tuple(args.fault),
     )
     stop = threading.Event()

@@ -49,6 +49,8 @@ class SandboxSettings:
     models: int = 0
     #: rules of the connector the catalog breaks (``catalog.DEFECTS``), for validation tests
     defects: tuple[str, ...] = ()
+    #: accessories vary by a metric and a boolean axis instead of two simple selects
+    typed_axes: bool = False
     #: network and server faults to inject at start (:data:`FAULTS`), e.g. ``("cut-media",)``
     faults: tuple[str, ...] = ()
 
@@ -105,6 +107,7 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         akeneo_version=settings.akeneo_version,
         models=settings.models,
         defects=settings.defects,
+        typed_axes=settings.typed_axes,
     )
     app = create_sandbox_app(catalog)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)

@@ -105,6 +105,7 @@ class SandboxCatalog:
         models: int = 0,
         defects: Collection[str] = (),
         media_cache_bytes: int = 32 * 1024 * 1024,
+        typed_axes: bool = False,
     ) -> None:
         if not 0 <= products <= _MAX_PRODUCTS:
             raise ValueError(f"products must be between 0 and {_MAX_PRODUCTS}, got {products}")
@@ -130,7 +131,9 @@ class SandboxCatalog:
         #: Every product served by ``products-uuid``: the simple ones, then the variants.
         self.products_count = products + self.variants_count
         self.asset_system: AssetSystem = asset_system
-        structure = CatalogStructure.build(asset_system, models=models > 0, defects=defects)
+        structure = CatalogStructure.build(
+            asset_system, models=models > 0, defects=defects, typed_axes=typed_axes
+        )
         self.channels: Mapping[str, dict[str, Any]] = structure.channels
         self.locales: Mapping[str, dict[str, Any]] = structure.locales
         self.attributes: Mapping[str, dict[str, Any]] = structure.attributes
@@ -142,7 +145,7 @@ class SandboxCatalog:
         renderer = MediaRenderer(seed, media_cache_bytes)
         self._renderer = renderer
         self._products = Products(seed, products, self.products_count, self.families, renderer)
-        self._models = ProductModels(seed, models, self._products, renderer)
+        self._models = ProductModels(seed, models, self._products, renderer, typed_axes=typed_axes)
         assets_class = AssetManagerAssets if asset_system == "new" else PamAssets
         self._assets: Assets = assets_class(seed, self._products, renderer)
         self._products.variants = self._models
@@ -323,6 +326,7 @@ def generate_catalog(
     akeneo_version: str | None = None,
     models: int = 0,
     defects: Collection[str] = (),
+    typed_axes: bool = False,
 ) -> SandboxCatalog:
     """Return the sandbox catalog for ``products`` products derived from ``seed``.
 
@@ -339,6 +343,8 @@ def generate_catalog(
     :param models: number of root product models, with their sub-models and variant products
         (:mod:`~pim_sandbox.catalog.models`); ``0``, the default, changes nothing at all.
     :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
+    :param typed_axes: the accessories' variants vary by a metric (``volume``) and a boolean
+        (``waterproof``) axis instead of two simple selects (real catalogs have both kinds).
     :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
         products, or the asset system or a defect is unknown.
     """
@@ -349,4 +355,5 @@ def generate_catalog(
         akeneo_version=akeneo_version,
         models=models,
         defects=defects,
+        typed_axes=typed_axes,
     )

@@ -81,9 +81,9 @@ from pim_sandbox.catalog.products import (
 )
 from pim_sandbox.catalog.structure import (
     _AXIS_OPTIONS,
-    _FAMILY_VARIANT_SETS,
     _OPTION_LABELS,
     _level_attributes,
+    variant_sets,
 )
 
 
@@ -149,9 +149,20 @@ class ProductModels:
     :param products: the catalog's products: variant products follow the simple ones and share their uuid
         scheme and media file names.
     :param renderer: renders and caches media files.
+    :param typed_axes: the accessories vary by volume (a metric) and waterproof (a boolean) instead of
+        colour and material (the same layout, so the same variants: only their axis values differ).
     """
 
-    def __init__(self, seed: int, models_count: int, products: Products, renderer: MediaRenderer) -> None:
+    def __init__(
+        self,
+        seed: int,
+        models_count: int,
+        products: Products,
+        renderer: MediaRenderer,
+        *,
+        typed_axes: bool = False,
+    ) -> None:
+        self.typed_axes = typed_axes
         self.seed = seed
         self.models_count = models_count
         self.simple_products_count = products.simple_products_count
@@ -275,7 +286,8 @@ class ProductModels:
         dice = _Dice(self.seed, "variant-plan", header.index)
         if pin == "bare_variants" or (pin is None and dice.chance(0.12)):
             return []
-        attributes = _level_attributes(header.family, len(_FAMILY_VARIANT_SETS[header.family][2]))
+        levels = len(variant_sets(header.family, self.typed_axes)[2])
+        attributes = _level_attributes(header.family, levels, self.typed_axes)
 
         def spec(attribute: str, locale: str | None, scope: str | None) -> _MediaSpec:
             return self._products.spec(header, attribute, locale, scope)
@@ -336,7 +348,7 @@ class ProductModels:
             index=index,
             code=self._model_code(index),
             family=layout.family,
-            family_variant=_FAMILY_VARIANT_SETS[layout.family][0],
+            family_variant=variant_sets(layout.family, self.typed_axes)[0],
             level=0,
             parent=None,
             axes=(),
@@ -374,6 +386,11 @@ class ProductModels:
         if layout.family == "shirts":
             return (("size", layout.sizes[position % len(layout.sizes)]),)
         colour, material = layout.pairs[position]
+        if self.typed_axes:  # a distinct volume per (colour, material) pair keeps the variants unique
+            colours, materials = _AXIS_OPTIONS["color"], _AXIS_OPTIONS["material"]
+            pair = colours.index(colour) * len(materials) + materials.index(material)
+            waterproof = "true" if colours.index(colour) % 2 == 0 else "false"
+            return (("volume", f"{0.25 * (pair + 1):.4f}"), ("waterproof", waterproof))
         return (("color", colour), ("material", material))
 
     def _model_resource(self, header: ModelHeader, base_url: str) -> dict[str, Any]:
@@ -430,7 +447,8 @@ class ProductModels:
         def spec(attribute: str, locale: str | None, scope: str | None) -> _MediaSpec:
             return self._model_spec(header, attribute, locale, scope)
 
-        return _level_slots(_level_attributes(header.family, header.level), pin == "full", dice, spec)
+        attributes = _level_attributes(header.family, header.level, self.typed_axes)
+        return _level_slots(attributes, pin == "full", dice, spec)
 
     def _model_spec(
         self, header: ModelHeader, attribute: str, locale: str | None, scope: str | None
@@ -492,7 +510,13 @@ def _level_slots(
 
 
 def _axis_value(axis: str, option: str) -> dict[str, Any]:
-    """Format a simple select value with its ``linked_data`` (products.md, "The linked_data format")."""
+    """Format an axis value as Akeneo does: a metric as ``{"amount": "0.5000", "unit": "LITER"}`` (the
+    amount a string with four decimals), a boolean as ``true``/``false``, a simple select with its
+    ``linked_data`` (products.md, "The linked_data format")."""
+    if axis == "volume":
+        return {"locale": None, "scope": None, "data": {"amount": option, "unit": "LITER"}}
+    if axis == "waterproof":
+        return {"locale": None, "scope": None, "data": option == "true"}
     return {
         "locale": None,
         "scope": None,

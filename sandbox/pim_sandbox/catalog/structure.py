@@ -46,23 +46,31 @@ class CatalogStructure:
     categories: Mapping[str, dict[str, Any]]
 
     @classmethod
-    def build(cls, asset_system: AssetSystem, *, models: bool, defects: Collection[str]) -> CatalogStructure:
+    def build(
+        cls, asset_system: AssetSystem, *, models: bool, defects: Collection[str], typed_axes: bool = False
+    ) -> CatalogStructure:
         """Return the structure of a catalog.
 
         :param asset_system: which collection attributes the products have.
         :param models: whether the catalog has product models (variant axes, family variants).
         :param defects: names from :data:`DEFECTS` (already checked).
+        :param typed_axes: the accessories vary by a metric and a boolean axis (:data:`TYPED_AXES`)
+            instead of two simple selects.
         """
-        families = _freeze(_families(asset_system, variation=models))
+        families = _freeze(_families(asset_system, variation=models, typed_axes=typed_axes))
         return cls(
             channels=_freeze(_channels()),
             locales=_freeze(_locales()),
             attributes=_freeze(
-                _with_defects(_attributes(asset_system, variation=models), asset_system, frozenset(defects))
+                _with_defects(
+                    _attributes(asset_system, variation=models, typed_axes=typed_axes),
+                    asset_system,
+                    frozenset(defects),
+                )
             ),
             families=families,
             family_variants=MappingProxyType(
-                {code: tuple(_family_variants(code) if models else ()) for code in families}
+                {code: tuple(_family_variants(code, typed_axes) if models else ()) for code in families}
             ),
             categories=_freeze(_categories()),
         )
@@ -156,7 +164,9 @@ def _attribute(
     return resource
 
 
-def _attributes(asset_system: AssetSystem, *, variation: bool = False) -> list[dict[str, Any]]:
+def _attributes(
+    asset_system: AssetSystem, *, variation: bool = False, typed_axes: bool = False
+) -> list[dict[str, Any]]:
     """Return the product attributes: the image attributes, then the asset collections of the asset system,
     then (with product models) the variant axes."""
     attributes = [*_image_attributes(), *_asset_collection_attributes(asset_system)]
@@ -164,7 +174,7 @@ def _attributes(asset_system: AssetSystem, *, variation: bool = False) -> list[d
         # Variant identifiers add their axis values to the SKU, upper-case (one pinned model spells out its
         # whole name): the identifier's rule widens to take them.
         attributes[0] = {**attributes[0], "validation_regexp": _VARIANT_SKU_REGEXP}
-        attributes.extend(_axis_attributes())
+        attributes.extend(_axis_attributes(typed_axes))
     return attributes
 
 
@@ -189,9 +199,33 @@ def _with_defects(
     return attributes
 
 
-def _axis_attributes() -> list[dict[str, Any]]:
-    """Return the simple selects used as variant axes: never localizable nor scopable (the Swagger file's
-    rule for axes)."""
+def _axis_attributes(typed_axes: bool = False) -> list[dict[str, Any]]:
+    """Return the attributes used as variant axes: never localizable nor scopable (the Swagger file's rule
+    for axes): simple selects, and with ``typed_axes`` a metric and a boolean (:data:`TYPED_AXES`)."""
+    typed = [
+        _attribute(
+            "volume",
+            "pim_catalog_metric",
+            "variation",
+            5,
+            _labels("Volume", "Volume", "Volumen"),
+            metric_family="Volume",
+            default_metric_unit="LITER",
+            decimals_allowed=True,
+            negative_allowed=False,
+        ),
+        _attribute(
+            "waterproof",
+            "pim_catalog_boolean",
+            "variation",
+            6,
+            _labels("Waterproof", "Étanche", "Wasserdicht"),
+        ),
+    ]
+    return [*_select_axis_attributes(), *(typed if typed_axes else [])]
+
+
+def _select_axis_attributes() -> list[dict[str, Any]]:
     return [
         _attribute(
             code,
@@ -315,14 +349,16 @@ def _image_attributes() -> list[dict[str, Any]]:
     ]
 
 
-def _families(asset_system: AssetSystem, *, variation: bool = False) -> list[dict[str, Any]]:
+def _families(
+    asset_system: AssetSystem, *, variation: bool = False, typed_axes: bool = False
+) -> list[dict[str, Any]]:
     collections = {attribute for attribute, _ in _COLLECTIONS[asset_system]}
 
     def family(code: str, attributes: list[str], labels: dict[str, str]) -> dict[str, Any]:
         required = ["main_image", "name", "sku"]
         assets = [attribute for attribute in _FAMILY_COLLECTIONS[code] if attribute in collections]
         if variation:  # a family variant's axes must be attributes of its family
-            assets = [*assets, *_FAMILY_AXES[code]]
+            assets = [*assets, *family_axes(code, typed_axes)]
         return {
             "code": code,
             "attributes": sorted([*attributes, *assets]),
@@ -411,10 +447,32 @@ _IMAGE_ATTRIBUTE_CODES = {
 }
 
 
-def _family_variants(family: str) -> list[dict[str, Any]]:
+#: With ``typed_axes``: the accessories' axes, a metric (``volume``, in litres) and a boolean
+#: (``waterproof``), as real catalogs have them (a drink bottle by volume, a bag waterproof or not).
+TYPED_AXES = ("volume", "waterproof")
+_TYPED_ACCESSORIES: tuple[str, dict[str, str], tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = (
+    "accessories_by_volume_waterproof",
+    _labels("Accessories by volume", "Accessoires par volume", "Accessoires nach Volumen"),
+    ((TYPED_AXES, ("main_image", "sku")),),
+)
+
+
+def variant_sets(
+    family: str, typed_axes: bool = False
+) -> tuple[str, dict[str, str], tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]:
+    """A family's variant: its code, labels, and per level (axes, other attributes)."""
+    return _TYPED_ACCESSORIES if typed_axes and family == "accessories" else _FAMILY_VARIANT_SETS[family]
+
+
+def family_axes(family: str, typed_axes: bool = False) -> tuple[str, ...]:
+    """The axis attributes of a family's variant."""
+    return TYPED_AXES if typed_axes and family == "accessories" else _FAMILY_AXES[family]
+
+
+def _family_variants(family: str, typed_axes: bool = False) -> list[dict[str, Any]]:
     """Return a family's variants as ``GET /families/{family}/variants/{code}`` shows them
     (catalog-structure.md: a level's ``attributes`` list its axes too)."""
-    code, labels, sets = _FAMILY_VARIANT_SETS[family]
+    code, labels, sets = variant_sets(family, typed_axes)
     return [
         {
             "code": code,
@@ -427,9 +485,9 @@ def _family_variants(family: str) -> list[dict[str, Any]]:
     ]
 
 
-def _level_attributes(family: str, level: int) -> frozenset[str]:
+def _level_attributes(family: str, level: int, typed_axes: bool = False) -> frozenset[str]:
     """Return the attributes a level of the family's variant owns; level 0 (root) owns those in no set."""
-    sets = _FAMILY_VARIANT_SETS[family][2]
+    sets = variant_sets(family, typed_axes)[2]
     if level:
         axes, others = sets[level - 1]
         return frozenset((*axes, *others))
