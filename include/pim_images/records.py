@@ -323,15 +323,26 @@ class CollectionValue(Record):
     attributes: list[CollectionAttribute] = []
 
 
+class MemberCollections(Record):
+    """The asset collections a sub-model or a variant product of a master owns (its level's
+    collection attributes), delivered on its own product: ``product_id`` is the sub-model's
+    code or the variant's identifier."""
+
+    product_id: str
+    collections: list[CollectionValue]
+
+
 class ProductImages(Record):
     """``images.jsonl``: a product's (or a master's) complete image list and collections.
 
-    ``product_ref`` is a simple product's identifier or a root product model's code.
+    ``product_ref`` is a simple product's identifier or a root product model's code; a master's
+    ``members`` are its sub-models and variants that own collections (in image order).
     """
 
     product_ref: str
     images: list[Image]
     collections: list[CollectionValue] = []
+    members: list[MemberCollections] = []
 
 
 # -- files ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ applies them to a run's staging records, one product at a time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -35,6 +35,7 @@ from pim_images.records import (
     Image,
     ImageText,
     MediaRecord,
+    MemberCollections,
     Product,
     ProductImages,
     ProductModel,
@@ -363,26 +364,33 @@ def master_images(
 
     ``variants`` of an image names the variant products it applies to: none for the root's,
     the sub-model's variants for a sub-model's, the variant itself for a variant's. The
-    master's collections are the root's. The family variant is found by its code alone (models
+    master's collections are the root's; a sub-model's or variant's own collections (those of
+    its level's attributes) are its member entry, delivered on its own product
+    (docs/transform.md#custom-attribute-ids). The family variant is found by its code alone (models
     of PIMs before 3.2 have no ``family``); ``axis_types`` say how each axis value is written.
     """
     model = models[root]
     sets = family_variants.get(model.family_variant or "", [])
     types = axis_types or {}
     images, collections = _level_images(transformer, root, model.values, sets, 0, [], types)
+    members: list[MemberCollections] = []
+
+    def add(name: str, values: Values, level: int, skus: list[str]) -> None:
+        found, owned = _level_images(transformer, name, values, sets, level, skus, types)
+        images.extend(found)
+        if owned:
+            members.append(MemberCollections(name, owned))
+
     by_parent: dict[str, list[Product]] = {}
     for variant in sorted(variants, key=lambda v: v.identifier):
         by_parent.setdefault(variant.parent or "", []).append(variant)
     for parent in sorted(by_parent):
         children = by_parent[parent]
         if parent != root:  # a sub-model: its own images apply to all its variants
-            skus = [v.identifier for v in children]
-            images += _level_images(transformer, parent, models[parent].values, sets, 1, skus, types)[0]
+            add(parent, models[parent].values, 1, [v.identifier for v in children])
         for variant in children:
-            images += _level_images(
-                transformer, variant.identifier, variant.values, sets, len(sets), [variant.identifier], types
-            )[0]
-    return ProductImages(product_ref=root, images=images, collections=collections)
+            add(variant.identifier, variant.values, len(sets), [variant.identifier])
+    return ProductImages(product_ref=root, images=images, collections=collections, members=members)
 
 
 def _level_images(
@@ -398,9 +406,22 @@ def _level_images(
     problems: list[str] = []
     variation = axis_values(values, sets, level, types, problems)
     images, collections = transformer.images_and_collections(name, own)
+    owns = _owns(sets, level)
+    collections = [c for c in collections if owns(c.code)]
     if images:
         transformer.notes += [f"product {name!r} {p}; its images lack that axis" for p in problems]
     return [msgspec.structs.replace(i, variation=variation, variants=variants) for i in images], collections
+
+
+def _owns(sets: list[AttributeSet], level: int) -> Callable[[str], bool]:
+    """Whether a level of a family variant owns an attribute: its set's attributes; the root's,
+    those in no set (catalog-structure). Each collection is written on the one product that owns
+    it, empty or not, as values are."""
+    if level == 0:
+        elsewhere = {a for s in sets for a in (*s.attributes, *s.axes)}
+        return lambda code: code not in elsewhere
+    owned = set(sets[level - 1].attributes) if level <= len(sets) else set()
+    return lambda code: code in owned
 
 
 def _identifier_collisions(run_dir: StagingPath, models: dict[str, ProductModel]) -> set[str]:

@@ -13,13 +13,23 @@ from pim_images.records import (
     AssetFile,
     AssetLink,
     AssetValue,
+    AttributeSet,
     Collection,
     ImageText,
     MediaRecord,
+    Product,
+    ProductModel,
     Value,
 )
 from pim_images.targets.sfcc.rules import CustomAttribute, custom_attributes, view_types_of
-from pim_images.transform import ProductTransformer, content_path, normalize_url, order_values, under_location
+from pim_images.transform import (
+    ProductTransformer,
+    content_path,
+    master_images,
+    normalize_url,
+    order_values,
+    under_location,
+)
 
 CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
@@ -351,3 +361,21 @@ def test_a_link_is_under_the_location_once_both_are_normalized() -> None:
 )
 def test_a_link_under_the_location_cannot_climb_out_of_it(url: str, under: bool) -> None:
     assert under_location(url, "https://cdn.example.com/images/") is under
+
+
+def test_a_variants_own_collection_is_its_member_entry_and_the_roots_stays_the_masters() -> None:
+    """docs/transform.md#custom-attribute-ids: a level's collections are those its attributes own."""
+    config = _config(akeneoImageType="assets", akeneoImageImportType="both", akeneoLocales=["en_US", "fr_FR"])
+    collections = [*COLLECTIONS, Collection(code="variant_assets", family="packshots")]
+    transformer = ProductTransformer(config, [], collections, MEDIA, ASSETS, [])
+    sets = [AttributeSet(level=1, axes=["color"], attributes=["color", "variant_assets"])]
+    root = ProductModel("ROOT", None, "bags", "bags_by_color", None, dict(VALUES))
+    variant = Product(
+        "u1", "V-1", "bags", "ROOT", {"color": [Value("red")], "variant_assets": [Value(["a"])]}
+    )
+    master = master_images("ROOT", [variant], {"ROOT": root}, {"bags_by_color": sets}, transformer)
+    assert [c.code for c in master.collections] == ["product_assets"]
+    assert [c.assets for c in master.collections] == [["z", "a", "m"]]
+    (member,) = master.members
+    assert member.product_id == "V-1"
+    assert [(c.code, c.assets) for c in member.collections] == [("variant_assets", ["a"])]

@@ -59,6 +59,8 @@ class SfccOutput(StageSummary):
     binaries: int
     view_types: list[str]
     custom_attributes: list[str] = field(default_factory=list)
+    #: sub-models and variants written for their own collections (custom attributes only)
+    member_products: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -144,7 +146,8 @@ def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) ->
             used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
-        for attribute in custom_attributes(product.collections, config):
+        every = [*product.collections, *(c for m in product.members for c in m.collections)]
+        for attribute in custom_attributes(every, config):
             localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
             kinds.setdefault(attribute.id, attribute)
     view_types = [
@@ -183,7 +186,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
     header = catalog_header(writable_products(records.IMAGES.read(run_dir), config, []), config)
     warnings: list[str] = []
-    counts = {"products": 0, "groups": 0}
+    counts = {"products": 0, "groups": 0, "members": 0}
 
     binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
 
@@ -195,9 +198,8 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
                 if i.kind == "file" and i.format in FORMATS and i.sha256
             )
             if config.sfccCustomAttributeNaming == "per_asset":
-                binaries.update(
-                    (a.values[0], a.file) for c in record.collections for a in c.attributes if a.file
-                )
+                every = [*record.collections, *(c for m in record.members for c in m.collections)]
+                binaries.update((a.values[0], a.file) for c in every for a in c.attributes if a.file)
             product_id = record.product_ref
             for image in record.images:
                 if image.format not in FORMATS:
@@ -209,6 +211,11 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             counts["products"] += 1
             counts["groups"] += len(groups)
             yield Product(product_id, groups, custom_attributes(record.collections, config))
+            for member in record.members:
+                custom = custom_attributes(member.collections, config)
+                if custom:
+                    counts["members"] += 1
+                    yield Product(member.product_id, [], custom, with_images=False)
 
     with (out / xml_name).open("wb") as f:
         write_catalog_xml(
@@ -231,6 +238,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         files=[f"{archive_name}.zip", xml_name],
         products=counts["products"],
         image_groups=counts["groups"],
+        member_products=counts["members"],
         binaries=len(binaries),
         view_types=header.view_types,
         custom_attributes=[d.id for d in header.custom_attributes],
@@ -259,6 +267,9 @@ class Product:
     product_id: str
     groups: list[Group]
     custom: list[CustomAttribute]
+    #: ``False`` for a master's sub-model or variant written for its own collections only: its
+    #: images stay as they are (the master's variation groups carry them)
+    with_images: bool = True
 
 
 def write_catalog_xml(
@@ -301,6 +312,9 @@ def write_catalog_xml(
             for product in products:
                 xf.write("\n  ")
                 with xf.element(q("product"), {"product-id": product.product_id}):
+                    if not product.with_images:
+                        _write_custom_attributes(xf, product.custom)
+                        continue
                     with xf.element(q("images"), {"merge-mode": "replace"}):
                         for group in product.groups:
                             xf.write("\n      ")

@@ -246,7 +246,12 @@ def product_problem(record: ProductImages, config: PipelineConfig) -> tuple[str,
             checks.append((f"variation {axis!r} value", value, xml_id_problem(value, MAX_ID)))
         for kind, texts in image.texts.items():
             checks.extend((f"image {kind}", t.value, xml_text_problem(t.value)) for t in texts)
-    for attribute in custom_attributes(record.collections, config):
+    for member in record.members:
+        checks.append(
+            ("member product id", member.product_id, xml_id_problem(member.product_id, MAX_PRODUCT_ID))
+        )
+    every = [*record.collections, *(c for m in record.members for c in m.collections)]
+    for attribute in custom_attributes(every, config):
         checks.append(("custom attribute", attribute.id, attribute_definition_id_problem(attribute.id)))
         checks.extend(
             (f"custom attribute {attribute.id!r} value", v, xml_text_problem(v)) for v in attribute.values
