@@ -311,6 +311,16 @@ def changed(full: Run, dag_run, staging: Path) -> tuple[Run, Run]:
     return first, second
 
 
+def test_a_70_pim_delivers_through_the_dag(changed: tuple[Run, Run], sandbox: Sandbox) -> None:
+    """Run (a) reads a 3.2 PIM; this one a 7.0 PIM (products by uuid): both deliver."""
+    first, _ = changed
+    assert sandbox.catalog.profile.name == "7.0"
+    assert first.report["stages"]["extract_structure"]["summary"]["products_endpoint"].endswith(
+        "/products-uuid"
+    )
+    assert {path.suffix for path in first.delivered} == {".xml", ".zip", ".csv"}
+
+
 def test_a_changed_configuration_makes_the_differential_run_full(changed: tuple[Run, Run]) -> None:
     first, _ = changed
     assert first.report["configuration_changed"] is True
