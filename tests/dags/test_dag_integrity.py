@@ -139,6 +139,7 @@ def test_every_parameter_of_the_model_is_a_param_with_its_schema(dag_bag: DagBag
         schema = params.get_param(name).schema
         assert schema["type"] == prop["type"] and schema["section"] == prop["section"], name
         assert schema.get("enum") == prop.get("enum"), name
+        assert schema.get("format") == prop.get("format"), name  # multiline: a text area
         if "items" in prop:
             assert schema["items"].get("enum") == prop["items"].get("enum"), name
     # a multi-select: Airflow's form draws one only for an array with examples (or enum)
