@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from airflow.models import DagBag
 from airflow.sdk import ObjectStoragePath
+from monitoring import dashboard_metrics, mapping, series
 from smtp_server import SmtpServer
 
 from pim_images.config import load_config
@@ -230,6 +231,15 @@ def test_the_run_sends_its_figures_as_statsd_metrics(full: Run, statsd: StatsdSe
     assert counters["airflow.pim_images.akeneo.requests"] > 0
     assert counters["airflow.pim_images.akeneo.throttled"] == 0
     assert statsd.timers("airflow.pim_images.") == {f"airflow.pim_images.{t}.duration" for t in _stages(dag)}
+
+
+def test_every_metric_the_dashboard_queries_comes_from_a_name_the_run_sent(
+    full: Run, statsd: StatsdServer
+) -> None:
+    """deploy/grafana's dashboard queries what deploy/statsd-exporter's mapping makes of the
+    names a real run sends (tests/deploy/test_monitoring.py: the mapping itself)."""
+    sent = {line.partition(":")[0] for line in statsd.lines if line.startswith("airflow.pim_images.")}
+    assert dashboard_metrics() <= series(sent, mapping()), dashboard_metrics() - series(sent, mapping())
 
 
 def test_a_full_import_succeeds_in_every_task(full: Run, dag: Any) -> None:
