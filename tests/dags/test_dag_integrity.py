@@ -177,8 +177,11 @@ def _like(param: Param, value: object) -> Param:
     return Param(value, description=param.description, **param.schema)
 
 
-def test_an_import_running_past_its_deadline_mails_the_alert_connection(dag_bag: DagBag) -> None:
-    (deadline,) = dag_bag.dags["pim_images_import"].deadline
+def test_an_import_running_past_its_deadline_mails_the_alert_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PIM_IMAGES_DEADLINE_HOURS", raising=False)
+    (deadline,) = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline
     assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
     assert deadline.interval == timedelta(hours=6)
     assert deadline.callback.path == "pim_images_airflow.alerts.deadline_missed"
@@ -189,6 +192,8 @@ def test_the_deadline_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "1.5")
     (deadline,) = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline
     assert deadline.interval == timedelta(minutes=90) and deadline.callback.kwargs == {"limit": "1.5 h"}
+    monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "off")  # for `airflow dags test`
+    assert DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline is None
     monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "soon")
     errors = "".join(DagBag(dag_folder=str(DAGS)).import_errors.values())
-    assert "PIM_IMAGES_DEADLINE_HOURS must be a positive number of hours, got 'soon'" in errors
+    assert "PIM_IMAGES_DEADLINE_HOURS must be a positive number of hours or off, got 'soon'" in errors
