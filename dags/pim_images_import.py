@@ -29,15 +29,18 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import (
     Asset,
     CronDataIntervalTimetable,
+    DeadlineAlert,
+    DeadlineReference,
     ObjectStoragePath,
     Param,
+    SyncCallback,
     dag,
     get_current_context,
     task,
@@ -63,7 +66,7 @@ from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
-from pim_images_airflow.alerts import FailureAlert
+from pim_images_airflow.alerts import FailureAlert, deadline_missed
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
 
@@ -94,6 +97,40 @@ STAGES = (
 # The trigger form: one typed Param per parameter of the configuration model (its enums,
 # titles, descriptions and sections), defaulting to the YAML file's values.
 PARAMS = {name: Param(**spec) for name, spec in cfg.param_specs(_DEFAULTS).items()}
+
+
+def _deadline_hours() -> float | None:
+    """PIM_IMAGES_DEADLINE_HOURS: how long an import may run, from when it was queued, before the
+    deadline alert mails (docs/runs.md#alerts); 6 by default, ``off`` for none. A value that is
+    neither breaks the DAG at parse time, named in the UI's import errors.
+
+    ``airflow dags test`` needs ``off`` (the sandbox's environment sets it): in Airflow 3.3 it
+    fails a successful run of a DAG with a deadline (apache/airflow#73428); the scheduler does not.
+    """
+    raw = (os.environ.get("PIM_IMAGES_DEADLINE_HOURS") or "6").strip()
+    if raw.lower() == "off":
+        return None
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = 0
+    if not hours > 0:
+        raise ValueError(f"PIM_IMAGES_DEADLINE_HOURS must be a positive number of hours or off, got {raw!r}")
+    return hours
+
+
+DEADLINE_HOURS = _deadline_hours()
+# An import still running this long after it was queued mails the `pim_images_alerts` connection.
+DEADLINE = (
+    DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(hours=DEADLINE_HOURS),
+        callback=SyncCallback(deadline_missed, kwargs={"limit": f"{DEADLINE_HOURS:g} h"}),
+        name="pim_images_import runs too long",
+    )
+    if DEADLINE_HOURS
+    else None
+)
 
 default_args = {
     # a mail per failed task when the `pim_images_alerts` connection is defined
@@ -223,6 +260,7 @@ def _render_and_deliver(target: Target, transformed: Any, checked: Any) -> Any:
     max_active_runs=1,
     params=PARAMS,
     default_args=default_args,
+    deadline=DEADLINE,
     tags=["pim", "akeneo", "sfcc", "bspk", "images"],
     doc_md=__doc__,
 )
@@ -378,6 +416,9 @@ def _publish_report() -> dict[str, Any]:
         "run_id": dag_run.run_id,
         "data_interval_start": _iso(context.get("data_interval_start")),
         "data_interval_end": _iso(context.get("data_interval_end")),
+        # the run's duration on the runs page: from its start to its report
+        "start_date": _iso(getattr(dag_run, "start_date", None)),
+        "end_date": _iso(datetime.now(UTC)),
     }
     data = report.assemble_report(_run_dir(), STAGES, run=run, task_states=_task_states())
     path = _run_dir() / report.REPORT

@@ -392,8 +392,17 @@ Code = Annotated[str, AfterValidator(_code_in_list)]
 
 def _form(section: str, **schema: Any) -> dict[str, Any]:
     """The JSON-schema extras of a parameter: its trigger-form section, and any keyword the
-    field's type does not give."""
+    field's type does not give.
+
+    A parameter with a default has ``"null"`` among its types: Airflow's form marks a field
+    required unless its type allows ``null``, and an emptied field keeps the configuration
+    file's value (:func:`load_config` ignores ``None`` overrides).
+    """
     return {"section": section, **schema}
+
+
+#: A JSON-text parameter: optional (it has a default), drawn as a multi-line text area.
+_JSON_FORM = _form("SFCC", type=["string", "null"], format="multiline")
 
 
 class PipelineConfig(BaseModel):
@@ -412,7 +421,11 @@ class PipelineConfig(BaseModel):
         ImportMode,
         Field(
             title="Import mode",
-            description="full: the whole catalog. differential: products updated in the run's data interval.",
+            description=(
+                "full: every enabled product of the catalog. differential: reads what changed in the "
+                "run's data interval (products updated between its start and end); a run after a change "
+                "of the image configuration is full."
+            ),
             json_schema_extra=_form("Run"),
         ),
     ]
@@ -436,7 +449,7 @@ class PipelineConfig(BaseModel):
             title="Failed products (%) before the run fails",
             description="A product whose image could not be downloaded or decoded is left out; above this "
             "share of the products the run fails instead.",
-            json_schema_extra=_form("Run"),
+            json_schema_extra=_form("Run", type=["number", "null"]),
         ),
     ] = DEFAULT_MAX_FAILED_PERCENT
     akeneoImageType: Annotated[
@@ -503,7 +516,7 @@ class PipelineConfig(BaseModel):
                 'SFCC view types for image files, e.g. {"view-types": ["large","medium","small"]}; '
                 "{ } turns it off."
             ),
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_JSON_FORM,
         ),
     ] = "{ }"
     akeneoImageLinkViewTypesMapping: Annotated[
@@ -512,7 +525,7 @@ class PipelineConfig(BaseModel):
         Field(
             title="Link view types mapping (JSON)",
             description='Asset attribute -> SFCC view types, e.g. {"url_large": ["large"]}.',
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_JSON_FORM,
         ),
     ] = "{ }"
     akeneoImageFileViewTypesMapping: Annotated[
@@ -525,7 +538,7 @@ class PipelineConfig(BaseModel):
                 '"small": "thumbnail"}}: each view type gets that rendition. '
                 "{ }: the main media in every view type."
             ),
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_JSON_FORM,
         ),
     ] = "{ }"
     akeneoImageMetadataMapping: Annotated[
@@ -537,7 +550,7 @@ class PipelineConfig(BaseModel):
                 'Image alt/title per locale from asset attributes, e.g. {"matching": {"alt": "alt_text"}}; '
                 "{ } turns it off."
             ),
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_JSON_FORM,
         ),
     ] = "{ }"
     akeneoCustomAttrMapping: Annotated[
@@ -549,7 +562,7 @@ class PipelineConfig(BaseModel):
                 "SFCC ids of variation axes named otherwise than akeneo_<axis>, e.g. "
                 '{"matching": {"akeneo_color": "color"}}.'
             ),
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_JSON_FORM,
         ),
     ] = "{ }"
     sfccCustomAttributeNaming: Annotated[
@@ -569,7 +582,7 @@ class PipelineConfig(BaseModel):
         Field(
             title="External image location",
             description="Base URL where images are hosted; base of the public URLs given to BSPK.",
-            json_schema_extra=_form("SFCC"),
+            json_schema_extra=_form("SFCC", type=["string", "null"]),
         ),
     ] = ""
     sfccCatalogId: Annotated[
@@ -601,7 +614,7 @@ class PipelineConfig(BaseModel):
             ge=1,
             title="Largest image (pixels)",
             description="Images of more pixels (width x height) are reported and skipped.",
-            json_schema_extra=_form("Limits"),
+            json_schema_extra=_form("Limits", type=["integer", "null"]),
         ),
     ] = DEFAULT_MAX_IMAGE_PIXELS
     maxMediaBytes: Annotated[
@@ -610,7 +623,7 @@ class PipelineConfig(BaseModel):
             ge=1,
             title="Largest media file (bytes)",
             description="Media files larger than this are reported and skipped, never read whole.",
-            json_schema_extra=_form("Limits"),
+            json_schema_extra=_form("Limits", type=["integer", "null"]),
         ),
     ] = DEFAULT_MAX_MEDIA_BYTES
 
@@ -862,7 +875,7 @@ def build_config(raw: Mapping[str, Any]) -> PipelineConfig:
 #: The JSON-schema keywords a trigger-form param takes from the model: what draws the form's
 #: widgets and what Airflow checks at trigger time. Patterns and lengths are left to
 #: ``validate_config``, whose messages name the parameter and the value.
-_PARAM_KEYWORDS = ("type", "enum", "minItems", "uniqueItems", "title", "description", "section")
+_PARAM_KEYWORDS = ("type", "enum", "minItems", "uniqueItems", "format", "title", "description", "section")
 
 
 def param_specs(defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -874,8 +887,8 @@ def param_specs(defaults: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     :param defaults: parameter name -> default value (the YAML file); a parameter missing from
         it gets the model's default, or ``None``.
     :return: parameter name -> keyword arguments of ``airflow.sdk.Param`` (``default``,
-        ``type``, ``enum``/``items``, ``minItems``, ``uniqueItems``, ``examples``, ``title``,
-        ``description``, ``section``).
+        ``type``, ``enum``/``items``, ``minItems``, ``uniqueItems``, ``examples``, ``format``
+        (``multiline`` for JSON text), ``title``, ``description``, ``section``).
     """
     specs: dict[str, dict[str, Any]] = {}
     for name, schema in PipelineConfig.model_json_schema()["properties"].items():

@@ -5,8 +5,9 @@ tasks cannot write it (the Task SDK has no verb for notes), so this listener doe
 process that ends the run (the scheduler, or ``airflow dags test``): when a run of the import
 DAG succeeds or fails, it reads ``report.json`` (written by the teardown ``publish_report``,
 which runs before the run ends) and sets the note to its outline
-(:func:`pim_images.outline.run_note`). A missing or unreadable report is logged, never raised:
-a listener must not break the scheduler.
+(:func:`pim_images.outline.run_note`), ending with a link to the run's report on the UI's
+"PIM images" page (:mod:`pim_images_airflow.runs_page`). A missing or unreadable report is
+logged, never raised: a listener must not break the scheduler.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 
+from airflow.configuration import conf
 from airflow.listeners import hookimpl
 from airflow.models.dagrun import DagRun
 from airflow.utils.session import create_session
@@ -22,6 +24,8 @@ from sqlalchemy.orm import object_session
 
 from pim_images.outline import run_note
 from pim_images.report import REPORT
+from pim_images.staging import run_folder
+from pim_images_airflow.runs_page import URL_PREFIX
 from pim_images_airflow.staging import run_dir
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,7 @@ def write_note(dag_run: DagRun) -> None:
     try:
         with path.open("rb") as f:
             note = run_note(json.loads(f.read().decode("utf-8")))
+        note += f"\n\n[Report page]({report_url(dag_run.run_id)})"
         session = object_session(dag_run)
         if session is not None:
             _set_note(dag_run, note)
@@ -63,6 +68,12 @@ def write_note(dag_run: DagRun) -> None:
                 _set_note(run, note)
     except Exception:  # a listener never breaks the scheduler; the report is still there
         log.exception("no run note for %s (report %s)", dag_run.run_id, path)
+
+
+def report_url(run_id: str) -> str:
+    """The run's report page under the API server (``[api] base_url``, else the server's root)."""
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    return f"{base}{URL_PREFIX}/{run_folder(run_id)}/"
 
 
 def _set_note(run: DagRun, note: str) -> None:

@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 from airflow.models import DagBag
-from airflow.sdk import BaseHook, Param
+from airflow.sdk import BaseHook, DeadlineReference, Param
 from airflow.sdk.exceptions import ParamValidationError
 
 from pim_images import targets
@@ -139,6 +139,7 @@ def test_every_parameter_of_the_model_is_a_param_with_its_schema(dag_bag: DagBag
         schema = params.get_param(name).schema
         assert schema["type"] == prop["type"] and schema["section"] == prop["section"], name
         assert schema.get("enum") == prop.get("enum"), name
+        assert schema.get("format") == prop.get("format"), name  # multiline: a text area
         if "items" in prop:
             assert schema["items"].get("enum") == prop["items"].get("enum"), name
     # a multi-select: Airflow's form draws one only for an array with examples (or enum)
@@ -174,3 +175,25 @@ def _like(param: Param, value: object) -> Param:
     """A new Param of ``param``'s schema holding ``value`` (resolving the DAG's own would
     change its value for the other tests)."""
     return Param(value, description=param.description, **param.schema)
+
+
+def test_an_import_running_past_its_deadline_mails_the_alert_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PIM_IMAGES_DEADLINE_HOURS", raising=False)
+    (deadline,) = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.interval == timedelta(hours=6)
+    assert deadline.callback.path == "pim_images_airflow.alerts.deadline_missed"
+    assert deadline.callback.kwargs == {"limit": "6 h"}
+
+
+def test_the_deadline_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "1.5")
+    (deadline,) = DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline
+    assert deadline.interval == timedelta(minutes=90) and deadline.callback.kwargs == {"limit": "1.5 h"}
+    monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "off")  # for `airflow dags test`
+    assert DagBag(dag_folder=str(DAGS)).dags["pim_images_import"].deadline is None
+    monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "soon")
+    errors = "".join(DagBag(dag_folder=str(DAGS)).import_errors.values())
+    assert "PIM_IMAGES_DEADLINE_HOURS must be a positive number of hours or off, got 'soon'" in errors

@@ -19,15 +19,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from airflow.models import DagBag
 from airflow.sdk import ObjectStoragePath
+from monitoring import dashboard_metrics, mapping, series
+from smtp_server import SmtpServer
 
 from pim_images.config import load_config
 from pim_images.state import FingerprintStore
@@ -234,6 +233,15 @@ def test_the_run_sends_its_figures_as_statsd_metrics(full: Run, statsd: StatsdSe
     assert statsd.timers("airflow.pim_images.") == {f"airflow.pim_images.{t}.duration" for t in _stages(dag)}
 
 
+def test_every_metric_the_dashboard_queries_comes_from_a_name_the_run_sent(
+    full: Run, statsd: StatsdServer
+) -> None:
+    """deploy/grafana's dashboard queries what deploy/statsd-exporter's mapping makes of the
+    names a real run sends (tests/deploy/test_monitoring.py: the mapping itself)."""
+    sent = {line.partition(":")[0] for line in statsd.lines if line.startswith("airflow.pim_images.")}
+    assert dashboard_metrics() <= series(sent, mapping()), dashboard_metrics() - series(sent, mapping())
+
+
 def test_a_full_import_succeeds_in_every_task(full: Run, dag: Any) -> None:
     assert full.state == "success"
     assert {t: s for t, (s, _, _) in full.tasks.items()} == dict.fromkeys(dag.task_ids, "success")
@@ -295,6 +303,13 @@ def test_the_runs_note_says_what_it_did(full: Run) -> None:
     for path in full.delivered:
         assert f"{path.name}` (" in full.note
     assert f"{full.report['stages']['transform']['summary']['products']} products" in full.note
+    assert full.note.endswith(f"[Report page](/pim-images/runs/{full.report_path.parent.name}/)")
+
+
+def test_the_report_says_when_the_run_started_and_ended(full: Run) -> None:
+    """The runs page shows each run's duration from them."""
+    run = full.report["run"]
+    assert datetime.fromisoformat(run["start_date"]) < datetime.fromisoformat(run["end_date"])
 
 
 # -- (b) differential runs after an image-related configuration change ---------------------------
@@ -339,26 +354,6 @@ def test_the_same_configuration_again_reads_the_runs_interval(
 
 
 # -- (c) a failing run: Akeneo refuses the credentials -----------------------------------------
-
-
-class SmtpServer:
-    """An SMTP server on a free local port: it keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        with socket.socket() as probe:  # aiosmtpd checks its own port at start: it needs a real one
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
-        return "250 OK"
-
-    def connection(self, to: str) -> str:
-        extra = {"from_email": "pim-images@example.com", "to": to, "disable_ssl": True, "disable_tls": True}
-        return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.port, "extra": extra})
 
 
 @pytest.fixture(scope="module")

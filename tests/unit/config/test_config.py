@@ -321,9 +321,48 @@ def test_image_attributes_may_be_empty_and_json_parameters_stay_text(raw: dict) 
     assert "minItems" not in specs["akeneoImageAttributes"]
     assert specs["akeneoLocales"]["minItems"] == 1
     for name in ("akeneoImageViewTypes", "akeneoImageLinkViewTypesMapping", "akeneoExternalImageLocation"):
-        assert specs[name]["type"] == "string"
+        assert specs[name]["type"] == ["string", "null"]
     # the form leaves codes to validate_config, whose messages name the value
     assert "pattern" not in specs["akeneoScope"] and "pattern" not in specs["akeneoLocales"]["items"]
+
+
+def test_json_parameters_are_multi_line_text_areas(raw: dict) -> None:
+    """Airflow's form draws a text area for a string with ``"format": "multiline"``."""
+    specs = param_specs(raw)
+    multiline = sorted(name for name, spec in specs.items() if spec.get("format") == "multiline")
+    assert multiline == [
+        "akeneoCustomAttrMapping",
+        "akeneoImageFileViewTypesMapping",
+        "akeneoImageLinkViewTypesMapping",
+        "akeneoImageMetadataMapping",
+        "akeneoImageViewTypes",
+    ]
+
+
+def test_only_parameters_without_a_default_are_required_fields_of_the_form(raw: dict) -> None:
+    """The form marks a field required unless its type allows null; an emptied optional field
+    keeps the file's value."""
+    specs = param_specs(raw)
+    required = [name for name, spec in specs.items() if "null" not in spec["type"]]
+    assert required == [
+        "importMode",
+        "targets",
+        "akeneoImageType",
+        "akeneoAssetSystem",
+        "akeneoImageImportType",
+        "akeneoScope",
+        "akeneoLocales",
+        "sfccCustomAttributeNaming",
+        "sfccCatalogId",
+        "sfccRemoteDir",
+        "bspkRemoteDir",
+    ]
+    overrides = {name: None for name in specs if name not in required}
+    assert load_config(PROJECT_CONFIG, overrides=overrides) == load_config(PROJECT_CONFIG)
+
+
+def test_import_modes_description_says_what_a_differential_import_reads(raw: dict) -> None:
+    assert "reads what changed in the run's data interval" in param_specs(raw)["importMode"]["description"]
 
 
 def test_a_parameter_missing_from_the_file_defaults_to_the_model(raw: dict) -> None:
