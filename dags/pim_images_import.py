@@ -58,7 +58,8 @@ from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
 from pim_images.outline import run_note
 from pim_images.records import target_dir
-from pim_images.state import FingerprintStore
+from pim_images.state import adopt_legacy_fingerprint
+from pim_images.store import record_staged_run
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
@@ -66,6 +67,7 @@ from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.alerts import FailureAlert
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
+from pim_images_airflow.state_store import state_store
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +254,10 @@ def pim_images_import() -> None:
     ) -> dict[str, Any]:
         config = _checked_config(checked)
         interval = _updated_interval(config, checked, data_interval_start, data_interval_end)
-        return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
+        return _with_akeneo(
+            "extract",
+            lambda client: extract_catalog(client, config, _run_dir(), store=state_store(), **interval),
+        )
 
     @task(task_id="download_media")
     def download_media_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
@@ -275,11 +280,16 @@ def pim_images_import() -> None:
 
     @task(trigger_rule="none_failed")
     def record_success(checked: dict[str, Any]) -> dict[str, Any]:
-        """Remember this run's configuration fingerprint once every delivery succeeded."""
+        """Remember this run once every delivery succeeded: its configuration fingerprint, and
+        what it delivered (the asset -> products index, each master's variants) for the next
+        differential run (docs/runs.md#state-between-runs)."""
 
         def record() -> dict[str, Any]:
-            FingerprintStore(_staging_base()).record(checked["fingerprint"])
-            return {"fingerprint": checked["fingerprint"]}
+            fingerprint = checked["fingerprint"]
+            products = record_staged_run(
+                state_store(), _run_dir(), get_current_context()["run_id"], fingerprint=fingerprint
+            )
+            return {"fingerprint": fingerprint, "products": products}
 
         return _run_stage("record_success", record)
 
@@ -302,7 +312,9 @@ def _check_configuration() -> dict[str, Any]:
     successful run (which makes this run a full import)."""
     config = _run_config()
     fingerprint = config.fingerprint()
-    changed = FingerprintStore(_staging_base()).changed(fingerprint)
+    store = state_store()
+    adopt_legacy_fingerprint(store, _staging_base())
+    changed = store.fingerprint_changed(fingerprint)
     if changed:
         log.warning(
             "image-related configuration changed since the last successful run: this run is a full import"
@@ -345,6 +357,13 @@ def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> De
         )
     log.info(
         "deliver_%s: %s to %s:%s", target.name, ", ".join(summary.files), target.connection_id, remote_dir
+    )
+    state_store().record_delivery(
+        context["run_id"],
+        target.name,
+        remote_dir,
+        [(name, summary.sizes.get(name), summary.sha256.get(name)) for name in summary.files],
+        connection_id=target.connection_id,
     )
     return summary
 

@@ -27,10 +27,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from airflow.models import DagBag
-from airflow.sdk import ObjectStoragePath
 
 from pim_images.config import load_config
-from pim_images.state import FingerprintStore
+from pim_images.store import StateStore, sqlite_url
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -270,7 +269,11 @@ def test_the_report_shows_the_products_endpoint_the_probe_found(full: Run) -> No
 def test_the_configuration_fingerprint_is_recorded(full: Run, staging: Path) -> None:
     recorded = full.report["stages"]["validate_config"]["summary"]["fingerprint"]
     assert recorded == load_config(CONFIG, overrides=FULL).fingerprint()
-    assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == recorded
+    store = StateStore(sqlite_url(str(staging / "state.sqlite")))
+    assert store.last_fingerprint() == recorded
+    # and what it delivered, where (docs/runs.md#state-between-runs)
+    run_id = full.report["run"]["run_id"]
+    assert {d["name"] for d in store.delivered(run_id)} == {p.name for p in full.delivered}
 
 
 def test_each_delivery_updates_its_asset(full: Run, dag: Any) -> None:
@@ -325,7 +328,8 @@ def test_the_same_configuration_again_reads_the_runs_interval(
     assert second.report["configuration_changed"] is False
     assert second.report["stages"]["extract"]["summary"]["differential"] is True
     fingerprint = second.report["stages"]["validate_config"]["summary"]["fingerprint"]
-    assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == fingerprint
+    store = StateStore(sqlite_url(str(staging / "state.sqlite")))
+    assert store.last_fingerprint() == fingerprint
 
 
 # -- (c) a failing run: Akeneo refuses the credentials -----------------------------------------
