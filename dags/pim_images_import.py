@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 from pim_images import config as cfg
 from pim_images import report, targets
 from pim_images.akeneo.errors import AkeneoAuthError
-from pim_images.deliver import DeliverySummary, deliver_files
+from pim_images.deliver import DeliverySummary, deliver_files, file_stamp
 from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
 from pim_images.extract import extract_structure as extract_structure_stage
@@ -137,10 +137,17 @@ def _media_cache() -> MediaCache:
 
 
 def _stamp() -> str:
-    """The run's time in file names: the same for every try of the run (idempotent names)."""
+    """The run's time in file names, the same for every try of the run: a scheduled or backfilled
+    run's interval end, a manual run's own time to the microsecond (``file_stamp``)."""
     context = get_current_context()
-    when = context.get("data_interval_end") or context["dag_run"].run_after
-    return when.strftime("%Y%m%dT%H%M%SZ")
+    dag_run = context["dag_run"]
+    return file_stamp(_run_type(dag_run), context.get("data_interval_end"), dag_run.run_after)
+
+
+def _run_type(dag_run: Any) -> str:
+    """The run's type as Airflow spells it (``manual``, ``scheduled``, ``backfill``...)."""
+    run_type = dag_run.run_type
+    return str(getattr(run_type, "value", run_type))
 
 
 def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
@@ -208,6 +215,7 @@ def _render_and_deliver(target: Target, transformed: Any, checked: Any) -> Any:
     )
     def deliver(rendered: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
         config = _target_config(checked, target)
+        _skip_when_empty(target, rendered)
         delivered = _run_stage(f"deliver_{target.name}", lambda: _deliver(target, rendered["files"], config))
         _describe_asset_event(target, rendered, delivered)
         return delivered
@@ -346,6 +354,17 @@ def _target_config(checked: dict[str, Any], target: Target) -> cfg.PipelineConfi
     return config
 
 
+def _skip_when_empty(target: Target, rendered: dict[str, Any]) -> None:
+    """Skip a delivery whose files name no product (a differential run with no change): a
+    header-only CSV or an empty catalog tells the target nothing. The run report and the run's
+    note say why (docs/runs.md#nothing-to-deliver)."""
+    if rendered.get("products"):
+        return
+    reason = f"nothing to deliver to {target.title}: this run has no product for it"
+    report.record_stage(_run_dir(), f"deliver_{target.name}", {"skipped": reason})
+    raise AirflowSkipException(reason)
+
+
 def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> DeliverySummary:
     context = get_current_context()
     # the run's token, the same for every try: a try removes what an earlier one left on the drop
@@ -397,6 +416,8 @@ def _publish_report() -> dict[str, Any]:
         "run_id": dag_run.run_id,
         "data_interval_start": _iso(context.get("data_interval_start")),
         "data_interval_end": _iso(context.get("data_interval_end")),
+        "run_type": _run_type(dag_run),
+        "stamp": _stamp(),
     }
     data = report.assemble_report(_run_dir(), STAGES, run=run, task_states=_task_states())
     path = _run_dir() / report.REPORT

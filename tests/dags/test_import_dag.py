@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import sqlite3
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -145,7 +145,12 @@ def _files(root: Path) -> list[Path]:
 
 
 def _stamp(report: dict[str, Any]) -> str:
-    return datetime.fromisoformat(report["run"]["data_interval_end"]).strftime("%Y%m%dT%H%M%SZ")
+    """The stamp of a manual run (``airflow dags test`` makes one): its own time, to the
+    microsecond (docs/delivery.md#idempotent-names)."""
+    assert report["run"]["run_type"] == "manual"
+    stamp = report["run"]["stamp"]
+    assert re.fullmatch(r"\d{8}T\d{12}Z", stamp), stamp
+    return stamp
 
 
 def _stages(dag: Any) -> list[str]:
@@ -312,6 +317,23 @@ def changed(full: Run, dag_run, staging: Path) -> tuple[Run, Run]:
     second = dag_run("2026-03-03", CHANGED, staging)
     assert second.result.returncode == 0, second.output[-4000:]
     return first, second
+
+
+def test_a_differential_run_with_no_change_delivers_nothing(
+    changed: tuple[Run, Run], dag_run, staging: Path
+) -> None:
+    """After every date the sandbox holds: no product, model or asset changed in the interval."""
+    quiet = dag_run("2028-01-05", CHANGED, staging)
+    assert quiet.state == "success", quiet.output[-4000:]
+    assert quiet.delivered == []
+    assert {t: quiet.tasks[t][0] for t in ("deliver_sfcc", "deliver_bspk")} == dict.fromkeys(
+        ("deliver_sfcc", "deliver_bspk"), "skipped"
+    )
+    assert quiet.tasks["record_success"][0] == "success"
+    assert quiet.report["stages"]["transform"]["summary"]["products"] == 0
+    skipped = quiet.report["stages"]["deliver_bspk"]["summary"]["skipped"]
+    assert skipped.startswith("nothing to deliver to BSPK")
+    assert f"deliver_bspk skipped: {skipped}" in (quiet.note or "")
 
 
 def test_a_changed_configuration_makes_the_differential_run_full(changed: tuple[Run, Run]) -> None:
