@@ -65,6 +65,7 @@ from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.alerts import FailureAlert
+from pim_images_airflow.pools import AKENEO_POOL, AKENEO_SLOTS
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
 from pim_images_airflow.state_store import state_store
@@ -241,7 +242,7 @@ def pim_images_import() -> None:
     def validate_config() -> dict[str, Any]:
         return _run_stage("validate_config", _check_configuration)
 
-    @task
+    @task(pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["extract_structure"])
     def extract_structure(checked: dict[str, Any]) -> dict[str, Any]:
         config = _checked_config(checked)
         return _with_akeneo(
@@ -253,7 +254,7 @@ def pim_images_import() -> None:
         config = _checked_config(checked)
         return _run_stage("validate", lambda: validate_catalog(config, _run_dir()))
 
-    @task
+    @task(pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["extract"])
     def extract(
         _: dict[str, Any],
         checked: dict[str, Any],
@@ -267,7 +268,7 @@ def pim_images_import() -> None:
             lambda client: extract_catalog(client, config, _run_dir(), store=state_store(), **interval),
         )
 
-    @task(task_id="download_media")
+    @task(task_id="download_media", pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["download_media"])
     def download_media_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
         config = _checked_config(checked)
         return _with_akeneo(

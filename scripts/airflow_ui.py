@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from pim_images_airflow.pools import pool_set_command
 from pim_sandbox.__main__ import airflow_environment
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
@@ -41,6 +42,12 @@ def main() -> None:
         }
         print(f"Sandbox Akeneo at {sandbox.akeneo_url}; delivered files land in {sandbox.sftp_root}")
         print(f"Airflow UI: http://localhost:{PORT}  (user admin, password admin); Ctrl-C stops", flush=True)
+        # the Akeneo tasks' pool must exist before the scheduler sees them (docs/runs.md#akeneo-allowance)
+        airflow = str(PROJECT / ".venv" / "bin" / "airflow")
+        subprocess.run(
+            [airflow, "db", "migrate"], env=env, cwd=PROJECT, check=True, stdout=subprocess.DEVNULL
+        )
+        subprocess.run(pool_set_command(airflow), env=env, cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
         process = subprocess.Popen(
             [str(PROJECT / ".venv" / "bin" / "airflow"), "standalone"], env=env, cwd=PROJECT
         )

@@ -19,7 +19,9 @@ its rules and pinned edge cases:
 - :mod:`~pim_sandbox.catalog.pam`: PAM assets, reference files and variation files;
 - :mod:`~pim_sandbox.catalog.media`: rendering of binaries, media codes, the bounded media cache;
 - :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use;
-- :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes).
+- :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes);
+- :mod:`~pim_sandbox.catalog.changes`: changes users made since generation (:attr:`SandboxCatalog.changes`:
+  a product's status, parent or values, a model's or an asset's values, a deletion), none by default.
 """
 
 from __future__ import annotations
