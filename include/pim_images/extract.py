@@ -212,9 +212,9 @@ def _masters_whose_variants_changed(
     store: StateStore,
 ) -> set[str]:
     """Masters whose enabled variants now differ from those last delivered (the state store):
-    one walk over the variant products, their identifier and parent only."""
+    one walk over the variant products, their identifier and parent only (no other attribute)."""
     current: dict[str, set[str]] = {}
-    for product in products(resources.VARIANTS_ONLY, [identifier]):
+    for product in products(resources.VARIANTS_ONLY, []):
         if product.parent in models:
             current.setdefault(root_of(product.parent, models), set()).add(product.identifier)
     delivered = store.master_variants()
