@@ -95,13 +95,25 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
     try:
         yield home / "airflow.db"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        _stop_group(process)
         log.close()
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop standalone and every service it started (its process group): SIGTERM, then SIGKILL
+    for what is still there after 30 s (a scheduler may outlive standalone)."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        process.poll()
+        time.sleep(0.5)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def _query(db: Path, sql: str, *args: object) -> list[tuple]:
