@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint sandbox airflow bench lock clean
+.PHONY: install demo test test-quick lint sandbox airflow bench lock clean
 
 install: $(INSTALLED)
 
@@ -22,9 +22,13 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.to
 demo: install
 	$(BIN)/python scripts/demo.py
 
-## Lint, then the whole test suite.
+## Lint, then the whole test suite (system tests included: a scheduler, a cluster, a browser).
 test: install lint
 	$(BIN)/pytest
+
+## Lint, then every test but the system ones (a few minutes less).
+test-quick: install lint
+	$(BIN)/pytest -m "not system"
 
 lint: install
 	$(BIN)/ruff check .

@@ -54,21 +54,24 @@ if TYPE_CHECKING:
 from pim_images import config as cfg
 from pim_images import report, targets
 from pim_images.akeneo.errors import AkeneoAuthError
-from pim_images.deliver import DeliverySummary, deliver_files
+from pim_images.deliver import DeliverySummary, deliver_files, file_stamp
 from pim_images.errors import InputError
 from pim_images.extract import extract_catalog
 from pim_images.extract import extract_structure as extract_structure_stage
 from pim_images.media import MediaCache, download_media
 from pim_images.outline import run_note
 from pim_images.records import target_dir
-from pim_images.state import FingerprintStore
+from pim_images.state import adopt_legacy_fingerprint
+from pim_images.store import record_staged_run
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.alerts import FailureAlert, deadline_missed
+from pim_images_airflow.pools import AKENEO_POOL, AKENEO_SLOTS
 from pim_images_airflow.sftp_delivery import open_remote_files
 from pim_images_airflow.staging import run_dir, staging_base
+from pim_images_airflow.state_store import state_store
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +175,17 @@ def _media_cache() -> MediaCache:
 
 
 def _stamp() -> str:
-    """The run's time in file names: the same for every try of the run (idempotent names)."""
+    """The run's time in file names, the same for every try of the run: a scheduled or backfilled
+    run's interval end, a manual run's own time to the microsecond (``file_stamp``)."""
     context = get_current_context()
-    when = context.get("data_interval_end") or context["dag_run"].run_after
-    return when.strftime("%Y%m%dT%H%M%SZ")
+    dag_run = context["dag_run"]
+    return file_stamp(_run_type(dag_run), context.get("data_interval_end"), dag_run.run_after)
+
+
+def _run_type(dag_run: Any) -> str:
+    """The run's type as Airflow spells it (``manual``, ``scheduled``, ``backfill``...)."""
+    run_type = dag_run.run_type
+    return str(getattr(run_type, "value", run_type))
 
 
 def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
@@ -243,6 +253,7 @@ def _render_and_deliver(target: Target, transformed: Any, checked: Any) -> Any:
     )
     def deliver(rendered: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
         config = _target_config(checked, target)
+        _skip_when_empty(target, rendered)
         delivered = _run_stage(f"deliver_{target.name}", lambda: _deliver(target, rendered["files"], config))
         _describe_asset_event(target, rendered, delivered)
         return delivered
@@ -269,7 +280,7 @@ def pim_images_import() -> None:
     def validate_config() -> dict[str, Any]:
         return _run_stage("validate_config", _check_configuration)
 
-    @task
+    @task(pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["extract_structure"])
     def extract_structure(checked: dict[str, Any]) -> dict[str, Any]:
         config = _checked_config(checked)
         return _with_akeneo(
@@ -281,7 +292,7 @@ def pim_images_import() -> None:
         config = _checked_config(checked)
         return _run_stage("validate", lambda: validate_catalog(config, _run_dir()))
 
-    @task
+    @task(pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["extract"])
     def extract(
         _: dict[str, Any],
         checked: dict[str, Any],
@@ -290,9 +301,12 @@ def pim_images_import() -> None:
     ) -> dict[str, Any]:
         config = _checked_config(checked)
         interval = _updated_interval(config, checked, data_interval_start, data_interval_end)
-        return _with_akeneo("extract", lambda client: extract_catalog(client, config, _run_dir(), **interval))
+        return _with_akeneo(
+            "extract",
+            lambda client: extract_catalog(client, config, _run_dir(), store=state_store(), **interval),
+        )
 
-    @task(task_id="download_media")
+    @task(task_id="download_media", pool=AKENEO_POOL, pool_slots=AKENEO_SLOTS["download_media"])
     def download_media_task(_: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
         config = _checked_config(checked)
         return _with_akeneo(
@@ -313,11 +327,16 @@ def pim_images_import() -> None:
 
     @task(trigger_rule="none_failed")
     def record_success(checked: dict[str, Any]) -> dict[str, Any]:
-        """Remember this run's configuration fingerprint once every delivery succeeded."""
+        """Remember this run once every delivery succeeded: its configuration fingerprint, and
+        what it delivered (the asset -> products index, each master's variants) for the next
+        differential run (docs/runs.md#state-between-runs)."""
 
         def record() -> dict[str, Any]:
-            FingerprintStore(_staging_base()).record(checked["fingerprint"])
-            return {"fingerprint": checked["fingerprint"]}
+            fingerprint = checked["fingerprint"]
+            products = record_staged_run(
+                state_store(), _run_dir(), get_current_context()["run_id"], fingerprint=fingerprint
+            )
+            return {"fingerprint": fingerprint, "products": products}
 
         return _run_stage("record_success", record)
 
@@ -340,7 +359,9 @@ def _check_configuration() -> dict[str, Any]:
     successful run (which makes this run a full import)."""
     config = _run_config()
     fingerprint = config.fingerprint()
-    changed = FingerprintStore(_staging_base()).changed(fingerprint)
+    store = state_store()
+    adopt_legacy_fingerprint(store, _staging_base())
+    changed = store.fingerprint_changed(fingerprint)
     if changed:
         log.warning(
             "image-related configuration changed since the last successful run: this run is a full import"
@@ -372,6 +393,17 @@ def _target_config(checked: dict[str, Any], target: Target) -> cfg.PipelineConfi
     return config
 
 
+def _skip_when_empty(target: Target, rendered: dict[str, Any]) -> None:
+    """Skip a delivery whose files name no product (a differential run with no change): a
+    header-only CSV or an empty catalog tells the target nothing. The run report and the run's
+    note say why (docs/runs.md#nothing-to-deliver)."""
+    if rendered.get("products"):
+        return
+    reason = f"nothing to deliver to {target.title}: this run has no product for it"
+    report.record_stage(_run_dir(), f"deliver_{target.name}", {"skipped": reason})
+    raise AirflowSkipException(reason)
+
+
 def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> DeliverySummary:
     context = get_current_context()
     # the run's token, the same for every try: a try removes what an earlier one left on the drop
@@ -383,6 +415,13 @@ def _deliver(target: Target, files: list[str], config: cfg.PipelineConfig) -> De
         )
     log.info(
         "deliver_%s: %s to %s:%s", target.name, ", ".join(summary.files), target.connection_id, remote_dir
+    )
+    state_store().record_delivery(
+        context["run_id"],
+        target.name,
+        remote_dir,
+        [(name, summary.sizes.get(name), summary.sha256.get(name)) for name in summary.files],
+        connection_id=target.connection_id,
     )
     return summary
 
@@ -419,6 +458,8 @@ def _publish_report() -> dict[str, Any]:
         # the run's duration on the runs page: from its start to its report
         "start_date": _iso(getattr(dag_run, "start_date", None)),
         "end_date": _iso(datetime.now(UTC)),
+        "run_type": _run_type(dag_run),
+        "stamp": _stamp(),
     }
     data = report.assemble_report(_run_dir(), STAGES, run=run, task_states=_task_states())
     path = _run_dir() / report.REPORT

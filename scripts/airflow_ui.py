@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from pim_images_airflow.pools import pool_set_command
 from pim_sandbox.__main__ import airflow_environment
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
@@ -130,8 +131,14 @@ def main() -> int:
             f"{workers()} workers; Ctrl-C stops",
             flush=True,
         )
+        # the Akeneo tasks' pool must exist before the scheduler sees them (docs/runs.md#akeneo-allowance)
+        airflow = str(PROJECT / ".venv" / "bin" / "airflow")
+        subprocess.run(
+            [airflow, "db", "migrate"], env=env, cwd=PROJECT, check=True, stdout=subprocess.DEVNULL
+        )
+        subprocess.run(pool_set_command(airflow), env=env, cwd=PROJECT, check=True, stdout=subprocess.DEVNULL)
         process = subprocess.Popen(
-            [str(PROJECT / ".venv" / "bin" / "airflow"), "standalone"],
+            [airflow, "standalone"],
             env=env,
             cwd=PROJECT,
             start_new_session=True,  # its own process group: stopped as a whole

@@ -21,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from pim_images.targets.sfcc.render import CATALOG_NS
+from pim_images_airflow.pools import pool_set_command
 from pim_sandbox.__main__ import airflow_environment
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
@@ -96,6 +97,7 @@ def main() -> None:
         env = airflow_env(sandbox.airflow_connections())
         print("Preparing the Airflow metadata database (SQLite)...", flush=True)
         run([airflow, "db", "migrate"], env, log)
+        run(pool_set_command(airflow), env, log)  # the Akeneo tasks' pool (docs/runs.md#akeneo-allowance)
         print("Running the DAG pim_images_import (airflow dags test)...", flush=True)
         run([airflow, "dags", "test", "pim_images_import", "-c", os.environ.get("DEMO_CONF", "{}")], env, log)
     summarize(DEMO / "sftp")

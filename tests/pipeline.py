@@ -30,6 +30,7 @@ from pim_images.deliver import deliver_files
 from pim_images.extract import extract_catalog, extract_structure
 from pim_images.media import MediaCache, download_media
 from pim_images.records import target_dir
+from pim_images.store import StateStore, record_staged_run
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow.sftp_delivery import open_remote_files
@@ -53,6 +54,7 @@ STAGES = (
     "render_bspk",
     "deliver_sfcc",
     "deliver_bspk",
+    "record_success",
 )
 #: The stamp in file names when a test does not give one (the DAG's is the run's interval end).
 STAMP = "20260301T000000Z"
@@ -69,11 +71,14 @@ class Delivered:
     :ivar warnings: stage -> its warnings (every one, in order), for the stages that ran.
     :ivar config: the run's validated configuration.
     :ivar run_dir: the run's staging folder.
+    :ivar rendered: target -> rendered file name -> its bytes, as the renderer left them in staging
+        (also when the run stopped before delivering).
     """
 
     config: PipelineConfig
     run_dir: Path
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    rendered: dict[str, dict[str, bytes]] = field(default_factory=dict)
     summaries: dict[str, Any] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
 
@@ -95,6 +100,8 @@ def run_pipeline(
     cache: MediaCache | None = None,
     stamp: str = STAMP,
     interval: tuple[datetime, datetime] | None = None,
+    store: StateStore | None = None,
+    run_id: str = "pipeline-test-run",
 ) -> Delivered:
     """Run the core stages in order against ``sandbox``, up to and including ``until``.
 
@@ -106,6 +113,10 @@ def run_pipeline(
     :param stamp: the run's time in file names (``YYYYMMDDTHHMMSSZ``).
     :param interval: ``(updated_from, updated_to)`` of a differential import; ``None`` reads
         the whole catalog (as the DAG does for a full import or a changed configuration).
+    :param store: the state between runs (the DAG's is SQLite under the staging base): the extract
+        of a differential run reads it, and ``record_success`` (run when ``until`` reaches it, or
+        when the run stops before delivering) writes what the run delivered.
+    :param run_id: the run's id, as the store records it.
     :return: the delivered files, every stage's summary and warnings.
     :raises ConfigError: the configuration breaks a rule (before any stage runs).
     :raises CatalogError: the sandbox catalog breaks a rule (validate) or lacks a configured
@@ -115,7 +126,8 @@ def run_pipeline(
     config = load_config(CONFIG, overrides=overrides)
     cache = cache or MediaCache(run_dir / "media-cache")
     result = Delivered(config=config, run_dir=run_dir)
-    window = {"updated_from": interval[0], "updated_to": interval[1]} if interval else {}
+    window: dict[str, Any] = {"updated_from": interval[0], "updated_to": interval[1]} if interval else {}
+    window["store"] = store
 
     def stage(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         summary = call(*args, **kwargs)
@@ -146,6 +158,8 @@ def run_pipeline(
         if name not in config.targets or last < STAGES.index(f"render_{name}"):
             continue
         rendered = stage(f"render_{name}", target.render, config, run_dir, cache, stamp)
+        folder = target_dir(run_dir, name)
+        result.rendered[name] = {file: (folder / file).read_bytes() for file in rendered.files}
         if last < STAGES.index(f"deliver_{name}"):
             continue
         remote_dir = target.remote_dir(config)
@@ -154,6 +168,8 @@ def run_pipeline(
             stage(f"deliver_{name}", deliver_files, *args)
         folder = sandbox.sftp_root / remote_dir.lstrip("/")
         result.files[name] = {file: (folder / file).read_bytes() for file in rendered.files}
+    if store is not None and last >= STAGES.index("transform"):
+        stage("record_success", record_staged_run, store, run_dir, run_id, fingerprint=config.fingerprint())
     return result
 
 

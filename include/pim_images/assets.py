@@ -16,11 +16,15 @@ main media. Only values of the configured channel and locales are kept, as for p
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from pim_images import records
 from pim_images.akeneo import resources
@@ -38,12 +42,15 @@ from pim_images.records import (
     Collection,
 )
 from pim_images.staging import StagingPath
+from pim_images.store import StateStore
 
 
 @dataclass(frozen=True)
 class AssetsSummary:
     assets: int
     warnings: list[str] = field(default_factory=list)
+    #: PAM assets: key -> SHA-256 of the normalized record (what the state store compares)
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 def extract_assets(
@@ -54,14 +61,102 @@ def extract_assets(
     :raises CatalogError: the PIM has no PAM endpoint (PAM exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
+    checksums: dict[str, str] = {}
     if config.akeneoAssetSystem == "old":
-        assets = _iter_pam_assets(client, config)
+        assets = _checksummed(_iter_pam_assets(client, config), checksums)
     else:
         # the families' structure was staged (and validated) by the structure step
         structure = records.ASSET_FAMILIES.read(run_dir)
         assets = _iter_family_assets(client, config, structure, warnings)
     count = records.ASSETS.write(run_dir, assets)
-    return AssetsSummary(assets=count, warnings=warnings)
+    return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+
+
+@dataclass
+class ChangedAssets:
+    """The assets a differential run found changed (docs/runs.md#differential-import).
+
+    :ivar keys: asset keys (``family/code``) changed since the interval's start.
+    :ivar assets: the assets read so far by key: the changed ones (Asset Manager), or all of them
+        (PAM, which is read whole to compare checksums).
+    :ivar checksums: PAM: every asset's checksum, for the state store.
+    """
+
+    keys: set[str]
+    assets: dict[str, Asset]
+    checksums: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def changed_assets(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    collections: list[Collection],
+    start: datetime,
+    store: StateStore,
+) -> ChangedAssets:
+    """The assets changed since ``start``: Asset Manager assets by their ``updated`` date
+    (:func:`~pim_images.akeneo.resources.assets_updated_after`); PAM assets, which have no
+    ``updated`` filter, read whole and compared with the checksums the store kept.
+
+    :raises CatalogError: the PIM has no PAM endpoint.
+    """
+    if config.akeneoAssetSystem == "old":
+        checksums: dict[str, str] = {}
+        assets = {a.key: a for a in _checksummed(_iter_pam_assets(client, config), checksums)}
+        known = store.asset_checksums()
+        return ChangedAssets({k for k, v in checksums.items() if known.get(k) != v}, assets, checksums)
+    warnings: list[str] = []
+    structure = records.ASSET_FAMILIES.read(run_dir)
+    filters = resources.assets_updated_after(start)
+    found = {a.key: a for a in _iter_family_assets(client, config, structure, warnings, lambda _: [filters])}
+    return ChangedAssets(set(found), found, warnings=warnings)
+
+
+def write_assets(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    changed: ChangedAssets,
+    needed: set[str],
+    products_endpoint: str | None,
+) -> AssetsSummary:
+    """Write ``assets.jsonl`` for a differential run: the ``needed`` assets (those its products
+    reference), from what was read already and, for the others, by code on a 7.0 or SaaS PIM
+    (``products-uuid``, whose asset list takes a code filter) or by reading their families
+    whole on earlier versions."""
+    warnings = list(changed.warnings)
+    have = {k: a for k, a in changed.assets.items() if k in needed}
+    missing = sorted(needed - set(changed.assets))
+    if missing and config.akeneoAssetSystem == "new":
+        structure = records.ASSET_FAMILIES.read(run_dir)
+        by_family: dict[str, list[str]] = {}
+        for key in missing:
+            family, _, code = key.partition("/")
+            by_family.setdefault(family, []).append(code)
+        structure = {f: s for f, s in structure.items() if f in by_family}
+        if products_endpoint == resources.PRODUCTS_UUID:
+
+            def searches(family: str) -> list[resources.Filters | None]:
+                codes = by_family[family]
+                return [resources.asset_codes_in(codes[i : i + 100]) for i in range(0, len(codes), 100)]
+        else:
+
+            def searches(family: str) -> list[resources.Filters | None]:
+                return [None]
+
+        for asset in _iter_family_assets(client, config, structure, [], searches):
+            if asset.key in needed:
+                have[asset.key] = asset
+    count = records.ASSETS.write(run_dir, have.values())
+    return AssetsSummary(assets=count, warnings=warnings, checksums=changed.checksums)
+
+
+def _checksummed(assets: Iterator[Asset], checksums: dict[str, str]) -> Iterator[Asset]:
+    for asset in assets:
+        checksums[asset.key] = hashlib.sha256(msgspec.json.encode(asset)).hexdigest()
+        yield asset
 
 
 # -- Asset Manager ------------------------------------------------------------------------
@@ -100,7 +195,10 @@ def _iter_family_assets(
     config: PipelineConfig,
     structure: dict[str, AssetFamily | None],
     warnings: list[str],
+    searches: Callable[[str], list[resources.Filters | None]] | None = None,
 ) -> Iterator[Asset]:
+    """The assets of each family, normalized; ``searches`` gives the lists to read per family
+    (their ``search`` filters; default: one, the whole family)."""
     for family, family_structure in structure.items():
         if family_structure is None:
             continue
@@ -110,11 +208,12 @@ def _iter_family_assets(
         if main is None or main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
-        family_assets = resources.iter_assets(
-            client, family, channel=config.akeneoScope, locales=config.akeneoLocales
-        )
-        for asset in family_assets:
-            yield _normalize_asset(family, asset, family_structure, config)
+        for filters in searches(family) if searches else [None]:
+            family_assets = resources.iter_assets(
+                client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
+            )
+            for asset in family_assets:
+                yield _normalize_asset(family, asset, family_structure, config)
 
 
 def _normalize_asset(

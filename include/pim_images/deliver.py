@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pim_images.report import StageSummary
@@ -53,6 +54,31 @@ class DeliverySummary(StageSummary):
     sizes: dict[str, int] = field(default_factory=dict)
     #: file name -> SHA-256 of its bytes (hex), so a consumer can check what it received
     sha256: dict[str, str] = field(default_factory=dict)
+
+
+#: Run types whose stamp is their data interval's end (Airflow's ``DagRunType`` values): each try,
+#: clear or re-run of an interval replaces its own files.
+INTERVAL_RUN_TYPES = frozenset({"scheduled", "backfill"})
+
+
+def file_stamp(run_type: str, interval_end: datetime | None, run_after: datetime) -> str:
+    """The run's time in delivered file names (docs/delivery.md#idempotent-names), the same for
+    every try of the run.
+
+    A scheduled or backfilled run is named by its data interval's end, ``YYYYMMDDTHHMMSSZ``: a
+    retry or a clear replaces its own files. Any other run (manual, asset-triggered) by its own
+    time, ``run_after`` to the microsecond, ``YYYYMMDDTHHMMSSffffffZ``: two manual runs never share
+    a name, even when Airflow gives them one data interval.
+
+    >>> from datetime import UTC, datetime
+    >>> file_stamp("scheduled", datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 2, 0, 0, 5, tzinfo=UTC))
+    '20260302T000000Z'
+    >>> file_stamp("manual", None, datetime(2026, 3, 2, 9, 15, 30, 250000, tzinfo=UTC))
+    '20260302T091530250000Z'
+    """
+    if run_type in INTERVAL_RUN_TYPES and interval_end is not None:
+        return interval_end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return run_after.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def temporary_name(remote_dir: str, name: str, token: str) -> str:

@@ -10,16 +10,17 @@ configured channel and locales.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pim_images import records
 from pim_images.akeneo import resources
 from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import extract_assets, read_asset_families
+from pim_images.assets import changed_assets, extract_assets, read_asset_families, write_assets
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import (
@@ -30,9 +31,18 @@ from pim_images.models import (
     root_of,
     select_values,
 )
-from pim_images.records import Channel, Collection, ImageAttribute, Product, Structure
+from pim_images.records import (
+    Channel,
+    Collection,
+    ImageAttribute,
+    Product,
+    ProductModel,
+    Structure,
+    asset_refs,
+)
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
+from pim_images.store import StateStore
 
 IMAGE_TYPE = "pim_catalog_image"
 IDENTIFIER_TYPE = "pim_catalog_identifier"
@@ -52,7 +62,18 @@ class ExtractSummary(StageSummary):
     asset_collections: list[str] = field(default_factory=list)
     assets: int = 0
     product_models: int = 0
+    #: differential runs: masters re-exported whole, assets that changed
+    masters_refreshed: int = 0
+    assets_changed: int = 0
     warnings: list[str] = field(default_factory=list)
+
+
+#: How far before its data interval a differential run reads (docs/runs.md#differential-import):
+#: a change is stamped with the PIM server's clock when it is saved, and becomes visible to the
+#: API's search only once indexed; an import job that ran across the interval's end, a slow
+#: indexing queue or a skewed clock would otherwise let a change fall between two intervals.
+#: Reading it twice only re-exports an unchanged list (idempotent).
+OVERLAP = timedelta(minutes=15)
 
 
 def extract_catalog(
@@ -62,13 +83,18 @@ def extract_catalog(
     *,
     updated_from: datetime | None = None,
     updated_to: datetime | None = None,
+    store: StateStore | None = None,
 ) -> ExtractSummary:
     """Write ``products.jsonl``, ``models.jsonl`` and ``assets.jsonl`` for this run, from the
     structure ``extract_structure`` staged and ``validate`` checked.
 
-    :param updated_from: with ``updated_to``, the data interval of a differential import:
-        only products updated in it are read (docs/runs.md#differential-import). ``None`` reads the whole
-        catalog.
+    :param updated_from: with ``updated_to``, the data interval of a differential import
+        (docs/runs.md#differential-import): the products, product models and assets updated in
+        it (:data:`OVERLAP` earlier), the products of a changed asset (the ``store``'s index)
+        and every variant of a master one of whose variants changed, joined or left. ``None``
+        reads the whole catalog.
+    :param store: the state between runs; a differential run needs it, and is made full when it
+        holds no earlier run.
     :raises StagingFileMissing: the structure was not extracted.
     """
     structure = records.STRUCTURE.read(run_dir)
@@ -77,49 +103,126 @@ def extract_catalog(
     collections = structure.asset_collections
     family_variants = structure.family_variants
     differential = updated_from is not None and updated_to is not None
+    notes: list[str] = []
+    if differential and (store is None or store.last_run() is None):
+        notes.append("differential import made full: no earlier run is recorded in the state store")
+        differential = False
     skipped: list[str] = []
     read = [*image_attributes, *(c.code for c in collections), *axes_of(family_variants)]
     models = extract_models(client, config, run_dir, read, family_variants)
-    interval: dict[str, list[dict[str, Any]]] = {}
-    if differential:
-        interval = resources.updated_between(updated_from, updated_to)  # type: ignore[arg-type]
+    endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
+
+    def products(filters: resources.Filters, codes: list[str] = read) -> Iterator[Product]:
+        return _iter_product_records(client, config, endpoint, identifier, codes, skipped, filters)
+
+    mode: dict[str, Any] = {"full": not differential}
+    if not differential:
+        count = records.PRODUCTS.write(run_dir, products({}))
+        assets = extract_assets(client, config, run_dir, collections) if collections else None
+        if assets and config.akeneoAssetSystem == "old":
+            records.ASSET_CHECKSUMS.write(run_dir, assets.checksums)
+        records.IMPORT_MODE.write(run_dir, mode)
+        warnings = notes + skipped + (assets.warnings if assets else [])
+        return ExtractSummary(
+            products=count,
+            skipped=len(skipped),
+            image_attributes=image_attributes,
+            identifier_attribute=identifier,
+            differential=False,
+            asset_collections=[c.code for c in collections],
+            assets=assets.assets if assets else 0,
+            product_models=models,
+            warnings=warnings,
+        )
+    assert store is not None and updated_from is not None and updated_to is not None
+    start, end = updated_from.astimezone(UTC) - OVERLAP, updated_to.astimezone(UTC)
+    mode.update(updated_from=start.isoformat(), updated_to=end.isoformat())
+    # 1. products updated in the interval
     seen: set[str] = set()
     parents: set[str] = set()
 
-    def tracked(products: Iterator[Product]) -> Iterator[Product]:
-        for product in products:
-            seen.add(product.uuid or product.identifier)
+    def tracked(items: Iterator[Product]) -> Iterator[Product]:
+        for product in items:
+            seen.add(product.identifier)
             if product.parent:
                 parents.add(product.parent)
             yield product
 
-    endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
-    products = _iter_product_records(client, config, endpoint, identifier, read, skipped, interval)
-    count = records.PRODUCTS.write(run_dir, tracked(products))
-    if differential:
-        codes = _models_to_complete(run_dir, parents, updated_from, updated_to)  # type: ignore[arg-type]
-        more = (
-            r
-            for chunk in _chunks(codes, PAGE_LIMIT)
-            for r in _iter_product_records(
-                client, config, endpoint, identifier, read, skipped, resources.parent_in(chunk)
-            )
-            if (r.uuid or r.identifier) not in seen
-        )
-        count += records.MASTER_PRODUCTS.write(run_dir, more)
-    assets = extract_assets(client, config, run_dir, collections) if collections else None
-    warnings = skipped + (assets.warnings if assets else [])
+    count = records.PRODUCTS.write(run_dir, tracked(products(resources.updated_between(start, end))))
+    # 2. assets updated in the interval, and the delivered products that reference them
+    changed = changed_assets(client, config, run_dir, collections, start, store) if collections else None
+    indexed = store.products_of_assets(changed.keys) if changed else {}
+    # 3. simple products of a changed asset (one may have become a variant since: its master too)
+    simple = sorted(ref for ref, kind in indexed.items() if kind == "simple" and ref not in seen)
+    extra = [
+        p
+        for chunk in _chunks(simple, PAGE_LIMIT)
+        for p in tracked(products(resources.identifier_in(identifier, chunk)))
+    ]
+    # 4. masters: of a changed product or model, of a changed asset, and those whose variants
+    #    are no longer the ones last delivered (a variant joined, left, was disabled or deleted)
+    model_records = read_models(run_dir)
+    moved = _masters_whose_variants_changed(products, identifier, model_records, store)
+    roots = {ref for ref, kind in indexed.items() if kind == "master"} | moved
+    roots |= {root_of(code, model_records) for code in parents if code in model_records}
+    roots |= {
+        root_of(code, model_records)
+        for code, m in model_records.items()
+        if m.updated and start <= _parse(m.updated) <= end
+    }
+    codes = sorted(code for code in model_records if root_of(code, model_records) in roots)
+    more = (
+        r
+        for chunk in _chunks(codes, PAGE_LIMIT)
+        for r in products(resources.parent_in(chunk))
+        if r.identifier not in seen
+    )
+    count += records.MASTER_PRODUCTS.write(run_dir, itertools.chain(extra, more))
+    # 5. the assets the products of this run reference, changed or not
+    assets_read = 0
+    asset_warnings: list[str] = []
+    if collections and changed:
+        levels = [m.values for code, m in model_records.items() if root_of(code, model_records) in roots]
+        staged = (p.values for p in records.iter_products(run_dir))
+        needed = {key for _, key in asset_refs([*levels, *staged], collections)}
+        summary = write_assets(client, config, run_dir, changed, needed, structure.products_endpoint)
+        assets_read, asset_warnings = summary.assets, summary.warnings
+        if config.akeneoAssetSystem == "old":
+            records.ASSET_CHECKSUMS.write(run_dir, summary.checksums)
+    records.IMPORT_MODE.write(run_dir, mode)
     return ExtractSummary(
         products=count,
         skipped=len(skipped),
         image_attributes=image_attributes,
         identifier_attribute=identifier,
-        differential=differential,
+        differential=True,
         asset_collections=[c.code for c in collections],
-        assets=assets.assets if assets else 0,
+        assets=assets_read,
         product_models=models,
-        warnings=warnings,
+        warnings=notes + skipped + asset_warnings,
+        masters_refreshed=len(roots),
+        assets_changed=len(changed.keys) if changed else 0,
     )
+
+
+def _masters_whose_variants_changed(
+    products: Callable[..., Iterator[Product]],
+    identifier: str,
+    models: dict[str, ProductModel],
+    store: StateStore,
+) -> set[str]:
+    """Masters whose enabled variants now differ from those last delivered (the state store):
+    one walk over the variant products, their identifier and parent only (no other attribute)."""
+    current: dict[str, set[str]] = {}
+    for product in products(resources.VARIANTS_ONLY, []):
+        if product.parent in models:
+            current.setdefault(root_of(product.parent, models), set()).add(product.identifier)
+    delivered = store.master_variants()
+    return {
+        master
+        for master in set(current) | set(delivered)
+        if master in models and current.get(master, set()) != delivered.get(master, set())
+    }
 
 
 @dataclass(frozen=True)
@@ -292,19 +395,6 @@ def _read_attributes(client: AkeneoClient, collection_type: str) -> dict[str, di
     types = [IMAGE_TYPE, IDENTIFIER_TYPE, collection_type]
     items = resources.iter_attributes(client, types)
     return {item["code"]: item for item in items if "code" in item}
-
-
-def _models_to_complete(
-    run_dir: StagingPath, parents: set[str], updated_from: datetime, updated_to: datetime
-) -> list[str]:
-    """Models whose variants a differential run must read whole: a master's image list is
-    canonical downstream (docs/transform.md#canonical-image-lists), so a changed variant, sub-model or root
-    model re-exports every variant of its master (docs/runs.md#differential-import)."""
-    models = read_models(run_dir)
-    start, end = updated_from.astimezone(UTC), updated_to.astimezone(UTC)
-    changed = {code for code, m in models.items() if m.updated and start <= _parse(m.updated) <= end}
-    roots = {root_of(code, models) for code in (parents | changed) if code in models}
-    return sorted(code for code in models if root_of(code, models) in roots)
 
 
 def _parse(value: str) -> datetime:

@@ -43,6 +43,8 @@ class Outline:
     errors: list[str]
     warnings: dict[str, int]
     files: list[DeliveredFile] = field(default_factory=list)
+    #: stage -> why it was skipped (a delivery with nothing to deliver)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def outline(report: dict[str, Any]) -> Outline:
@@ -76,6 +78,11 @@ def outline(report: dict[str, Any]) -> Outline:
         errors=[f"{e['stage']}: {e['message']}" for e in report.get("errors") or []],
         warnings={s: e["warnings_total"] for s, e in stages.items() if e.get("warnings_total")},
         files=files,
+        skipped={
+            s: str(e["summary"]["skipped"])
+            for s, e in stages.items()
+            if (e.get("summary") or {}).get("skipped")
+        },
     )
 
 
@@ -96,6 +103,8 @@ def run_note(report: dict[str, Any], *, max_errors: int = 5) -> str:
     for f in o.files:
         size = f"{f.size:,} bytes" if f.size is not None else "size unknown"
         lines.append(f"delivered {f.target}: `{f.remote_dir.rstrip('/')}/{f.name}` ({size})")
+    for stage, reason in o.skipped.items():
+        lines.append(f"{stage} skipped: {reason}")
     if not o.files and o.status == "success":
         lines.append("no file delivered")
     return "\n\n".join(lines)

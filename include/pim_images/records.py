@@ -210,6 +210,20 @@ def asset_key(family: str | None, code: str) -> str:
     return f"{family or 'pam'}/{code}"
 
 
+def asset_refs(levels: Iterable[Values], collections: list[Collection]) -> list[tuple[str, str]]:
+    """``(collection, asset key)`` of every asset the values of a product (or of each level of a
+    master) name, existing or not: the state store's asset -> products index
+    (docs/runs.md#differential-import), so that an asset changed or created later re-exports it."""
+    found = {
+        (c.code, asset_key(c.family, code))
+        for values in levels
+        for c in collections
+        for v in values.get(c.code, [])
+        for code in (v.data or [])
+    }
+    return sorted(found)
+
+
 # -- media (download_media) ------------------------------------------------------------------
 
 #: Image format -> file extension used in delivered paths. Formats are Pillow's names, but a
@@ -345,6 +359,20 @@ class ProductImages(Record):
     members: list[MemberCollections] = []
 
 
+class ProductRefs(Record):
+    """``refs.jsonl``: what the state between runs remembers of a product transform wrote
+    (docs/runs.md#state-between-runs): the assets it references, per collection (asset keys,
+    ``family/code``, existing or not), and for a master the variants it was built from.
+
+    :ivar kind: ``simple`` or ``master``.
+    """
+
+    product_ref: str
+    kind: str
+    assets: list[tuple[str, str]] = []
+    variants: list[str] = []
+
+
 # -- files ---------------------------------------------------------------------------------
 
 
@@ -424,6 +452,11 @@ MODELS = JsonLines("models.jsonl", ProductModel, "extract")
 ASSETS = JsonLines("assets.jsonl", Asset, "extract")
 MEDIA = JsonLines("media.jsonl", MediaRecord, "download_media")
 IMAGES = JsonLines("images.jsonl", ProductImages, "transform")
+REFS = JsonLines("refs.jsonl", ProductRefs, "transform")
+#: how the extract read the catalog: ``full``, and a differential run's ``updated_from``/``updated_to``
+IMPORT_MODE = JsonDocument("import_mode.json", dict[str, Any], "extract")
+#: PAM asset key -> SHA-256 of its record, for the state store (the PAM has no ``updated`` filter)
+ASSET_CHECKSUMS = JsonDocument("asset_checksums.json", dict[str, str], "extract")
 
 
 def iter_products(run_dir: StagingPath) -> Iterator[Product]:

@@ -39,8 +39,10 @@ from pim_images.records import (
     Product,
     ProductImages,
     ProductModel,
+    ProductRefs,
     Value,
     Values,
+    asset_refs,
 )
 from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
@@ -481,8 +483,14 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     models = read_models(run_dir)
     variants_by_root: dict[str, list[Product]] = {}
 
-    def counted(product: ProductImages) -> Iterator[ProductImages]:
-        """The product, unless one of its media failed; empties the failures for the next."""
+    refs: list[ProductRefs] = []
+    levels_by_root: dict[str, list[Values]] = {}
+    for model in models.values():
+        levels_by_root.setdefault(root_of(model.code, models), []).append(model.values)
+
+    def counted(product: ProductImages, ref: ProductRefs) -> Iterator[ProductImages]:
+        """The product, unless one of its media failed; empties the failures for the next.
+        ``ref`` is what the state store remembers of it once delivered."""
         totals["read"] += 1
         failures, transformer.failures = transformer.failures, []
         if failures:
@@ -496,6 +504,7 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         totals["with_images"] += bool(product.images)
         totals["images"] += len(product.images)
         locales.update(i.locale for i in product.images)
+        refs.append(ref)
         yield product
 
     collisions = _identifier_collisions(run_dir, models)
@@ -523,21 +532,33 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
             images, product_collections = transformer.images_and_collections(
                 product.identifier, product.values
             )
-            yield from counted(ProductImages(product.identifier, images, product_collections))
+            yield from counted(
+                ProductImages(product.identifier, images, product_collections),
+                ProductRefs(product.identifier, "simple", assets=asset_refs([product.values], collections)),
+            )
         # masters after simple products, each whole (all its rows together), in code order
         for root in sorted(set(variants_by_root) - collisions):
+            variants = variants_by_root[root]
+            levels = levels_by_root.get(root, [])
             yield from counted(
                 master_images(
                     root,
-                    variants_by_root[root],
+                    variants,
                     models,
                     structure.family_variants,
                     transformer,
                     structure.axis_types,
-                )
+                ),
+                ProductRefs(
+                    root,
+                    "master",
+                    assets=asset_refs([*levels, *(v.values for v in variants)], collections),
+                    variants=sorted(v.identifier for v in variants),
+                ),
             )
 
     count = records.IMAGES.write(run_dir, lines())
+    records.REFS.write(run_dir, refs)
     _check_failed_share(totals["failed"], totals["read"], config.maxFailedProductsPercent, warnings)
     return TransformSummary(
         products=count,

@@ -604,6 +604,10 @@ def _date_test(prop: str, operator: str, value: Any) -> Callable[[datetime], boo
     raise _unsupported(prop, operator)
 
 
+#: The catalog's identifier attribute (``pim_catalog_identifier``), which products can be filtered on.
+_IDENTIFIER_ATTRIBUTE = "sku"
+
+
 def _product_predicate(prop: str, item: dict[str, Any]) -> Predicate:
     operator, value = item["operator"], item.get("value")
     if prop in ("updated", "created"):
@@ -628,6 +632,12 @@ def _product_predicate(prop: str, item: dict[str, Any]) -> Predicate:
         return lambda header: bool(codes.intersection(header.categories)) is (operator == "IN")
     if prop == "parent":
         return _parent_predicate(operator, value)
+    if prop == _IDENTIFIER_ATTRIBUTE and operator in ("IN", "NOT IN"):
+        # the identifier attribute's filter (filter.md, pim_catalog_identifier): up to 100 identifiers
+        identifiers = set(_string_list(prop, value))
+        if len(identifiers) > 100:
+            raise AkeneoError(422, f'Filter on property "{prop}" accepts at most 100 values.')
+        return lambda header: (header.identifier in identifiers) is (operator == "IN")
     raise _unsupported(prop, operator)
 
 

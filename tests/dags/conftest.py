@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pim_images_airflow.pools import pool_set_command
 from pim_sandbox.__main__ import airflow_environment
 from pim_sandbox.environment import Sandbox
 
@@ -34,6 +35,11 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
     )
     assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    # the pool of the Akeneo tasks, as a deployment creates it (docs/runs.md#akeneo-allowance)
+    pool = subprocess.run(
+        pool_set_command(AIRFLOW), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert pool.returncode == 0, pool.stdout[-3000:] + pool.stderr[-3000:]
     return home
 
 

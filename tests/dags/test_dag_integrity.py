@@ -197,3 +197,12 @@ def test_the_deadline_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIM_IMAGES_DEADLINE_HOURS", "soon")
     errors = "".join(DagBag(dag_folder=str(DAGS)).import_errors.values())
     assert "PIM_IMAGES_DEADLINE_HOURS must be a positive number of hours or off, got 'soon'" in errors
+
+
+def test_akeneo_tasks_share_the_allowance_pool(dag_bag: DagBag) -> None:
+    """Every task that calls Akeneo takes from ``akeneo_api`` the calls it keeps in flight, so
+    concurrent runs and backfills together stay within the allowance (docs/runs.md#akeneo-allowance)."""
+    dag = dag_bag.dags["pim_images_import"]
+    pooled = {t.task_id: t.pool_slots for t in dag.tasks if t.pool == "akeneo_api"}
+    assert pooled == {"extract_structure": 1, "extract": 1, "download_media": 4}
+    assert max(pooled.values()) <= 4  # the pool's size: a task asking more would never run

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -24,12 +25,11 @@ from typing import Any
 
 import pytest
 from airflow.models import DagBag
-from airflow.sdk import ObjectStoragePath
 from monitoring import dashboard_metrics, mapping, series
 from smtp_server import SmtpServer
 
 from pim_images.config import load_config
-from pim_images.state import FingerprintStore
+from pim_images.store import StateStore, sqlite_url
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -145,7 +145,12 @@ def _files(root: Path) -> list[Path]:
 
 
 def _stamp(report: dict[str, Any]) -> str:
-    return datetime.fromisoformat(report["run"]["data_interval_end"]).strftime("%Y%m%dT%H%M%SZ")
+    """The stamp of a manual run (``airflow dags test`` makes one): its own time, to the
+    microsecond (docs/delivery.md#idempotent-names)."""
+    assert report["run"]["run_type"] == "manual"
+    stamp = report["run"]["stamp"]
+    assert re.fullmatch(r"\d{8}T\d{12}Z", stamp), stamp
+    return stamp
 
 
 def _stages(dag: Any) -> list[str]:
@@ -278,7 +283,11 @@ def test_the_report_shows_the_products_endpoint_the_probe_found(full: Run) -> No
 def test_the_configuration_fingerprint_is_recorded(full: Run, staging: Path) -> None:
     recorded = full.report["stages"]["validate_config"]["summary"]["fingerprint"]
     assert recorded == load_config(CONFIG, overrides=FULL).fingerprint()
-    assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == recorded
+    store = StateStore(sqlite_url(str(staging / "state.sqlite")))
+    assert store.last_fingerprint() == recorded
+    # and what it delivered, where (docs/runs.md#state-between-runs)
+    run_id = full.report["run"]["run_id"]
+    assert {d["name"] for d in store.delivered(run_id)} == {p.name for p in full.delivered}
 
 
 def test_each_delivery_updates_its_asset(full: Run, dag: Any) -> None:
@@ -321,7 +330,8 @@ def changed(full: Run, dag_run, staging: Path) -> tuple[Run, Run]:
     same configuration again."""
     first = dag_run("2026-03-02", CHANGED, staging)
     assert first.result.returncode == 0, first.output[-4000:]
-    second = dag_run("2026-03-03", CHANGED, staging)
+    # after every date the sandbox holds: nothing changed in this interval
+    second = dag_run("2028-01-05", CHANGED, staging)
     assert second.result.returncode == 0, second.output[-4000:]
     return first, second
 
@@ -334,6 +344,21 @@ def test_a_70_pim_delivers_through_the_dag(changed: tuple[Run, Run], sandbox: Sa
         "/products-uuid"
     )
     assert {path.suffix for path in first.delivered} == {".xml", ".zip", ".csv"}
+
+
+def test_a_differential_run_with_no_change_delivers_nothing(changed: tuple[Run, Run]) -> None:
+    """After every date the sandbox holds: no product, model or asset changed in the interval."""
+    _, quiet = changed
+    assert quiet.state == "success", quiet.output[-4000:]
+    assert quiet.delivered == []
+    assert {t: quiet.tasks[t][0] for t in ("deliver_sfcc", "deliver_bspk")} == dict.fromkeys(
+        ("deliver_sfcc", "deliver_bspk"), "skipped"
+    )
+    assert quiet.tasks["record_success"][0] == "success"
+    assert quiet.report["stages"]["transform"]["summary"]["products"] == 0
+    skipped = quiet.report["stages"]["deliver_bspk"]["summary"]["skipped"]
+    assert skipped.startswith("nothing to deliver to BSPK")
+    assert f"deliver_bspk skipped: {skipped}" in (quiet.note or "")
 
 
 def test_a_changed_configuration_makes_the_differential_run_full(changed: tuple[Run, Run]) -> None:
@@ -350,7 +375,8 @@ def test_the_same_configuration_again_reads_the_runs_interval(
     assert second.report["configuration_changed"] is False
     assert second.report["stages"]["extract"]["summary"]["differential"] is True
     fingerprint = second.report["stages"]["validate_config"]["summary"]["fingerprint"]
-    assert FingerprintStore(ObjectStoragePath(f"file://{staging}")).last() == fingerprint
+    store = StateStore(sqlite_url(str(staging / "state.sqlite")))
+    assert store.last_fingerprint() == fingerprint
 
 
 # -- (c) a failing run: Akeneo refuses the credentials -----------------------------------------

@@ -25,6 +25,7 @@ from pim_images.config import load_config
 from pim_images.errors import CatalogError
 from pim_images.extract import asset_system_available, extract_catalog, extract_structure
 from pim_images.media import MediaCache, download_media
+from pim_images.store import StateStore, sqlite_url
 from pim_images.transform import transform_catalog
 from pim_sandbox.catalog import generate_catalog
 from pim_sandbox.credentials import (
@@ -262,7 +263,11 @@ def test_differential_extract_reads_the_data_interval_only(
     catalog = app.state.catalog
     start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
     extract_structure(client, load_config(CONFIG), tmp_path)
-    summary = extract_catalog(client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end)
+    store = StateStore(sqlite_url(str(tmp_path / "state.sqlite")))
+    store.record_run("earlier", [], full=True)
+    summary = extract_catalog(
+        client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end, store=store
+    )
     expected = [h.identifier for h in catalog.iter_headers() if h.enabled and start <= h.updated <= end]
     assert 0 < len(expected) < PRODUCTS
     assert summary.differential

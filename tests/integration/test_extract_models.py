@@ -17,6 +17,7 @@ from pim_images.errors import CatalogError
 from pim_images.extract import extract_catalog, extract_structure
 from pim_images.models import read_models, root_of
 from pim_images.records import iter_products
+from pim_images.store import StateStore, sqlite_url
 from pim_sandbox.catalog import SandboxCatalog, generate_catalog
 from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -100,7 +101,11 @@ def test_product_models_without_family_are_staged_with_their_family_variant(tmp_
 def test_a_differential_run_reads_every_variant_of_a_touched_master(client, catalog, tmp_path: Path) -> None:
     start, end = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)
     extract_structure(client, load_config(CONFIG), tmp_path)
-    summary = extract_catalog(client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end)
+    store = StateStore(sqlite_url(str(tmp_path / "state.sqlite")))
+    store.record_run("earlier", [], full=True)
+    summary = extract_catalog(
+        client, load_config(CONFIG), tmp_path, updated_from=start, updated_to=end, store=store
+    )
     models = read_models(tmp_path)
     products = list(iter_products(tmp_path))
     changed = [p for p in records.PRODUCTS.read(tmp_path) if p.parent]

@@ -50,6 +50,20 @@ def test_the_note_gives_status_mode_counts_warnings_and_files() -> None:
     ]
 
 
+def test_a_delivery_with_nothing_to_deliver_says_why_it_was_skipped() -> None:
+    reason = "nothing to deliver to BSPK: this run has no product for it"
+    stages = {
+        "transform": {"status": "success", "summary": {"products": 0, "images": 0}, "warnings_total": 0},
+        "deliver_bspk": {"status": "skipped", "summary": {"skipped": reason}, "warnings_total": 0},
+    }
+    assert run_note(_report(stages=stages, warnings_total=0)).split("\n\n") == [
+        "**success**, differential import",
+        "0 products, 0 images",
+        f"deliver_bspk skipped: {reason}",
+        "no file delivered",
+    ]
+
+
 def test_a_differential_run_after_a_configuration_change_is_called_full() -> None:
     assert outline(_report(configuration_changed=True)).mode == "full (configuration changed)"
 

@@ -1,21 +1,77 @@
-"""The fingerprint of the last successful run (docs/runs.md#configuration-fingerprint)."""
+"""The state store (docs/runs.md#state-between-runs) and the fingerprint of the last successful
+run (docs/runs.md#configuration-fingerprint)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
-from pim_images.state import FingerprintStore
+from pim_images.records import ProductRefs
+from pim_images.state import adopt_legacy_fingerprint
+from pim_images.store import SCHEMA_VERSION, StateStore, sqlite_url
+
+
+def _store(tmp_path: Path) -> StateStore:
+    return StateStore(sqlite_url(str(tmp_path / "state.sqlite")))
 
 
 def test_no_previous_run_is_no_change(tmp_path: Path) -> None:
-    store = FingerprintStore(tmp_path)
-    assert store.last() is None
-    assert not store.changed("abc")
+    store = _store(tmp_path)
+    assert store.last_fingerprint() is None
+    assert not store.fingerprint_changed("abc")
+    assert store.last_run() is None
 
 
 def test_a_different_fingerprint_is_a_change(tmp_path: Path) -> None:
-    FingerprintStore(tmp_path).record("abc")
-    store = FingerprintStore(tmp_path)
-    assert store.last() == "abc"
-    assert not store.changed("abc")
-    assert store.changed("def")
+    _store(tmp_path).record_fingerprint("abc")
+    store = _store(tmp_path)
+    assert store.last_fingerprint() == "abc"
+    assert not store.fingerprint_changed("abc")
+    assert store.fingerprint_changed("def")
+
+
+def test_the_fingerprint_of_an_earlier_release_is_adopted_once(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "last_successful_fingerprint.json").write_text(json.dumps({"fingerprint": "old"}))
+    store = _store(tmp_path)
+    assert adopt_legacy_fingerprint(store, tmp_path) == "old"
+    store.record_fingerprint("new")
+    assert adopt_legacy_fingerprint(store, tmp_path) == "new"
+
+
+def test_tables_are_created_and_versioned(tmp_path: Path) -> None:
+    _store(tmp_path)
+    _store(tmp_path)  # opening again migrates nothing
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        version = db.execute("select value from pim_images_settings where key = 'schema_version'").fetchone()
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+    assert version == (str(SCHEMA_VERSION),)
+    assert {"pim_images_asset_products", "pim_images_master_variants", "pim_images_deliveries"} <= tables
+
+
+def test_a_differential_run_replaces_only_the_products_it_delivered(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.record_run(
+        "full",
+        [
+            ProductRefs("SKU-1", "simple", assets=[("packshots", "packshots/a")]),
+            ProductRefs("M-1", "master", assets=[("packshots", "packshots/a")], variants=["V-1", "V-2"]),
+            ProductRefs("M-2", "master", variants=["V-3"]),
+        ],
+        full=True,
+    )
+    assert store.products_of_assets(["packshots/a"]) == {"SKU-1": "simple", "M-1": "master"}
+    store.record_run("diff", [ProductRefs("M-1", "master", variants=["V-1"])], full=False)
+    assert store.products_of_assets(["packshots/a"]) == {"SKU-1": "simple"}
+    assert store.master_variants() == {"M-1": {"V-1"}, "M-2": {"V-3"}}
+    assert store.last_run()["run_id"] == "diff"
+    store.record_run("full2", [ProductRefs("SKU-1", "simple")], full=True)
+    assert store.master_variants() == {}
+
+
+def test_a_retried_delivery_replaces_its_record(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.record_delivery("run", "bspk", "/in", [("a.csv", 10, "aa")])
+    store.record_delivery("run", "bspk", "/in", [("a.csv", 12, "bb")])
+    assert [(d["name"], d["bytes"], d["sha256"]) for d in store.delivered("run")] == [("a.csv", 12, "bb")]

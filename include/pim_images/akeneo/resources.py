@@ -148,6 +148,17 @@ def updated_between(start: datetime, end: datetime) -> Filters:
     return {"updated": [{"operator": "BETWEEN", "value": window}]}
 
 
+def identifier_in(attribute: str, identifiers: Sequence[str]) -> Filters:
+    """Products whose identifier (the main identifier attribute ``attribute``) is one of
+    ``identifiers``, at most 100 (filter.md, the ``pim_catalog_identifier`` attribute type); both
+    products endpoints and every version take it."""
+    return {attribute: [{"operator": "IN", "value": list(identifiers)}]}
+
+
+#: Variant products only (filter.md, "On their parent").
+VARIANTS_ONLY: Filters = {"parent": [{"operator": "NOT EMPTY"}]}
+
+
 def parent_in(codes: Sequence[str]) -> Filters:
     """Products whose parent is one of the product models ``codes`` (at most a page of them)."""
     return {"parent": [{"operator": "IN", "value": list(codes)}]}
@@ -201,11 +212,34 @@ def get_asset_family_attributes(client: AkeneoClient, family: str) -> list[Any]:
 
 
 def iter_assets(
-    client: AkeneoClient, family: str, *, channel: str, locales: Sequence[str]
+    client: AkeneoClient,
+    family: str,
+    *,
+    channel: str,
+    locales: Sequence[str],
+    filters: Filters | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The assets of an asset family, with their values in ``channel`` and ``locales``."""
+    """The assets of an asset family, with their values in ``channel`` and ``locales``.
+
+    :param filters: search filters, e.g. :func:`assets_updated_after` or :func:`asset_codes_in`.
+    """
     params = {"channel": channel, "locales": ",".join(locales)}
+    if filters:
+        params["search"] = search_param(filters)
     return client.iter_items(f"{ASSET_FAMILIES}/{quote(family)}/assets", params)
+
+
+def assets_updated_after(start: datetime) -> Filters:
+    """Asset Manager assets updated after ``start`` (filter.md, assets "By update date"): ``>``,
+    the one operator every Asset Manager version takes (``<`` and ``BETWEEN`` need 6.0); dates
+    in ISO 8601, UTC."""
+    return {"updated": [{"operator": ">", "value": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}]}
+
+
+def asset_codes_in(codes: Sequence[str]) -> Filters:
+    """Asset Manager assets of the given codes (filter.md, assets "By asset codes": PIM 7.0 and
+    SaaS only); at most a page of them."""
+    return {"code": [{"operator": "IN", "value": list(codes)}]}
 
 
 def asset_media_file(code: str) -> str:

@@ -19,7 +19,9 @@ its rules and pinned edge cases:
 - :mod:`~pim_sandbox.catalog.pam`: PAM assets, reference files and variation files;
 - :mod:`~pim_sandbox.catalog.media`: rendering of binaries, media codes, the bounded media cache;
 - :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use;
-- :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes).
+- :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes);
+- :mod:`~pim_sandbox.catalog.changes`: changes users made since generation (:attr:`SandboxCatalog.changes`:
+  a product's status, parent or values, a model's or an asset's values, a deletion), none by default.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Literal
 
 from pim_sandbox.catalog.asset_manager import ASSET_LINK_PREFIX, ASSET_MEDIA_PATH, AssetManagerAssets
 from pim_sandbox.catalog.assets import AssetHeader, Assets
+from pim_sandbox.catalog.changes import CatalogChanges
 from pim_sandbox.catalog.common import ASSET_SYSTEMS, AssetSystem
 from pim_sandbox.catalog.media import MEDIA_DOWNLOAD_PATH, MediaFile, MediaRenderer, sanitize_filename
 from pim_sandbox.catalog.models import ModelHeader, ProductModels, _variants_before
@@ -153,6 +156,8 @@ class SandboxCatalog:
         #: Asset Manager families by code (empty for the PAM, which has none), as
         #: ``GET /asset-families/{code}`` shows them; treat them as read-only.
         self.asset_families: Mapping[str, dict[str, Any]] = self._assets.families
+        #: what users changed since the catalog was generated (:mod:`~pim_sandbox.catalog.changes`)
+        self.changes = CatalogChanges()
 
     # -- products (pim_sandbox.catalog.products) ------------------------------------------------------
 
@@ -162,11 +167,15 @@ class SandboxCatalog:
 
         :raises IndexError: if ``index`` is outside ``[0, products_count)``.
         """
-        return self._products.header(index)
+        return self.changes.product_header(self._products.header(index))
 
     def iter_headers(self, start: int = 0) -> Iterator[ProductHeader]:
-        """Yield product headers in identifier order, from ``start``."""
-        return self._products.iter_headers(start)
+        """Yield product headers in identifier order, from ``start`` (deleted products left out)."""
+        changes = self.changes
+        if not changes:
+            return self._products.iter_headers(start)
+        headers = self._products.iter_headers(start)
+        return (changes.product_header(h) for h in headers if not changes.deleted(h.index))
 
     def product(self, index: int, base_url: str = "") -> dict[str, Any]:
         """Return product ``index`` as the ``products-uuid`` resource, without its own ``_links``; see
@@ -174,11 +183,33 @@ class SandboxCatalog:
 
         :raises IndexError: if ``index`` is outside the catalog.
         """
-        return self._products.product(index, base_url)
+        resource = self._products.product(index, base_url)
+        if not self.changes:
+            return resource
+        header = self.header(index)
+        if header.ancestors and self.changes.inherits(index, header.ancestors):
+            # a variant's values hold its parent's merged in (products.md), changed ones included
+            parent = self.product_model(header.ancestors[0], base_url)["values"]
+            resource["values"] = {**resource["values"], **parent, **{"sku": resource["values"]["sku"]}}
+            resource["values"].update(self._own_axes(index, header))
+        return self.changes.product(index, resource, header)
+
+    def _own_axes(self, index: int, header: ProductHeader) -> dict[str, Any]:
+        """A variant's own axis values (its level's), as generated."""
+        generated = self._products.product(index)["values"]
+        axes = {
+            a
+            for fv in self.family_variants.get(header.family, ())
+            for s in fv["variant_attribute_sets"]
+            for a in s["axes"]
+            if s["level"] == len(header.ancestors)
+        }
+        return {a: generated[a] for a in axes if a in generated}
 
     def iter_products(self, base_url: str = "") -> Iterator[dict[str, Any]]:
         """Yield every product resource in identifier (and uuid) order."""
-        return self._products.iter_products(base_url)
+        for header in self.iter_headers():
+            yield self.product(header.index, base_url)
 
     def index_of_uuid(self, uuid: str) -> int | None:
         """Return the index of the product with this uuid, or ``None``; O(1), no lookup table."""
@@ -204,25 +235,26 @@ class SandboxCatalog:
     def iter_model_headers(self, *, after: str | None = None) -> Iterator[ModelHeader]:
         """Yield product model headers in code order; see :meth:`ProductModels.iter_model_headers
         <pim_sandbox.catalog.models.ProductModels.iter_model_headers>`."""
-        return self._models.iter_model_headers(after=after)
+        return (self.changes.model_header(h) for h in self._models.iter_model_headers(after=after))
 
     def iter_product_models(self, base_url: str = "") -> Iterator[dict[str, Any]]:
         """Yield every product model resource in code order, as :meth:`iter_model_headers` lists them."""
-        return self._models.iter_product_models(base_url)
+        for header in self.iter_model_headers():
+            yield self.product_model(header.code, base_url)
 
     def model_header(self, code: str) -> ModelHeader:
         """Return the header of the product model ``code`` (root or sub-model), without building values.
 
         :raises KeyError: if there is no such product model.
         """
-        return self._models.model_header(code)
+        return self.changes.model_header(self._models.model_header(code))
 
     def product_model(self, code: str, base_url: str = "") -> dict[str, Any]:
         """Return a product model as ``GET /api/rest/v1/product-models/{code}`` shows it, without ``_links``.
 
         :raises KeyError: if there is no such product model.
         """
-        return self._models.product_model(code, base_url)
+        return self.changes.model(code, self._models.product_model(code, base_url))
 
     def variants_of(self, code: str) -> list[ProductHeader]:
         """Return the headers of the variant products below a product model, in index (and uuid) order.
@@ -256,13 +288,14 @@ class SandboxCatalog:
 
         :raises KeyError: if ``family`` is not a family (or PAM kind) of this catalog.
         """
-        return self._assets.iter_asset_headers(family, after=after)
+        headers = self._assets.iter_asset_headers(family, after=after)
+        return (self.changes.asset_header(h.group, h) for h in headers)
 
     def iter_assets(self, family: str | None = None, base_url: str = "") -> Iterator[dict[str, Any]]:
         """Yield asset resources (without their own ``_links``) in code order, as
         :meth:`iter_asset_headers` lists them."""
         for header in self.iter_asset_headers(family):
-            yield self._assets.resource(header, base_url)
+            yield self.changes.asset(header.group, header.code, self._assets.resource(header, base_url))
 
     def asset_header(self, family: str | None, code: str) -> AssetHeader:
         """Return the header of the asset ``code``, without rendering anything.
@@ -270,7 +303,8 @@ class SandboxCatalog:
         :param family: the asset family (or PAM kind) it must belong to; ``None``: any.
         :raises KeyError: if there is no such asset.
         """
-        return self._assets.asset_header(family, code)
+        header = self._assets.asset_header(family, code)
+        return self.changes.asset_header(header.group, header)
 
     def asset(self, family: str | None, code: str, base_url: str = "") -> dict[str, Any]:
         """Return an asset as ``GET /asset-families/{family}/assets/{code}`` (Asset Manager) or
@@ -281,7 +315,8 @@ class SandboxCatalog:
 
         :raises KeyError: if there is no such asset (see :meth:`asset_header`).
         """
-        return self._assets.resource(self.asset_header(family, code), base_url)
+        header = self.asset_header(family, code)
+        return self.changes.asset(header.group, code, self._assets.resource(header, base_url))
 
     def asset_media(self, code: str) -> MediaFile:
         """Return the Asset Manager media file with this code (``GET /asset-media-files/{code}``).

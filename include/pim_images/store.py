@@ -1,0 +1,342 @@
+"""What the pipeline remembers between runs, in a small SQL store (docs/runs.md#state-between-runs).
+
+- the configuration fingerprint of the last successful run (docs/runs.md#configuration-fingerprint);
+- the **asset -> products index**: which delivered product (simple product or master) references
+  which asset, per collection, so that a differential run re-exports the products of an asset
+  that changed (docs/runs.md#differential-import);
+- each **master's last delivered variants**, so that a differential run re-exports a master a
+  variant joined or left (moved, made simple, disabled, deleted);
+- the checksum of each PAM asset last seen (the PAM has no ``updated`` filter);
+- what was delivered where: each file's name, size and SHA-256, per run and target.
+
+The core takes a SQLAlchemy :class:`~sqlalchemy.engine.Engine` (or URL); the orchestrator chooses
+it: SQLite on a local disk by default, any database SQLAlchemy reaches on a cluster. Tables are
+created and migrated when the store is opened (:data:`MIGRATIONS`, the version in the
+``pim_images_settings`` table). Every write of a run is one transaction: a run is remembered
+whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    inspect,
+    select,
+)
+
+from pim_images import records
+from pim_images.records import ProductRefs
+from pim_images.staging import StagingPath
+
+metadata = MetaData()
+
+settings = Table(
+    "pim_images_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+#: every delivered product (``product_ref``): a simple product or a master (``kind``)
+products = Table(
+    "pim_images_products",
+    metadata,
+    Column("product_ref", String(512), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("run_id", String(512), nullable=False),
+)
+asset_products = Table(
+    "pim_images_asset_products",
+    metadata,
+    Column("asset", String(512), primary_key=True),
+    Column("collection", String(255), primary_key=True),
+    Column("product_ref", String(512), primary_key=True, index=True),
+)
+master_variants = Table(
+    "pim_images_master_variants",
+    metadata,
+    Column("master", String(512), primary_key=True),
+    Column("variant", String(512), primary_key=True),
+)
+asset_checksums = Table(
+    "pim_images_asset_checksums",
+    metadata,
+    Column("asset", String(512), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+)
+deliveries = Table(
+    "pim_images_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(512), nullable=False, index=True),
+    Column("target", String(32), nullable=False),
+    Column("connection_id", String(255)),
+    Column("remote_dir", String(1024), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("bytes", Integer),
+    Column("sha256", String(64)),
+    Column("delivered_at", String(32), nullable=False),
+)
+
+
+def _create_v1(connection: Connection) -> None:
+    metadata.create_all(connection)
+
+
+#: schema version -> the step that brings the previous version to it (in order; never edited
+#: once released: a change is a new step)
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def sqlite_url(path: str) -> str:
+    """The SQLAlchemy URL of a SQLite file at the local ``path``."""
+    return f"sqlite:///{path}"
+
+
+class StateStore:
+    """The pipeline's state between runs; opening it creates or migrates its tables.
+
+    :param engine: a SQLAlchemy engine, or a URL (``sqlite:////data/pim_images/state.sqlite``,
+        ``postgresql+psycopg2://...``).
+    :raises sqlalchemy.exc.SQLAlchemyError: the database cannot be reached or migrated.
+    """
+
+    def __init__(self, engine: Engine | str) -> None:
+        self.engine = create_engine(engine) if isinstance(engine, str) else engine
+        self.migrate()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Bring the tables to :data:`SCHEMA_VERSION`; returns the version found before."""
+        with self.engine.begin() as connection:
+            if not inspect(connection).has_table(settings.name):
+                settings.create(connection)
+            found = int(self._get(connection, "schema_version") or 0)
+            for version in sorted(v for v in MIGRATIONS if v > found):
+                MIGRATIONS[version](connection)
+                self._set(connection, "schema_version", str(version))
+        return found
+
+    @staticmethod
+    def _get(connection: Connection, key: str) -> str | None:
+        return connection.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+
+    @staticmethod
+    def _set(connection: Connection, key: str, value: str) -> None:
+        connection.execute(delete(settings).where(settings.c.key == key))
+        connection.execute(insert(settings).values(key=key, value=value))
+
+    # -- configuration fingerprint -----------------------------------------------------------
+
+    def last_fingerprint(self) -> str | None:
+        """The fingerprint of the last successful run, ``None`` before the first."""
+        with self.engine.connect() as connection:
+            return self._get(connection, "fingerprint")
+
+    def record_fingerprint(self, fingerprint: str) -> None:
+        with self.engine.begin() as connection:
+            self._set(connection, "fingerprint", fingerprint)
+
+    def fingerprint_changed(self, fingerprint: str) -> bool:
+        """True when a previous successful run used another image configuration."""
+        last = self.last_fingerprint()
+        return last is not None and last != fingerprint
+
+    # -- what differential runs read -----------------------------------------------------------
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The last run recorded (``run_id``, ``full``, ``at``), ``None`` when there is none: a
+        differential run then has no index to read and is made full."""
+        with self.engine.connect() as connection:
+            value = self._get(connection, "last_run")
+        return json.loads(value) if value else None
+
+    def products_of_assets(self, assets: Iterable[str]) -> dict[str, str]:
+        """The delivered products referencing any of ``assets`` (asset keys, ``family/code``):
+        product_ref -> its kind (``simple`` or ``master``)."""
+        keys = sorted(set(assets))
+        found: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                query = (
+                    select(products.c.product_ref, products.c.kind)
+                    .join(asset_products, asset_products.c.product_ref == products.c.product_ref)
+                    .where(asset_products.c.asset.in_(chunk))
+                )
+                found.update({ref: kind for ref, kind in connection.execute(query)})
+        return found
+
+    def assets_of(self, product_ref: str) -> list[tuple[str, str]]:
+        """``(collection, asset key)`` pairs a delivered product references, sorted."""
+        query = select(asset_products.c.collection, asset_products.c.asset).where(
+            asset_products.c.product_ref == product_ref
+        )
+        with self.engine.connect() as connection:
+            return sorted((c, a) for c, a in connection.execute(query))
+
+    def master_variants(self) -> dict[str, set[str]]:
+        """Each delivered master's variants (identifiers) as last delivered."""
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as connection:
+            for master, variant in connection.execute(select(master_variants)):
+                found.setdefault(master, set()).add(variant)
+        with self.engine.connect() as connection:
+            masters = select(products.c.product_ref).where(products.c.kind == "master")
+            for (master,) in connection.execute(masters):
+                found.setdefault(master, set())
+        return found
+
+    def asset_checksums(self) -> dict[str, str]:
+        """Asset key -> the SHA-256 of its record when last seen (PAM assets)."""
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(asset_checksums.c.asset, asset_checksums.c.sha256)).all())
+
+    # -- what a successful run writes -----------------------------------------------------------
+
+    def record_run(
+        self,
+        run_id: str,
+        refs: Iterable[ProductRefs],
+        *,
+        full: bool,
+        checksums: Mapping[str, str] | None = None,
+        fingerprint: str | None = None,
+    ) -> int:
+        """Remember what a successful run delivered, in one transaction.
+
+        :param refs: every product the run delivered, with its assets and (masters) variants.
+        :param full: a full run replaces the whole index (products it did not deliver are no
+            longer indexed); a differential one replaces the rows of the products it delivered.
+        :param checksums: asset key -> SHA-256 of the assets seen (PAM), merged in.
+        :return: how many products were recorded.
+        """
+        count = 0
+        with self.engine.begin() as connection:
+            if full:
+                for table in (products, asset_products, master_variants):
+                    connection.execute(delete(table))
+            batch: list[ProductRefs] = []
+            for ref in refs:
+                batch.append(ref)
+                if len(batch) >= 500:
+                    count += self._replace(connection, run_id, batch)
+                    batch = []
+            count += self._replace(connection, run_id, batch)
+            if checksums:
+                keys = list(checksums)
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    connection.execute(delete(asset_checksums).where(asset_checksums.c.asset.in_(chunk)))
+                    connection.execute(
+                        insert(asset_checksums), [{"asset": k, "sha256": checksums[k]} for k in chunk]
+                    )
+            if fingerprint is not None:
+                self._set(connection, "fingerprint", fingerprint)
+            at = datetime.now(UTC).isoformat()
+            self._set(connection, "last_run", json.dumps({"run_id": run_id, "full": full, "at": at}))
+        return count
+
+    @staticmethod
+    def _replace(connection: Connection, run_id: str, batch: list[ProductRefs]) -> int:
+        if not batch:
+            return 0
+        names = [r.product_ref for r in batch]
+        for table, column in (
+            (products, products.c.product_ref),
+            (asset_products, asset_products.c.product_ref),
+            (master_variants, master_variants.c.master),
+        ):
+            connection.execute(delete(table).where(column.in_(names)))
+        connection.execute(
+            insert(products),
+            [{"product_ref": r.product_ref, "kind": r.kind, "run_id": run_id} for r in batch],
+        )
+        links = [
+            {"asset": asset, "collection": collection, "product_ref": r.product_ref}
+            for r in batch
+            for collection, asset in sorted(set(map(tuple, r.assets)))
+        ]
+        if links:
+            connection.execute(insert(asset_products), links)
+        variants = [{"master": r.product_ref, "variant": v} for r in batch for v in sorted(set(r.variants))]
+        if variants:
+            connection.execute(insert(master_variants), variants)
+        return len(batch)
+
+    def record_delivery(
+        self,
+        run_id: str,
+        target: str,
+        remote_dir: str,
+        files: Iterable[tuple[str, int | None, str | None]],
+        *,
+        connection_id: str | None = None,
+    ) -> None:
+        """Remember the files a delivery put on a drop: ``(name, bytes, sha256)`` each. A retry
+        of the same run and target replaces what its earlier try recorded."""
+        at = datetime.now(UTC).isoformat()
+        rows = [
+            {
+                "run_id": run_id,
+                "target": target,
+                "connection_id": connection_id,
+                "remote_dir": remote_dir,
+                "name": name,
+                "bytes": size,
+                "sha256": sha256,
+                "delivered_at": at,
+            }
+            for name, size, sha256 in files
+        ]
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(deliveries).where(deliveries.c.run_id == run_id, deliveries.c.target == target)
+            )
+            if rows:
+                connection.execute(insert(deliveries), rows)
+
+    def delivered(self, run_id: str) -> list[dict[str, Any]]:
+        """The files recorded for a run, by target then name."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.run_id == run_id)
+            .order_by(deliveries.c.target, deliveries.c.name)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def record_staged_run(
+    store: StateStore, run_dir: StagingPath, run_id: str, *, fingerprint: str | None = None
+) -> int:
+    """Remember a successful run from its staging files (``refs.jsonl`` of the transform, the
+    extract's import mode and PAM checksums); returns how many products were recorded.
+
+    :raises StagingFileMissing: the run's extract or transform did not run.
+    """
+    mode = records.IMPORT_MODE.read(run_dir)
+    checksums = records.ASSET_CHECKSUMS.read(run_dir) if records.ASSET_CHECKSUMS.exists(run_dir) else None
+    return store.record_run(
+        run_id,
+        records.REFS.read(run_dir),
+        full=bool(mode.get("full", True)),
+        checksums=checksums,
+        fingerprint=fingerprint,
+    )
