@@ -17,8 +17,8 @@ be checked or a limit exceeded is reported for this run and asked again by the n
 (docs/akeneo.md#verified-downloads). Cache writes never leave a torn entry for a reader, with a
 killed run or two runs at once: on local disk a unique temporary name, then a rename; in a
 bucket the final object is written directly (a bucket has no rename, and one PUT is atomic per
-object), blobs once. A blob whose size is not the recorded one, or an unreadable entry, is
-reported or replaced (docs/akeneo.md#media-cache).
+object), blobs once. A blob whose size is not the recorded one is downloaded again and
+replaced; an unreadable entry is reported and replaced (docs/akeneo.md#media-cache).
 """
 
 from __future__ import annotations
