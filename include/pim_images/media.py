@@ -14,9 +14,11 @@ A download is streamed to a temporary file (never held whole), verified complete
 fully within a pixel limit before it enters the cache. Only a definitive verdict on complete
 bytes is cached: a transient failure, a page that is not the file, a body whose end could not
 be checked or a limit exceeded is reported for this run and asked again by the next
-(docs/akeneo.md#verified-downloads). Cache writes are atomic (a unique temporary name, then a
-rename), so a killed run or two runs at once never leave a torn entry; an unreadable entry is
-reported and replaced (docs/akeneo.md#media-cache).
+(docs/akeneo.md#verified-downloads). Cache writes never leave a torn entry for a reader, with a
+killed run or two runs at once: on local disk a unique temporary name, then a rename; in a
+bucket the final object is written directly (a bucket has no rename, and one PUT is atomic per
+object), blobs once. A blob whose size is not the recorded one is downloaded again and
+replaced; an unreadable entry is reported and replaced (docs/akeneo.md#media-cache).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from pim_images.akeneo.errors import AkeneoMediaError, AkeneoNotFoundError, Aken
 from pim_images.config import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_MEDIA_BYTES
 from pim_images.records import MediaRecord
 from pim_images.report import StageSummary
-from pim_images.staging import StagingPath
+from pim_images.staging import StagingPath, is_local
 
 
 def media_file_key(code: str) -> str:
@@ -69,11 +71,19 @@ class CorruptCacheEntry(ValueError):
 class MediaCache:
     """Content-addressed store: ``blobs/<aa>/<sha256>`` and ``keys/<sha1(key)>.json``.
 
-    Every file is written under a name unique to its writer (``.<name>.<uuid>.part``) and
-    renamed into place, so readers see a whole file or none, and concurrent writers of the same
-    blob or key never share a temporary file (the last rename wins; both wrote the same bytes
-    or the same verdict). Paths are used through ``/``, ``open``, ``exists``, ``mkdir`` and
-    ``rename`` only (an ``ObjectStoragePath`` works).
+    Readers see a whole file or none, and concurrent writers of the same blob or key both
+    write the same bytes or the same verdict, so whichever lands last is right:
+
+    - on local disk (``pathlib.Path``, ``file://``) every file is written under a name unique
+      to its writer (``.<name>.<uuid>.part``) and renamed into place;
+    - in object storage (``s3://``...: a rename there is a copy and a delete, and two copies
+      race) the final object is written directly, one PUT of the whole object. A blob is
+      write-once: its content is its name, so it is written only when missing. A buffered
+      upload cut by a killed writer can still commit a short object, so a blob counts only
+      when its size is the size its key entry recorded; else it is downloaded and written again.
+
+    Paths are used through ``/``, ``open``, ``exists``, ``stat``, ``mkdir`` and ``rename``
+    only (an ``ObjectStoragePath`` works).
     """
 
     def __init__(self, root: StagingPath) -> None:
@@ -103,7 +113,7 @@ class MediaCache:
             raise CorruptCacheEntry(f"cache entry {entry} of media {key!r} is unreadable ({exc})") from None
         if record.key != key:
             raise CorruptCacheEntry(f"cache entry {entry} of media {key!r} holds media {record.key!r}")
-        if record.sha256 and not self.blob(record.sha256).exists():
+        if record.sha256 and not self._has_blob(record.sha256, record.size):
             return None
         if record.sha256 and (record.error or record.format not in records.EXTENSIONS):
             # identified by an older release (an MPO, a failure not yet told from a PDF):
@@ -118,9 +128,8 @@ class MediaCache:
         remember the key."""
         fmt, error, broken = identify_image(content, key)
         sha256 = hashlib.sha256(content).hexdigest()
-        blob = self.blob(sha256)
-        if not blob.exists():
-            self._write_atomically(blob, lambda out: out.write(content))
+        if not self._has_blob(sha256, len(content)):
+            self._write_whole(self.blob(sha256), lambda out: out.write(content))
         return self._remember(
             MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error, broken=broken)
         )
@@ -132,10 +141,9 @@ class MediaCache:
         :param download: its size and hash, from the client.
         :param identified: what Pillow read of it (:func:`identify_image`).
         """
-        blob = self.blob(download.sha256)
-        if not blob.exists():
+        if not self._has_blob(download.sha256, download.size):
             with open(local, "rb") as src:
-                self._write_atomically(blob, lambda out: shutil.copyfileobj(src, out))
+                self._write_whole(self.blob(download.sha256), lambda out: shutil.copyfileobj(src, out))
         fmt, error, broken = identified
         return self._remember(
             MediaRecord(
@@ -143,13 +151,27 @@ class MediaCache:
             )
         )
 
+    def _has_blob(self, sha256: str, size: int) -> bool:
+        """Whether the blob ``sha256`` is there whole (``size`` bytes: a cut upload is not)."""
+        try:
+            return self.blob(sha256).stat().st_size == size
+        except FileNotFoundError:
+            return False
+
     def _remember(self, record: MediaRecord) -> MediaRecord:
         encoded = msgspec.json.encode(record)
-        self._write_atomically(self.key_entry(record.key), lambda out: out.write(encoded))
+        self._write_whole(self.key_entry(record.key), lambda out: out.write(encoded))
         return record
 
     @staticmethod
-    def _write_atomically(target: StagingPath, write: Callable[[io.BufferedIOBase], object]) -> None:
+    def _write_whole(target: StagingPath, write: Callable[[io.BufferedIOBase], object]) -> None:
+        """Write ``target`` so that readers see the old whole file or the new one."""
+        if not is_local(target):
+            # object storage: the object appears when its upload completes (one PUT, or the
+            # completion of a multipart upload), never a part of it; no "folders" to make
+            with target.open("wb") as out:
+                write(out)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.parent / f".{target.name}.{uuid.uuid4().hex}.part"
         with partial.open("wb") as out:

@@ -30,6 +30,13 @@ class StagingPath(Protocol):
     def name(self) -> str: ...
 
 
+def is_local(path: StagingPath) -> bool:
+    """Whether ``path`` is on a local file system (``pathlib.Path``, ``file://``), where a rename
+    is atomic, rather than in object storage (``s3://``...), where a rename is a copy and a
+    delete, and where a single write of a whole object is what is atomic."""
+    return getattr(path, "protocol", "file") in ("file", "local", "")
+
+
 #: Warnings kept verbatim in a stage summary; the rest are only counted (XCom stays small).
 MAX_WARNINGS = 50
 

@@ -11,6 +11,8 @@ deliver identical files.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -230,10 +232,16 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, header.custom_attributes)
     check_against_schema(out / METADATA_FILE, "metadata.xsd")
-    with (out / f"{archive_name}.zip").open("wb") as f:
+    # zipfile writes other bytes (data descriptors) to a stream it cannot seek back in, as an
+    # upload to a bucket is: the archive is built in a local temporary file, then copied to
+    # staging, so that it is the same bytes wherever staging is (docs/runs.md#staging)
+    with tempfile.TemporaryFile(prefix="pim-images-archive-") as local:
         write_site_archive(
-            f, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
+            local, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
         )
+        local.seek(0)
+        with (out / f"{archive_name}.zip").open("wb") as f:
+            shutil.copyfileobj(local, f, 1 << 20)
     return SfccOutput(
         files=[f"{archive_name}.zip", xml_name],
         products=counts["products"],

@@ -1,0 +1,136 @@
+"""PostgreSQL and Redis for the system tests, from Debian's packages, each in a temporary folder on
+a free port of 127.0.0.1, stopped (by the process this module started) when the block ends.
+
+A missing binary fails the test with the command that installs it (``.ci/run`` installs both):
+a system test never skips.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+
+#: the metadata database's user and database
+PG_USER = "airflow"
+PG_DATABASE = "airflow"
+
+
+class MissingService(RuntimeError):
+    """A server binary is not installed; the message says how to install it."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_binary(name: str, package: str, *extra_dirs: str) -> str:
+    """The path of ``name`` on ``PATH`` or in ``extra_dirs`` (globs).
+
+    :raises MissingService: naming the Debian package to install.
+    """
+    found = shutil.which(name)
+    for pattern in extra_dirs:
+        found = found or next(iter(sorted(glob.glob(os.path.join(pattern, name)), reverse=True)), None)
+    if not found:
+        raise MissingService(
+            f"{name} is not installed: `apt-get install -y {package}` (Debian's package; .ci/run does it)"
+        )
+    return found
+
+
+def _as_postgres_user() -> list[str]:
+    """PostgreSQL refuses to run as root (CI runs as root): run it as the package's user."""
+    if os.geteuid() != 0:
+        return []
+    return [find_binary("runuser", "util-linux"), "-u", "postgres", "--"]
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL cluster (``initdb``, ``pg_ctl start``) with the database ``airflow``.
+
+    :return: the SQLAlchemy URL, ``postgresql+psycopg2://airflow@127.0.0.1:<port>/airflow``.
+    :raises MissingService: PostgreSQL's server is not installed.
+    """
+    pg_bin = "/usr/lib/postgresql/*/bin"
+    initdb = find_binary("initdb", "postgresql", pg_bin)
+    pg_ctl = find_binary("pg_ctl", "postgresql", pg_bin)
+    sudo = _as_postgres_user()
+    data = tempfile.mkdtemp(prefix="pim-images-pg-")
+    if sudo:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
+    try:
+        subprocess.run([*sudo, initdb, "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8"], **run)
+        # a throw-away database: durability off, the socket in its own folder
+        options = (
+            f"-h 127.0.0.1 -p {port} -k {data} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        subprocess.run(
+            [*sudo, pg_ctl, "-D", data, "-o", options, "-l", f"{data}/server.log", "-w", "start"], **run
+        )
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=port, user=PG_USER, dbname="postgres")
+            try:
+                conn.autocommit = True  # CREATE DATABASE runs outside a transaction
+                conn.cursor().execute(f"CREATE DATABASE {PG_DATABASE}")
+            finally:
+                conn.close()
+            yield f"postgresql+psycopg2://{PG_USER}@127.0.0.1:{port}/{PG_DATABASE}"
+        finally:
+            subprocess.run(
+                [*sudo, pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], **{**run, "check": False}
+            )
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"{exc.cmd[len(sudo)]} failed: {exc.stderr or exc.stdout}") from exc
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A Redis server without persistence.
+
+    :return: the broker URL, ``redis://127.0.0.1:<port>/0``.
+    :raises MissingService: ``redis-server`` is not installed.
+    """
+    binary = find_binary("redis-server", "redis-server")
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="pim-images-redis-")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with open(Path(folder) / "redis.log", "wb") as log:
+        server = subprocess.Popen([*command, "--dir", folder], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start: {(Path(folder) / 'redis.log').read_text()}")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
