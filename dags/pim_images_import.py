@@ -152,8 +152,9 @@ def _run_config() -> cfg.PipelineConfig:
 
     :raises ConfigError: naming every parameter at fault.
     """
-    params = get_current_context()["params"]
-    return cfg.load_config(CONFIG_FILE, overrides={k: params.get(k) for k in PARAMS})
+    context = get_current_context()
+    conf = getattr(context.get("dag_run"), "conf", None)
+    return cfg.load_config(CONFIG_FILE, overrides=cfg.run_overrides(context["params"], conf))
 
 
 def _checked_config(checked: dict[str, Any]) -> cfg.PipelineConfig:

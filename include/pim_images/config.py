@@ -843,6 +843,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def run_overrides(params: Mapping[str, Any], conf: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A run's overrides of the YAML file: its params (one per parameter of the model), and every
+    key of its conf that is no parameter, so that a typo (``akeneoImagetype``) is named by
+    :func:`build_config` ("unknown parameter") instead of being dropped silently.
+
+    :param params: the run's params (Airflow resolves the conf's known keys into them).
+    :param conf: the run's conf as triggered (``-c`` JSON, the REST API, the trigger form).
+    """
+    names = PipelineConfig.model_fields
+    overrides = {name: params.get(name) for name in names}
+    overrides.update({key: value for key, value in (conf or {}).items() if key not in names})
+    return overrides
+
+
 def load_config(path: Path, overrides: Mapping[str, Any] | None = None) -> PipelineConfig:
     """Read the YAML file, apply per-run overrides (DAG params), and validate.
 

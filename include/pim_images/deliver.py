@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from pim_images.errors import InputError
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath
 
@@ -42,6 +43,18 @@ class RemoteFiles(Protocol):
 
 class DeliveryError(RuntimeError):
     """A file could not be delivered whole; names the server, the file and the remote path."""
+
+
+class DeliveryRefused(DeliveryError, InputError):
+    """The drop refused us for good: its host key is not the pinned one (a server swapped, or
+    someone in between), it refused the credentials, or host-key checking was turned off. A
+    retry would meet the same answer, so the run fails at once (docs/delivery.md#sftp-connections).
+    """
+
+    title = "the SFTP drop refused the delivery"
+
+    def __init__(self, problems: list[str]) -> None:
+        InputError.__init__(self, problems)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ Access tokens are masked in task logs as they are obtained.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
@@ -23,7 +24,9 @@ from pim_images.akeneo.client import AkeneoClient
 from pim_images.akeneo.errors import AkeneoConnectionError, AkeneoError
 from pim_images.akeneo.retry import RetryPolicy
 
-KNOWN_EXTRAS = frozenset({"client_id", "client_secret", "timeout", "max_attempts"})
+KNOWN_EXTRAS = frozenset({"client_id", "client_secret", "timeout", "max_attempts", "allow_insecure_http"})
+#: Hosts plain http may reach without ``allow_insecure_http``: the machine itself.
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 #: Fields a connection must fill, and what each is.
 REQUIRED = {
     "host": "the PIM's URL, or its host name",
@@ -71,10 +74,19 @@ class AkeneoHook(BaseHook):
         ]
         timeout = _number(extra, "timeout", 60.0, float, where, problems)
         max_attempts = _number(extra, "max_attempts", 6, int, where, problems)
+        base_url = self._base_url(conn) if conn.host else ""
+        parts = urlsplit(base_url)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK and not extra.get("allow_insecure_http"):
+            problems.append(
+                f"{where}: {base_url!r} is plain http: the API user's password, the client secret and "
+                "every token would cross the network unencrypted; use https (a host with "
+                "'https://', or schema 'https'), or set the extra allow_insecure_http: true for a "
+                "PIM on a trusted network"
+            )
         if problems:
             raise AkeneoConnectionError(problems)
         return AkeneoClient(
-            base_url=self._base_url(conn),
+            base_url=base_url,
             credentials=Credentials(
                 client_id=str(extra["client_id"]),
                 client_secret=str(extra["client_secret"]),

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.sftp.hooks.sftp import SFTPHook
-from paramiko import SSHException
+from paramiko import AuthenticationException, BadHostKeyException, SSHException
 
-from pim_images.deliver import DeliveryError
+from pim_images.deliver import DeliveryError, DeliveryRefused
 
 if TYPE_CHECKING:
     from paramiko import SFTPClient
@@ -92,13 +92,18 @@ def open_remote_files(sftp_conn_id: str) -> Iterator[SFTPRemoteFiles]:
     hook = SFTPHook(ssh_conn_id=sftp_conn_id)
     where = f"sftp://{hook.username}@{hook.remote_host}:{hook.port} (connection {sftp_conn_id!r})"
     if hook.no_host_key_check and not _allows_no_host_key_check(hook):
-        raise DeliveryError(
-            f"{where}: no_host_key_check is set, and host keys are always checked: pin the server's key "
-            f"in the host_key extra (for a test rig only: the extra {ALLOW_NO_HOST_KEY_CHECK}: true)"
+        raise DeliveryRefused(
+            [
+                f"{where}: no_host_key_check is set, and host keys are always checked: pin the server's "
+                f"key in the host_key extra (for a test rig only: the extra {ALLOW_NO_HOST_KEY_CHECK}: true)"
+            ]
         )
     with ExitStack() as stack:
         try:
             client = stack.enter_context(hook.get_managed_conn())
+        except (BadHostKeyException, AuthenticationException) as exc:
+            # a swapped server, someone in between, or refused credentials: not a passing fault
+            raise DeliveryRefused([f"{where}: {exc or type(exc).__name__}"]) from exc
         except _SFTP_ERRORS as exc:
             raise DeliveryError(f"{where}: cannot connect: {exc or type(exc).__name__}") from exc
         yield SFTPRemoteFiles(hook, client, where)

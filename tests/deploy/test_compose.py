@@ -16,7 +16,7 @@ from airflow.configuration import conf
 from airflow.models.connection import Connection
 
 from pim_images import targets
-from pim_images_airflow.akeneo_hook import AkeneoHook
+from pim_images_airflow.akeneo_hook import KNOWN_EXTRAS, AkeneoHook
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "schemas" / "compose" / "compose-spec.json"
@@ -149,7 +149,8 @@ def test_connections_are_those_the_pipeline_uses(environment: dict[str, str]) ->
     used = {AkeneoHook.default_conn_name, *(t.connection_id for t in targets.registered()), staging[1]}
     assert connections.keys() == used
     assert connections[AkeneoHook.default_conn_name].conn_type == "http"
-    assert connections[AkeneoHook.default_conn_name].extra_dejson.keys() == {"client_id", "client_secret"}
+    akeneo = connections[AkeneoHook.default_conn_name].extra_dejson
+    assert {"client_id", "client_secret"} <= akeneo.keys() <= KNOWN_EXTRAS
     for target in targets.registered():
         assert connections[target.connection_id].conn_type == "sftp"
     store = connections[staging[1]]

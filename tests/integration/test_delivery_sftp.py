@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import paramiko
 import pytest
 
-from pim_images.deliver import DeliveryError, deliver_files
+from pim_images.deliver import DeliveryError, DeliveryRefused, deliver_files
+from pim_images.errors import InputError
 from pim_images_airflow.sftp_delivery import SFTPRemoteFiles, open_remote_files
 from pim_sandbox.credentials import SFTP_PASSWORD, SFTP_USER
 from pim_sandbox.sftp_server import SandboxSFTPServer
@@ -139,3 +141,26 @@ def test_host_key_checking_cannot_be_turned_off_silently(server, monkeypatch: py
     monkeypatch.setenv("AIRFLOW_CONN_UNCHECKED", json.dumps(conn))
     with open_remote_files("unchecked") as remote:
         remote.makedirs("/drop/seven")
+
+
+def test_a_host_key_that_is_not_the_pinned_one_is_refused_for_good(
+    server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A swapped server or someone in between: an input error (not retried), naming the server."""
+    conn = json.loads(server.airflow_conn_json())
+    key = paramiko.ECDSAKey.generate()  # another server's key
+    conn["extra"]["host_key"] = f"{key.get_name()} {key.get_base64()}"
+    monkeypatch.setenv("AIRFLOW_CONN_SWAPPED", json.dumps(conn))
+    with pytest.raises(DeliveryRefused, match=r"connection 'swapped'") as err:
+        with open_remote_files("swapped"):
+            pass
+    assert isinstance(err.value, InputError)
+
+
+def test_refused_credentials_are_refused_for_good(server, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = json.loads(server.airflow_conn_json())
+    conn["password"] = "wrong"
+    monkeypatch.setenv("AIRFLOW_CONN_WRONG_PASSWORD", json.dumps(conn))
+    with pytest.raises(DeliveryRefused, match=r"connection 'wrong_password'"):
+        with open_remote_files("wrong_password"):
+            pass

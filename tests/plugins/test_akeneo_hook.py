@@ -34,7 +34,11 @@ def _set_conn(monkeypatch: pytest.MonkeyPatch, **conn: object) -> None:
         ({"host": "https://pim.example.com/"}, "https://pim.example.com"),
         ({"host": "pim.example.com", "schema": "https"}, "https://pim.example.com"),
         ({"host": "pim.example.com", "port": 8443, "schema": "https"}, "https://pim.example.com:8443"),
-        ({"host": "pim.example.com"}, "http://pim.example.com"),
+        (
+            {"host": "pim.example.com", "extra": {**EXTRA, "allow_insecure_http": True}},
+            "http://pim.example.com",
+        ),
+        ({"host": "127.0.0.1", "port": 8081}, "http://127.0.0.1:8081"),
     ],
 )
 def test_base_url_follows_httphook(monkeypatch: pytest.MonkeyPatch, conn: dict, base_url: str) -> None:
@@ -44,21 +48,33 @@ def test_base_url_follows_httphook(monkeypatch: pytest.MonkeyPatch, conn: dict, 
 
 
 def test_unknown_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    _set_conn(monkeypatch, host="pim", extra={**EXTRA, "client_secert": "typo"})
+    _set_conn(monkeypatch, host="https://pim", extra={**EXTRA, "client_secert": "typo"})
     with pytest.raises(AkeneoConnectionError) as err:
         AkeneoHook("akeneo_test").get_conn()
     assert err.value.problems == [
         "connection 'akeneo_test': unknown extra 'client_secert' "
-        "(known: client_id, client_secret, max_attempts, timeout)"
+        "(known: allow_insecure_http, client_id, client_secret, max_attempts, timeout)"
     ]
+
+
+@pytest.mark.parametrize("conn", [{"host": "pim.example.com"}, {"host": "http://pim.example.com:8080"}])
+def test_plain_http_to_another_host_is_refused_naming_the_way_out(
+    monkeypatch: pytest.MonkeyPatch, conn: dict
+) -> None:
+    """The password, the client secret and the tokens would cross the network in clear."""
+    _set_conn(monkeypatch, **conn)
+    with pytest.raises(AkeneoConnectionError) as err:
+        AkeneoHook("akeneo_test").get_conn()
+    (problem,) = err.value.problems
+    assert "is plain http" in problem and "allow_insecure_http" in problem and "https" in problem
 
 
 @pytest.mark.parametrize(
     ("conn", "missing"),
     [
-        ({"host": "pim", "extra": {"client_id": "x"}}, ["client_secret"]),
-        ({"host": "pim", "extra": {}}, ["client_id", "client_secret"]),
-        ({"host": "pim", "login": None}, ["login"]),
+        ({"host": "https://pim", "extra": {"client_id": "x"}}, ["client_secret"]),
+        ({"host": "https://pim", "extra": {}}, ["client_id", "client_secret"]),
+        ({"host": "https://pim", "login": None}, ["login"]),
         ({"password": ""}, ["host", "password"]),
     ],
 )
@@ -74,7 +90,7 @@ def test_missing_fields_are_each_named(
 
 
 def test_a_bad_knob_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
-    _set_conn(monkeypatch, host="pim", extra={**EXTRA, "max_attempts": "many", "timeout": 0})
+    _set_conn(monkeypatch, host="https://pim", extra={**EXTRA, "max_attempts": "many", "timeout": 0})
     with pytest.raises(AkeneoConnectionError) as err:
         AkeneoHook("akeneo_test").get_conn()
     assert err.value.problems == [
@@ -84,7 +100,7 @@ def test_a_bad_knob_is_named_with_its_value(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_bad_connection_is_an_input_error_the_dag_does_not_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    _set_conn(monkeypatch, host="pim", extra={})
+    _set_conn(monkeypatch, host="https://pim", extra={})
     with pytest.raises(InputError):
         AkeneoHook("akeneo_test").get_conn()
     ok, message = AkeneoHook("akeneo_test").test_connection()

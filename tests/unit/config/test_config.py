@@ -15,6 +15,7 @@ from pim_images.config import (
     load_config,
     param_specs,
     read_config_file,
+    run_overrides,
 )
 from pim_images.errors import ConfigError
 
@@ -368,3 +369,14 @@ def test_import_modes_description_says_what_a_differential_import_reads(raw: dic
 def test_a_parameter_missing_from_the_file_defaults_to_the_model(raw: dict) -> None:
     del raw["akeneoImageLinkViewTypesMapping"]
     assert param_specs(raw)["akeneoImageLinkViewTypesMapping"]["default"] == "{ }"
+
+
+def test_a_conf_key_that_is_no_parameter_is_named_not_dropped() -> None:
+    """A typo in a triggered run's conf reaches the checks (docs/configuration.md#checks)."""
+    params = {"importMode": "full", "akeneoLocales": ["en_US"]}
+    overrides = run_overrides(params, {"akeneoImagetype": "assets", "importMode": "full"})
+    assert overrides["akeneoImagetype"] == "assets" and overrides["akeneoLocales"] == ["en_US"]
+    with pytest.raises(ConfigError) as err:
+        load_config(PROJECT_CONFIG, overrides)
+    assert any(p.startswith("unknown parameter 'akeneoImagetype'") for p in err.value.problems)
+    assert run_overrides(params, None).keys() == PipelineConfig.model_fields.keys()
