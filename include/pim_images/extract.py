@@ -469,12 +469,19 @@ def _iter_product_records(
         filters=extra_filters,
     )
     scope, locales = config.akeneoScope, config.akeneoLocales
+    # a product answered twice (a page shifted under the walk, a PIM bug) would be two products of
+    # one id downstream, its rows split in two blocks (docs/bad-input.md#what-is-skipped)
+    seen: set[str] = set()
     for product in products:
         values = product.get("values") or {}  # [] on PIMs before 4.0 when empty
         sku = _identifier_of(product, values, identifier)
         if not sku:
             skipped.append(f"product {product.get('uuid')!r} has no {identifier!r} value; skipped")
             continue
+        if sku in seen:
+            skipped.append(f"product {sku!r} was answered twice by Akeneo; the second is skipped")
+            continue
+        seen.add(sku)
         yield Product(
             uuid=product.get("uuid"),
             identifier=sku,

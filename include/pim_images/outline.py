@@ -90,7 +90,12 @@ def run_note(report: dict[str, Any], *, max_errors: int = 5) -> str:
     """The run's note (Markdown): status and mode, counts, warnings by stage, the first errors,
     and each delivered file with its size."""
     o = outline(report)
-    lines = [f"**{o.status}**, {o.mode} import"]
+    checked = o.mode != "unknown"  # no configuration: the run stopped at its checks
+    lines = [
+        f"**{o.status}**, {o.mode} import"
+        if checked
+        else f"**{o.status}**, before its configuration was checked"
+    ]
     if o.products is not None:
         lines.append(f"{o.products} products, {o.images} images")
     if o.warnings:

@@ -294,6 +294,19 @@ class ProductTransformer:
                 f"asset family {asset.family!r}: its main media {asset.main!r} is a link, which "
                 f"akeneoImageImportType {self.config.akeneoImageImportType!r} does not deliver as an image"
             )
+        if (
+            self.config.asset_links_as_images
+            and not self.config.link_view_types_mapping
+            and not asset.main_is_link
+            and asset.family not in self.link_families
+        ):
+            self.link_families.add(asset.family)
+            self.warnings.append(
+                f"asset family {asset.family!r}: its main media {asset.main!r} is a file, which "
+                f"akeneoImageImportType {self.config.akeneoImageImportType!r} does not deliver; its assets "
+                "give no image (map its media_link attributes in akeneoImageLinkViewTypesMapping, or import "
+                "media_file or both)"
+            )
         texts = self._texts(asset)
         if self.config.asset_files:
             renditions = list(self.config.file_view_types_mapping) if asset.family else []

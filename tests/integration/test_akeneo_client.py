@@ -173,7 +173,9 @@ def test_a_transport_error_left_after_the_last_attempt_is_named(waits: list[floa
     credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
     policy = RetryPolicy(max_attempts=3, base=0.5, cap=30.0, jitter=lambda: 1.0)
     with AkeneoClient(f"http://127.0.0.1:{port}", credentials, retry=policy, sleep=waits.append) as c:
-        refused = r"POST /api/oauth/v1/token: ConnectError: .*\(after 3 attempts\)"
+        refused = (
+            rf"POST /api/oauth/v1/token: ConnectError: .*\(at http://127\.0\.0\.1:{port}, after 3 attempts\)"
+        )
         with pytest.raises(AkeneoError, match=refused):
             c.get_json("/api/rest/v1/channels")
         assert c.attempts == 3
@@ -303,3 +305,21 @@ def test_missing_media_leaves_its_product_out(client: AkeneoClient, app, tmp_pat
     assert " left out of every target, its old images stay downstream: " in left_out
     ref = left_out.split("'")[1]
     assert ref not in {p.product_ref for p in records.IMAGES.read(tmp_path)}
+
+
+def test_a_product_answered_twice_is_extracted_once_and_named(
+    client: AkeneoClient, app, tmp_path: Path
+) -> None:
+    """A page shifted under the walk (or a PIM bug) repeats a product: it must not become two
+    products of one id downstream."""
+    config = load_config(CONFIG)
+    extract_structure(client, config, tmp_path)
+    page = client.get_json("/api/rest/v1/products-uuid", {"limit": 10, "pagination_type": "search_after"})
+    items = page["_embedded"]["items"]
+    page["_embedded"]["items"] = [items[0], items[0], *items[1:]]
+    app.state.faults.add(r"/products-uuid$", 200, body=page)
+    summary = extract_catalog(client, config, tmp_path)
+    identifiers = [p.identifier for p in records.PRODUCTS.read(tmp_path)]
+    assert len(identifiers) == len(set(identifiers)) == summary.products
+    twice = items[0]["values"]["sku"][0]["data"]
+    assert any(f"product {twice!r} was answered twice by Akeneo" in w for w in summary.warnings)

@@ -84,3 +84,10 @@ def test_the_page_escapes_every_value_and_lists_files_and_warnings() -> None:
     assert "/bspk/in/P.csv" in tree.text_content()
     assert "ab" * 32 in tree.text_content()
     assert "product '<script>alert(1)</script>': media missing" in tree.text_content()
+
+
+def test_a_run_stopped_by_its_configuration_says_so() -> None:
+    report = _report(
+        status="failed", configuration=None, errors=[{"stage": "validate_config", "message": "x"}]
+    )
+    assert run_note(report).split("\n\n")[0] == "**failed**, before its configuration was checked"

@@ -268,7 +268,8 @@ class AkeneoClient:
         raised at once.
         """
         endpoint = _endpoint(method, url)
-        retrying = self._retrying.copy(retry_error_callback=functools.partial(_give_up, endpoint))
+        give_up = functools.partial(_give_up, endpoint, self.base_url)
+        retrying = self._retrying.copy(retry_error_callback=give_up)
         try:
             return retrying(call)
         except httpx.RequestError as exc:  # not retried: an unverifiable certificate, endless redirects
@@ -314,14 +315,15 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port or default
 
 
-def _give_up(endpoint: str, state: RetryCallState) -> httpx.Response:
+def _give_up(endpoint: str, base_url: str, state: RetryCallState) -> httpx.Response:
     """The last attempt's outcome once attempts run out: its response, or its transport error
-    as an :class:`AkeneoError` naming the endpoint and the attempts made."""
+    as an :class:`AkeneoError` naming the endpoint, the PIM it was sent to (the connection's
+    host: the first thing to check when nothing answers) and the attempts made."""
     outcome = state.outcome
     assert outcome is not None
     error = outcome.exception()
     if error is not None:
-        detail = f"{type(error).__name__}: {error} (after {state.attempt_number} attempts)"
+        detail = f"{type(error).__name__}: {error} (at {base_url}, after {state.attempt_number} attempts)"
         raise AkeneoError(endpoint, detail) from error
     return outcome.result()
 

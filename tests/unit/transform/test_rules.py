@@ -304,6 +304,18 @@ def test_a_link_only_family_is_reported_once_when_files_are_imported() -> None:
     assert len(reported) == 1 and "'packshots'" in reported[0]
 
 
+def test_a_file_only_family_is_reported_once_when_links_are_imported() -> None:
+    """Without a link mapping, media_link reads each asset's main media: a family whose main
+    media is a file gives no image, and says so (its products' image lists would be empty)."""
+    _, _, warnings, _ = _transform(akeneoImageImportType="media_link")
+    reported = [w for w in warnings if "main media 'picture' is a file" in w]
+    assert (
+        len(reported) == 1
+        and "'packshots'" in reported[0]
+        and "akeneoImageLinkViewTypesMapping" in reported[0]
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
