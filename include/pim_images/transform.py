@@ -269,6 +269,14 @@ class ProductTransformer:
                         CollectionAttribute(asset.code, attribute, kind, value.locale, [path], record.sha256)
                     )
                     continue
+                if kind == "media_link":
+                    # the whole URL (prefix + data + suffix), percent-encoded, and only under the
+                    # external location: the collection's link check named the others
+                    links = [link for link in asset.links.get(attribute, []) if link.locale == value.locale]
+                    urls = [normalize_url(link.url) for link in links]
+                    texts = [url for url in urls if under_location(url, self.location)]
+                    if not texts:
+                        continue
                 found.append(CollectionAttribute(asset.code, attribute, kind, value.locale, texts))
         return found
 

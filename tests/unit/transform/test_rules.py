@@ -391,3 +391,19 @@ def test_a_variants_own_collection_is_its_member_entry_and_the_roots_stays_the_m
     (member,) = master.members
     assert member.product_id == "V-1"
     assert [(c.code, c.assets) for c in member.collections] == [("variant_assets", ["a"])]
+
+
+def test_a_link_outside_the_location_is_not_delivered_as_an_asset_attribute_either() -> None:
+    """The warning says "skipped": in custom attributes too (per asset as per collection)."""
+    outside = "https://elsewhere.example/o.jpg"
+    asset = _asset(
+        "o", [], {"url_large": [(None, CDN + "o.jpg")], "url_thumb": [(None, outside)]}, main_link=True
+    )
+    config = _config(akeneoImageType="assets", akeneoImageImportType="both", akeneoLocales=["en_US", "fr_FR"])
+    warnings: list[str] = []
+    _, collections = ProductTransformer(
+        config, [], COLLECTIONS, {}, {"packshots/o": asset}, warnings
+    ).images_and_collections("SKU-1", {"product_assets": [Value(["o"])]})
+    delivered = [v for a in custom_attributes(collections, config) for v in a.values]
+    assert CDN + "o.jpg" in delivered and outside not in delivered
+    assert any(outside in w and "skipped" in w for w in warnings)
