@@ -133,8 +133,15 @@ def _bomb_png() -> bytes:
     return buffer.getvalue()
 
 
-_MEDIA = r"/(media-files/.+/download|asset-media-files/.+)$"
-_PRODUCTS = r"/products-uuid$"
+#: every media download: product media files, Asset Manager media files, PAM reference and variation files
+_MEDIA = r"/(media-files/.+/download|asset-media-files/.+|assets/.+/(reference|variation)-files/.+/download)$"
+
+
+def _products(sandbox: Sandbox) -> str:
+    """The products endpoint the sandbox's Akeneo version serves (a fault there keeps the version's
+    shape: a 5.0 PIM must not seem to serve ``/products-uuid``)."""
+    return r"/products-uuid$" if sandbox.catalog.profile.products_uuid else r"/products$"
+
 
 #: Faults ``make sandbox SANDBOX_ARGS="--fault NAME"`` injects (docs/bad-input.md#media-limits,
 #: docs/akeneo.md#verified-downloads, docs/delivery.md#what-a-consumer-sees): name -> (what a run
@@ -157,7 +164,7 @@ FAULTS: dict[str, tuple[str, Callable[[Sandbox], Any]]] = {
     "foreign-next": (
         "every products page links to another host (the run stops, no token sent)",
         lambda sb: sb.app.state.faults.add(
-            _PRODUCTS,
+            _products(sb),
             200,
             times=None,  # the version probe reads a first page too (without following it)
             body={

@@ -22,9 +22,9 @@ def sandbox_with(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A function: fault name -> a running sandbox with that fault set."""
     contexts = []
 
-    def start(fault: str) -> Sandbox:
+    def start(fault: str, **settings_: object) -> Sandbox:
         settings = SandboxSettings(
-            sftp_root=tmp_path_factory.mktemp("sftp"), products=6, seed=7, faults=(fault,)
+            sftp_root=tmp_path_factory.mktemp("sftp"), products=6, seed=7, faults=(fault,), **settings_
         )
         context = run_sandbox(settings)
         contexts.append(context)
@@ -76,3 +76,16 @@ def test_sftp_faults_fail_the_delivery_naming_server_and_path(
     sandbox = sandbox_with(fault)
     with pytest.raises(DeliveryError, match=rf"sftp://.*:{sandbox.sftp.port} .*{message} /sfcc/catalog/"):
         run_pipeline(sandbox, CONF, tmp_path)
+
+
+def test_faults_keep_the_shape_of_the_sandboxs_akeneo_version(sandbox_with, tmp_path: Path) -> None:
+    """On a 3.2 PIM: PAM files are media too, and products are read from ``/products``."""
+    pam = {"akeneoImageType": "assets", "akeneoAssetSystem": "old", **CONF}
+    delivered = run_pipeline(
+        sandbox_with("html-media", akeneo_version="3.2"), pam, tmp_path, until="download_media"
+    )
+    assert any("text/html, not a media file" in w for w in delivered.warnings["download_media"])
+    with pytest.raises(AkeneoOriginError, match=r"http://pim\.attacker\.example/"):
+        run_pipeline(
+            sandbox_with("foreign-next", akeneo_version="5.0"), CONF, tmp_path / "b", until="extract"
+        )
