@@ -80,3 +80,15 @@ def test_bspk_takes_one_link_per_asset_and_locale() -> None:
         ("P", "", "https://cdn/b-thumb.png", 3),
         ("P", "", "https://cdn/images/aa/x.jpg", 4),
     ]
+
+
+def test_bspk_takes_one_file_rendition_per_asset_and_locale() -> None:
+    """akeneoImageFileViewTypesMapping gives an asset a file per view type (large, thumbnail):
+    BSPK gets the first, as for links."""
+
+    def rendition(asset: str, path: str, attribute: str) -> Image:
+        return msgspec.structs.replace(IMAGE, asset=asset, path=path, file_attribute=attribute)
+
+    images = [rendition("a", "a-large.jpg", "picture"), rendition("a", "a-thumb.jpg", "thumbnail"), IMAGE]
+    rows = product_rows("P", images, "https://cdn/")
+    assert [r[2] for r in rows] == ["https://cdn/a-large.jpg", "https://cdn/images/aa/x.jpg"]

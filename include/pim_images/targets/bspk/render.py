@@ -61,9 +61,9 @@ def product_rows(product_ref: str, images: list[Image], base_url: str) -> list[t
     """A product's rows: each distinct JPG/PNG once per set of SKUs, in image order, positions 1..n.
 
     Delivered binaries go as public URLs under the external location, links as they are. An
-    asset read through the view-type mapping has one link per view type (large, thumbnail...):
-    BSPK takes images, not renditions, so only its first link (the first mapped attribute's)
-    is sent, per locale. A sub-model's or variant's image names its variants in ``skus``; a
+    asset read through a view-type mapping (links, or files with akeneoImageFileViewTypesMapping)
+    has one image per view type (large, thumbnail...): BSPK takes images, not renditions, so only
+    its first (the first mapped attribute's) is sent, per locale. A sub-model's or variant's image names its variants in ``skus``; a
     list longer than 255 characters becomes several rows (docs/bspk.md), each with its position.
     """
     rows: list[tuple[str, str, str, int]] = []
@@ -73,7 +73,7 @@ def product_rows(product_ref: str, images: list[Image], base_url: str) -> list[t
         skus = tuple(image.variants)
         if image.format not in FORMATS:
             continue
-        if image.kind == "link":
+        if image.kind == "link" or image.file_attribute:  # one of an asset's renditions
             if (image.asset, image.locale, skus) in linked:
                 continue
             linked.add((image.asset, image.locale, skus))
