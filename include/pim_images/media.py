@@ -241,6 +241,9 @@ def identify_image(
     return Identified(_SAME_AS.get(fmt, fmt))
 
 
+#: What a media that is no image (a PDF) gives: no image; a non-image file of an asset is still
+#: delivered as its custom attribute where the import type sends it (docs/transform.md).
+NO_IMAGE = "no image made of it (a non-image asset file still goes to its custom attribute)"
 #: How a refusal for size starts: not cached, since a later run may allow more.
 OVER_LIMIT = "too large:"
 
@@ -309,7 +312,7 @@ def download_media(
                     )
             elif record.error:
                 with lock:
-                    warnings.append(f"media {record.key!r}: {record.error}; skipped, not an image")
+                    warnings.append(f"media {record.key!r}: {record.error}; {NO_IMAGE}")
             yield record
 
     written = records.MEDIA.write(run_dir, resolved())
@@ -318,7 +321,7 @@ def download_media(
         downloaded=stats["downloaded"],
         from_cache=stats["from_cache"],
         bytes_downloaded=stats["bytes"],
-        unusable=sum(1 for w in warnings if w.endswith(("are left out", "not an image"))),
+        unusable=sum(1 for w in warnings if w.endswith(("are left out", NO_IMAGE))),
         warnings=warnings,
     )
 

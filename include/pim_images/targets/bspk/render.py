@@ -63,8 +63,9 @@ def product_rows(product_ref: str, images: list[Image], base_url: str) -> list[t
     Delivered binaries go as public URLs under the external location, links as they are. An
     asset read through a view-type mapping (links, or files with akeneoImageFileViewTypesMapping)
     has one image per view type (large, thumbnail...): BSPK takes images, not renditions, so only
-    its first (the first mapped attribute's) is sent, per locale. A sub-model's or variant's image names its variants in ``skus``; a
-    list longer than 255 characters becomes several rows (docs/bspk.md), each with its position.
+    its first (the first mapped attribute's) is sent, per locale. A sub-model's or variant's
+    image names its variants in ``skus``; a list longer than 255 characters becomes several rows
+    (docs/bspk.md), each with its position.
     """
     rows: list[tuple[str, str, str, int]] = []
     seen: set[tuple[str, tuple[str, ...]]] = set()
