@@ -772,6 +772,15 @@ _PROBLEM_ORDER = (
 )
 
 
+#: pydantic's bound checks, as our messages say them.
+_BOUNDS = {
+    "greater_than_equal": "below the minimum,",
+    "greater_than": "not above",
+    "less_than_equal": "above the maximum,",
+    "less_than": "not below",
+}
+
+
 def _problem(error: ErrorDetails) -> _Problem:
     """One pydantic error as the line the user reads: the parameter, the value, the rule."""
     name = str(error["loc"][0]) if error["loc"] else ""
@@ -786,6 +795,9 @@ def _problem(error: ErrorDetails) -> _Problem:
         line = f"{value!r} is not one of {', '.join(_allowed_values(name))}"
     elif kind == "too_short":
         line = "at least one value is required"
+    elif kind in _BOUNDS:
+        bound = next(iter((error.get("ctx") or {}).values()), "?")
+        line = f"{value!r} is {_BOUNDS[kind]} {bound}"
     else:  # a rule pydantic checks by itself that has no message of ours yet
         line = f"{error['msg']}, got {value!r}"
     return _Problem((_PROBLEM_ORDER.index(name), ""), error["loc"], f"{name}: {line}", value)

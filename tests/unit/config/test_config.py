@@ -380,3 +380,9 @@ def test_a_conf_key_that_is_no_parameter_is_named_not_dropped() -> None:
         load_config(PROJECT_CONFIG, overrides)
     assert any(p.startswith("unknown parameter 'akeneoImagetype'") for p in err.value.problems)
     assert run_overrides(params, None).keys() == PipelineConfig.model_fields.keys()
+
+
+def test_a_limit_below_its_minimum_is_named_with_the_minimum() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(PROJECT_CONFIG, {"maxImagePixels": 0})
+    assert err.value.problems == ["maxImagePixels: 0 is below the minimum, 1"]
