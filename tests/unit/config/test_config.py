@@ -237,7 +237,7 @@ def test_the_configuration_is_frozen(raw: dict) -> None:
             {"sfccCatalogId": "..", "maxImagePixels": 0},
             [
                 "sfccCatalogId: '..' is not a catalog id (a folder name in the site-import archive)",
-                "maxImagePixels: Input should be greater than or equal to 1, got 0",
+                "maxImagePixels: 0 is below the minimum, 1",
             ],
         ),
     ],
