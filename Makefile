@@ -47,9 +47,12 @@ sandbox: install
 airflow: install
 	$(BIN)/python scripts/airflow_ui.py
 
-## Throughput and peak memory of the core stages against the sandbox (BENCH_PRODUCTS=2000).
+## Each core stage against the sandbox in its own process, at Akeneo's limits and a set latency:
+## time, items/s, ratio to the API ceiling, peak RSS, requests, 429s; appended to
+## tests/benchmarks/results.jsonl (BENCH_PRODUCTS=2000 BENCH_MODELS=20 BENCH_LATENCY_MS=50).
 bench: install
-	$(BIN)/python tests/benchmarks/bench_pipeline.py --products $${BENCH_PRODUCTS:-2000} --image-type both
+	$(BIN)/python tests/benchmarks/bench_pipeline.py --products $${BENCH_PRODUCTS:-2000} \
+		--models $${BENCH_MODELS:-20} --latency-ms $${BENCH_LATENCY_MS:-50}
 
 ## Re-resolve the lock (constraints.txt) after changing requirements*.txt.
 lock:

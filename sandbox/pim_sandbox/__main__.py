@@ -88,6 +88,21 @@ def main(argv: list[str] | None = None) -> None:
         help="a network or server fault injected at start (repeatable): "
         + "; ".join(f"{name}: {what}" for name, (what, _) in sorted(FAULTS.items())),
     )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="milliseconds every Akeneo response waits (default: 0)"
+    )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=0,
+        help="Akeneo calls in flight per connection over which a call gets a 429 (Akeneo's: 4; default: off)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        help="Akeneo requests per second beyond which a call gets a 429 (Akeneo's: 100; default: none)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--akeneo-port", type=int, default=8081)
     parser.add_argument("--sftp-port", type=int, default=2222)
@@ -111,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         defects=tuple(args.defect),
         typed_axes=args.typed_axes,
         faults=tuple(args.fault),
+        latency_ms=args.latency_ms,
+        concurrency_limit=args.concurrency_limit,
+        rate_limit=args.rate_limit,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

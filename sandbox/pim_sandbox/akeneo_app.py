@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import json
 import re
 import secrets
@@ -59,7 +60,16 @@ if TYPE_CHECKING:
 
     from pim_sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
 
-__all__ = ["AkeneoError", "FaultRule", "Faults", "RequestLog", "RequestRecord", "TokenStore", "create_app"]
+__all__ = [
+    "AkeneoError",
+    "FaultRule",
+    "Faults",
+    "Limits",
+    "RequestLog",
+    "RequestRecord",
+    "TokenStore",
+    "create_app",
+]
 
 _API = "/api/rest/v1"
 _DEFAULT_LIMIT = 10
@@ -414,13 +424,79 @@ class Faults:
         return max(delays, default=0.0)
 
 
-class _SandboxMiddleware:
-    """Pure ASGI middleware: latency, faults, then the app; records every request with its status."""
+class Limits:
+    """The service's usage limits (good-practices.md), available as ``app.state.limits``; off by default.
 
-    def __init__(self, app: ASGIApp, *, faults: Faults, log: RequestLog) -> None:
+    - ``concurrency``: calls in flight at once per connection (Akeneo: 4); one more gets a 429.
+      A connection is told apart by its credentials: the ``Authorization`` header (the bearer
+      token, or the client's Basic credentials on the token endpoint).
+    - ``per_second``: requests per second for the whole PIM (Akeneo: 100), over a sliding second;
+      one more gets a 429.
+
+    A refused call is answered at once with 429, ``Retry-After: 1`` and the Swagger file's message,
+    and counts neither in flight nor against the second (the PIM's protection answers it in front of
+    the application). Thread-safe. ``0`` turns a limit off.
+    """
+
+    def __init__(
+        self, concurrency: int = 0, per_second: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.concurrency = concurrency
+        self.per_second = per_second
+        self._clock = clock
+        self._in_flight: dict[str, int] = {}
+        self._recent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+        #: requests refused so far, by limit (``concurrency``, ``per_second``)
+        self.refused: collections.Counter[str] = collections.Counter()
+
+    def enter(self, connection: str) -> str | None:
+        """Admit a call of ``connection``, or return the name of the limit it breaks (not admitted).
+
+        An admitted call must be ended with :meth:`leave`.
+        """
+        with self._lock:
+            if self.per_second:
+                now = self._clock()
+                while self._recent and self._recent[0] <= now - 1.0:
+                    self._recent.popleft()
+                if len(self._recent) >= self.per_second:
+                    self.refused["per_second"] += 1
+                    return "per_second"
+            if self.concurrency and self._in_flight.get(connection, 0) >= self.concurrency:
+                self.refused["concurrency"] += 1
+                return "concurrency"
+            if self.per_second:
+                self._recent.append(self._clock())
+            self._in_flight[connection] = self._in_flight.get(connection, 0) + 1
+        return None
+
+    def leave(self, connection: str) -> None:
+        """End an admitted call of ``connection``."""
+        with self._lock:
+            left = self._in_flight.get(connection, 1) - 1
+            if left:
+                self._in_flight[connection] = left
+            else:
+                self._in_flight.pop(connection, None)
+
+
+def _connection(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return ""
+
+
+class _SandboxMiddleware:
+    """Pure ASGI middleware: usage limits, latency, faults, then the app; records every request with
+    its status."""
+
+    def __init__(self, app: ASGIApp, *, faults: Faults, log: RequestLog, limits: Limits) -> None:
         self.app = app
         self.faults = faults
         self.log = log
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -439,6 +515,10 @@ class _SandboxMiddleware:
                 recorded = True
             await send(message)
 
+        connection = _connection(scope)
+        if self.limits.enter(connection) is not None:
+            await _TOO_MANY_REQUESTS(scope, receive, recording_send)
+            return
         try:
             delay = self.faults.delay(path)
             if delay > 0:
@@ -449,8 +529,14 @@ class _SandboxMiddleware:
             else:
                 await self.app(scope, receive, recording_send)
         finally:
+            self.limits.leave(connection)
             if not recorded:  # the app raised before answering: the server sends a 500
                 self.log.append(RequestRecord(method, path, query, 500))
+
+
+#: The answer of the PIM's protection to a call beyond its limits (good-practices.md, "Handling
+#: Over-Usage"; the Swagger file's 429 example).
+_TOO_MANY_REQUESTS = FaultRule(re.compile(""), 429, None, 1, None, None).response()
 
 
 # -- query parameters ----------------------------------------------------------------------------------
@@ -1546,6 +1632,9 @@ def create_app(
     username: str = "admin",
     password: str = "admin",
     token_ttl: int = 3600,
+    latency: float = 0.0,
+    concurrency_limit: int = 0,
+    rate_limit: int = 0,
 ) -> FastAPI:
     """Build the sandbox Akeneo server for ``catalog``.
 
@@ -1555,7 +1644,13 @@ def create_app(
     :param username: API user for the password grant.
     :param password: its password.
     :param token_ttl: access token lifetime in seconds (Akeneo's default is 3600).
-    :return: the FastAPI app; ``app.state`` holds ``catalog``, ``tokens``, ``faults`` and ``requests``.
+    :param latency: seconds every response waits (a PIM's own time plus the network's); 0: none.
+    :param concurrency_limit: calls in flight per connection beyond which a call gets a 429
+        (:class:`Limits`; Akeneo: 4); 0: no limit.
+    :param rate_limit: requests per second for the PIM beyond which a call gets a 429
+        (:class:`Limits`; Akeneo: 100); 0: no limit.
+    :return: the FastAPI app; ``app.state`` holds ``catalog``, ``tokens``, ``faults``, ``limits``
+        and ``requests``.
     """
     app = FastAPI(title="Akeneo sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     tokens = TokenStore(token_ttl)
@@ -1563,7 +1658,12 @@ def create_app(
     app.state.tokens = tokens
     app.state.faults = Faults(tokens)
     app.state.requests = RequestLog()
-    app.add_middleware(_SandboxMiddleware, faults=app.state.faults, log=app.state.requests)
+    app.state.limits = Limits(concurrency_limit, rate_limit)
+    if latency:
+        app.state.faults.latency(latency)
+    app.add_middleware(
+        _SandboxMiddleware, faults=app.state.faults, log=app.state.requests, limits=app.state.limits
+    )
     _add_error_handlers(app)
     token = _token_endpoint(tokens, client_id, client_secret, username, password)
     app.add_api_route("/api/oauth/v1/token", token, methods=["POST"])

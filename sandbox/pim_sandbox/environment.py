@@ -53,6 +53,12 @@ class SandboxSettings:
     typed_axes: bool = False
     #: network and server faults to inject at start (:data:`FAULTS`), e.g. ``("cut-media",)``
     faults: tuple[str, ...] = ()
+    #: milliseconds every Akeneo response waits (a real PIM's time and the network's); 0: none
+    latency_ms: float = 0.0
+    #: Akeneo calls in flight per connection beyond which a call gets a 429 (Akeneo: 4); 0: no limit
+    concurrency_limit: int = 0
+    #: Akeneo requests per second beyond which a call gets a 429 (Akeneo: 100); 0: no limit
+    rate_limit: int = 0
 
 
 @dataclass
@@ -86,14 +92,19 @@ class Sandbox:
         }
 
 
-def create_sandbox_app(catalog: SandboxCatalog) -> Any:
-    """The sandbox Akeneo app for ``catalog``, with the sandbox's fixed credentials."""
+def create_sandbox_app(catalog: SandboxCatalog, **limits: Any) -> Any:
+    """The sandbox Akeneo app for ``catalog``, with the sandbox's fixed credentials.
+
+    :param limits: ``latency``, ``concurrency_limit``, ``rate_limit`` of
+        :func:`~pim_sandbox.akeneo_app.create_app` (default: none).
+    """
     return create_app(
         catalog,
         client_id=AKENEO_CLIENT_ID,
         client_secret=AKENEO_CLIENT_SECRET,
         username=AKENEO_USER,
         password=AKENEO_PASSWORD,
+        **limits,
     )
 
 
@@ -109,7 +120,12 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         defects=settings.defects,
         typed_axes=settings.typed_axes,
     )
-    app = create_sandbox_app(catalog)
+    app = create_sandbox_app(
+        catalog,
+        latency=settings.latency_ms / 1000,
+        concurrency_limit=settings.concurrency_limit,
+        rate_limit=settings.rate_limit,
+    )
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
     sftp = SandboxSFTPServer(
         settings.sftp_root,
