@@ -1,7 +1,7 @@
 """``make airflow``: the sandbox plus ``airflow standalone``, to try the DAG from the Airflow UI.
 
-Airflow runs with SQLite metadata and the LocalExecutor in ``.demo/airflow-ui`` (kept between
-runs, so the run history stays), the project's DAG folder and plugins, and the three
+Airflow runs with SQLite metadata and the LocalExecutor in ``.demo/airflow``, ``make demo``'s
+home (kept between runs, so the run history stays), the project's DAG folder and plugins, and the three
 connections pointing at a sandbox with product models (so the UI shows variation groups).
 
 - Workers: ``[core] parallelism`` is twice the machine's cores (at least 2), not Airflow's 32:
@@ -10,7 +10,8 @@ connections pointing at a sandbox with product models (so the UI shows variation
   server and UI), ``AIRFLOW_WORKER_LOG_PORT`` and ``AIRFLOW_TRIGGER_LOG_PORT`` (the log servers of
   the scheduler's workers and of the triggerer). The API server listens on 127.0.0.1 only.
 - Login: user ``admin``, password ``AIRFLOW_ADMIN_PASSWORD`` or one generated and printed.
-- ``AIRFLOW_UI_HOME`` moves the Airflow home (and its staging) elsewhere.
+- The Airflow home and staging are ``make demo``'s (``.demo/airflow``, ``.demo/staging``), so the
+  demo's runs show in the UI with their notes and reports; ``AIRFLOW_UI_HOME`` moves both elsewhere.
 - Ctrl-C or SIGTERM stops everything: standalone runs in a process group of its own, asked to
   stop (SIGINT, as Ctrl-C would), then the whole group is terminated, then killed.
 """
@@ -32,7 +33,11 @@ from pim_sandbox.__main__ import airflow_environment
 from pim_sandbox.environment import SandboxSettings, run_sandbox
 
 PROJECT = Path(__file__).resolve().parents[1]
-HOME = Path(os.environ.get("AIRFLOW_UI_HOME") or PROJECT / ".demo" / "airflow-ui")
+#: The Airflow home: ``make demo``'s by default, so the demo's runs (their notes, their reports on
+#: the "PIM images" page) are in this UI too; ``AIRFLOW_UI_HOME`` moves it (and its staging).
+HOME = Path(os.environ.get("AIRFLOW_UI_HOME") or PROJECT / ".demo" / "airflow")
+#: The staging base: ``make demo``'s (``.demo/staging``) with the default home, else in the home.
+STAGING = HOME / "pim_images" if os.environ.get("AIRFLOW_UI_HOME") else PROJECT / ".demo" / "staging"
 #: Seconds standalone gets to stop its components before the group is terminated, then killed.
 STOP_GRACE = 30.0
 
@@ -82,7 +87,7 @@ def airflow_env(connections: dict[str, str], api_port: int, password: str) -> di
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_port("AIRFLOW_WORKER_LOG_PORT")),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_port("AIRFLOW_TRIGGER_LOG_PORT")),
-        "PIM_IMAGES_STAGING": f"file://{HOME / 'pim_images'}",
+        "PIM_IMAGES_STAGING": f"file://{STAGING}",
         # the scheduler runs deadlines as it should (only `airflow dags test` cannot)
         "PIM_IMAGES_DEADLINE_HOURS": os.environ.get("PIM_IMAGES_DEADLINE_HOURS") or "6",
     }
