@@ -108,6 +108,10 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
+#: Seconds a writer of a SQLite state store waits for another run's write to end.
+SQLITE_LOCK_WAIT = 120.0
+
+
 class StateStore:
     """The pipeline's state between runs; opening it creates or migrates its tables.
 
@@ -117,7 +121,12 @@ class StateStore:
     """
 
     def __init__(self, engine: Engine | str) -> None:
-        self.engine = create_engine(engine) if isinstance(engine, str) else engine
+        if isinstance(engine, str):
+            # SQLite lets one writer in at a time: a run beside another (a backfill and the
+            # schedule) waits for the lock instead of failing after sqlite3's default 5 s
+            options = {"connect_args": {"timeout": SQLITE_LOCK_WAIT}} if engine.startswith("sqlite") else {}
+            engine = create_engine(engine, **options)
+        self.engine = engine
         self.migrate()
 
     # -- schema ---------------------------------------------------------------------------

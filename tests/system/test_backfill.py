@@ -146,10 +146,25 @@ def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox
         return runs if len(runs) == 3 and len(done) == 3 else None
 
     runs = _wait("three backfill runs to finish", finished, home)
-    assert [state for _, state in runs] == ["success"] * 3, runs
+    failed = _query(
+        db,
+        "SELECT run_id, task_id, state, try_number FROM task_instance WHERE dag_id = ? AND state = 'failed'",
+        DAG_ID,
+    )
+    assert [state for _, state in runs] == ["success"] * 3, (runs, failed, _failure_logs(home))
     assert most_running <= 1
     # each interval's files, named by its end (the scheduled run's, if done, by its own end)
     names = {p.name for p in sandbox.sftp_root.rglob("PRODUCT-IMAGES_V2_*.csv")}
     assert {f"PRODUCT-IMAGES_V2_{stamp}.csv" for stamp in INTERVAL_ENDS} <= names
     catalogs = {p.name for p in sandbox.sftp_root.rglob("catalog_*.xml")}
     assert {f"catalog_pim-images-catalog_{stamp}.xml" for stamp in INTERVAL_ENDS} <= catalogs
+
+
+def _failure_logs(home: Path) -> str:
+    """The end of each failed task's log, for a failure in CI (where nothing else is kept)."""
+    found = []
+    for log in sorted((home / "logs").rglob("*.log")):
+        text = log.read_text(errors="replace")
+        if "error" in text.lower() and ("Traceback" in text or "failed" in text):
+            found.append(f"--- {log.relative_to(home)}\n{text[-3000:]}")
+    return "\n".join(found[-4:]) or "(no task log with an error)"
