@@ -46,6 +46,7 @@ index  pinned asset case (both systems unless said)
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,7 +109,7 @@ class AssetHeader:
     updated: datetime
 
 
-class Assets:
+class Assets(ABC):
     """The assets of one asset system, derived from the products; a subclass builds the resources.
 
     :param seed: seed of everything random.
@@ -133,14 +134,14 @@ class Assets:
         """
         raise KeyError(family)
 
+    @abstractmethod
     def resource(self, header: AssetHeader, base_url: str) -> dict[str, Any]:
         """Return the asset as the API shows it, without its own ``_links``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def files(self, header: AssetHeader) -> list[_AssetFile]:
         """Return the specs of every binary of the asset, in the order :meth:`SandboxCatalog.asset_files`
         gives them."""
-        raise NotImplementedError
 
     def product_asset_codes(self, index: int) -> dict[str, list[str]]:
         """Return product ``index``'s asset collections: product attribute code -> asset codes, in order.
