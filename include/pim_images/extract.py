@@ -115,6 +115,19 @@ def extract_catalog(
     def products(filters: resources.Filters, codes: list[str] = read) -> Iterator[Product]:
         return _iter_product_records(client, config, endpoint, identifier, codes, skipped, filters)
 
+    def extracted(count: int, assets: int, asset_warnings: list[str], **more: Any) -> ExtractSummary:
+        return ExtractSummary(
+            products=count,
+            skipped=len(skipped),
+            image_attributes=image_attributes,
+            identifier_attribute=identifier,
+            asset_collections=[c.code for c in collections],
+            assets=assets,
+            product_models=models,
+            warnings=notes + skipped + asset_warnings,
+            **{"differential": False, **more},
+        )
+
     mode: dict[str, Any] = {"full": not differential}
     if not differential:
         count = records.PRODUCTS.write(run_dir, products({}))
@@ -122,18 +135,7 @@ def extract_catalog(
         if assets and config.akeneoAssetSystem == "old":
             records.ASSET_CHECKSUMS.write(run_dir, assets.checksums)
         records.IMPORT_MODE.write(run_dir, mode)
-        warnings = notes + skipped + (assets.warnings if assets else [])
-        return ExtractSummary(
-            products=count,
-            skipped=len(skipped),
-            image_attributes=image_attributes,
-            identifier_attribute=identifier,
-            differential=False,
-            asset_collections=[c.code for c in collections],
-            assets=assets.assets if assets else 0,
-            product_models=models,
-            warnings=warnings,
-        )
+        return extracted(count, assets.assets if assets else 0, assets.warnings if assets else [])
     assert store is not None and updated_from is not None and updated_to is not None
     start, end = updated_from.astimezone(UTC) - OVERLAP, updated_to.astimezone(UTC)
     mode.update(updated_from=start.isoformat(), updated_to=end.isoformat())
@@ -190,16 +192,11 @@ def extract_catalog(
         if config.akeneoAssetSystem == "old":
             records.ASSET_CHECKSUMS.write(run_dir, summary.checksums)
     records.IMPORT_MODE.write(run_dir, mode)
-    return ExtractSummary(
-        products=count,
-        skipped=len(skipped),
-        image_attributes=image_attributes,
-        identifier_attribute=identifier,
+    return extracted(
+        count,
+        assets_read,
+        asset_warnings,
         differential=True,
-        asset_collections=[c.code for c in collections],
-        assets=assets_read,
-        product_models=models,
-        warnings=notes + skipped + asset_warnings,
         masters_refreshed=len(roots),
         assets_changed=len(changed.keys) if changed else 0,
     )
