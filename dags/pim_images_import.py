@@ -70,7 +70,7 @@ from pim_images_airflow.akeneo_hook import AkeneoHook
 from pim_images_airflow.alerts import FailureAlert, deadline_missed
 from pim_images_airflow.pools import AKENEO_POOL, AKENEO_SLOTS
 from pim_images_airflow.sftp_delivery import open_remote_files
-from pim_images_airflow.staging import run_dir, staging_base
+from pim_images_airflow.staging import remove_expired_runs, run_dir, staging_base
 from pim_images_airflow.state_store import state_store
 
 log = logging.getLogger(__name__)
@@ -359,6 +359,10 @@ def _check_configuration() -> dict[str, Any]:
     """The run's configuration, and whether its image-related part changed since the last
     successful run (which makes this run a full import)."""
     config = _run_config()
+    try:
+        remove_expired_runs(get_current_context()["run_id"])  # housekeeping (docs/runs.md#retention)
+    except ValueError as exc:
+        raise AirflowFailException(str(exc)) from exc
     fingerprint = config.fingerprint()
     store = state_store()
     adopt_legacy_fingerprint(store, _staging_base())
