@@ -116,23 +116,24 @@ def deadline_missed(context: dict[str, Any], limit: str, smtp_conn_id: str = ALE
     """Mail that an import is still running past its deadline.
 
     :param context: what Airflow passes a deadline callback: ``dag_run`` (the run as the REST
-        API shows it: ``dag_id``, ``run_id``, ``queued_at``, ``start_date``... as JSON) and
+        API shows it: ``dag_id``, ``dag_run_id``, ``queued_at``, ``start_date``... as JSON) and
         ``deadline`` (``deadline_time``).
     :param limit: the deadline as people read it (``6 h``), from the DAG.
     :param smtp_conn_id: the SMTP connection (its extra ``to`` lists the recipients).
     """
     run = context.get("dag_run") or {}
     deadline = (context.get("deadline") or {}).get("deadline_time")
+    # the REST API's shape names the run id dag_run_id (DAGRunResponse); run_id is the ORM's name
+    run_id = str(run.get("dag_run_id") or run.get("run_id") or "unknown run")
     subject, html = deadline_mail(
         dag_id=str(run.get("dag_id") or "pim_images_import"),
-        run_id=str(run.get("run_id") or "unknown run"),
+        run_id=run_id,
         queued_at=_shown(run.get("queued_at")),
         start_date=_shown(run.get("start_date")),
         deadline=_shown(deadline),
         limit=limit,
     )
     send_alert(smtp_conn_id, subject, html)
-    run_id = str(run.get("run_id") or "unknown run")
     post_to_slack(
         f":hourglass: {subject}; run page: /dags/{run.get('dag_id') or 'pim_images_import'}/runs/{run_id}"
     )

@@ -13,11 +13,11 @@ from smtp_server import SmtpServer
 from pim_images_airflow.alerts import deadline_missed, post_to_slack, slack_notifiers
 
 #: What Airflow passes a deadline callback (``Deadline.handle_miss``): the run as the REST API
-#: shows it, and the deadline.
+#: shows it (``DAGRunResponse``: its id is ``dag_run_id``), and the deadline.
 CONTEXT = {
     "dag_run": {
         "dag_id": "pim_images_import",
-        "run_id": "scheduled__2026-05-01T00:00:00+00:00",
+        "dag_run_id": "scheduled__2026-05-01T00:00:00+00:00",
         "queued_at": "2026-05-02T00:00:03Z",
         "start_date": "2026-05-02T00:00:05Z",
         "state": "running",
