@@ -67,10 +67,10 @@ from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
 from pim_images_airflow.akeneo_hook import AkeneoHook
-from pim_images_airflow.alerts import FailureAlert, deadline_missed
+from pim_images_airflow.alerts import FailureAlert, deadline_missed, slack_notifiers
 from pim_images_airflow.pools import AKENEO_POOL, AKENEO_SLOTS
 from pim_images_airflow.sftp_delivery import open_remote_files
-from pim_images_airflow.staging import run_dir, staging_base
+from pim_images_airflow.staging import remove_expired_runs, run_dir, staging_base
 from pim_images_airflow.state_store import state_store
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,9 @@ DEADLINE = (
 )
 
 default_args = {
-    # a mail per failed task when the `pim_images_alerts` connection is defined
-    "on_failure_callback": [FailureAlert()],
+    # a mail per failed task when the `pim_images_alerts` connection is defined; a Slack post
+    # too when PIM_IMAGES_SLACK_CONN names a webhook connection (optional provider)
+    "on_failure_callback": [FailureAlert(), *slack_notifiers()],
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": 2.0,
@@ -359,6 +360,10 @@ def _check_configuration() -> dict[str, Any]:
     """The run's configuration, and whether its image-related part changed since the last
     successful run (which makes this run a full import)."""
     config = _run_config()
+    try:
+        remove_expired_runs(get_current_context()["run_id"])  # housekeeping (docs/runs.md#retention)
+    except ValueError as exc:
+        raise AirflowFailException(str(exc)) from exc
     fingerprint = config.fingerprint()
     store = state_store()
     adopt_legacy_fingerprint(store, _staging_base())

@@ -333,5 +333,17 @@ def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[AssetFile]
         ) or next((r for r in references if r.get("locale") == locale), None)
         path = _download_path(chosen) if chosen else None
         if path:
-            files.append(AssetFile(media=path, locale=locale))
+            files.append(AssetFile(media=_pam_media_key(path, chosen), locale=locale))
     return files
+
+
+def _pam_media_key(path: str, file: dict[str, Any]) -> str:
+    """A PAM file's media key: its download path, then ``#`` and the file's ``code``.
+
+    A new reference file keeps the asset's routes and changes the file's ``code`` (pam.md): with
+    the code in its key, the new binary is downloaded (the media cache keys by media key) and the
+    asset's checksum changes, so a differential run re-exports the products linking it
+    (docs/akeneo.md#pam). A fragment is never sent to the server.
+    """
+    code = file.get("code")
+    return f"{path}#{code}" if code else path

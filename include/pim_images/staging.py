@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -22,6 +27,9 @@ class StagingPath(Protocol):
     def exists(self) -> bool: ...
     def stat(self) -> Any: ...
     def rename(self, target: Any) -> Any: ...
+    def iterdir(self) -> Iterator[Any]: ...
+    def rglob(self, pattern: str) -> Iterator[Any]: ...
+    def is_file(self) -> bool: ...
 
     @property
     def parent(self) -> StagingPath: ...
@@ -57,3 +65,69 @@ def run_folder(run_id: str) -> str:
     """A run's staging folder under the staging base: ``runs/<run id>``, the run id reduced to
     characters every object store and file system takes (docs/runs.md#staging)."""
     return "runs/" + re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
+
+
+#: The file the run report's teardown writes last (:data:`pim_images.report.REPORT`): a run
+#: folder holding it belongs to a run that ended.
+_ENDED = "report.json"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What :func:`remove_old_runs` did: the run folders removed and kept (names under ``runs/``)."""
+
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+def remove_old_runs(base: StagingPath, cutoff: datetime, keep: Collection[str] = ()) -> Retention:
+    """Remove the run folders under ``<base>/runs/`` nothing was written to since ``cutoff``
+    (docs/runs.md#retention).
+
+    A folder's last write is its ``report.json``'s (the teardown writes it last, when the run
+    ended), else the newest of its files: a run in progress writes at every stage, so its folder
+    is recent, and a run that died without its report is removed once its last file is as old.
+    The media cache and the state store are not under ``runs/`` and never touched.
+
+    :param base: the staging base (a local folder or a bucket, ``StagingPath``).
+    :param cutoff: an aware datetime; folders last written before it go.
+    :param keep: run folder names never removed (the current run's). A folder without any file
+        is kept too (a run that has only just started).
+    :return: the folders removed and kept, sorted by name.
+    :raises OSError: listing or removing failed (the caller decides whether a run fails for it).
+    """
+    runs = base / "runs"
+    if not runs.exists():
+        return Retention()
+    limit = cutoff.timestamp()
+    removed, kept = [], []
+    for folder in sorted(runs.iterdir(), key=lambda p: p.name):
+        written = _last_write(folder)
+        if folder.name in keep or written is None or written >= limit:
+            kept.append(folder.name)
+            continue
+        _remove_tree(folder)
+        removed.append(folder.name)
+    return Retention(removed=removed, kept=kept)
+
+
+def _last_write(folder: Any) -> float | None:
+    """When ``folder`` was last written (POSIX seconds), ``None`` when it holds no file (an
+    object store has no empty folders; a local one just created by a starting run)."""
+    report = folder / _ENDED
+    if report.exists():
+        return float(report.stat().st_mtime)
+    times = [float(p.stat().st_mtime) for p in folder.rglob("*") if p.is_file()]
+    return max(times, default=None)
+
+
+def _remove_tree(folder: Any) -> None:
+    if isinstance(folder, Path):
+        shutil.rmtree(folder)
+    else:  # ObjectStoragePath: its fsspec file system (local or a bucket)
+        folder.fs.rm(folder.path, recursive=True)
+
+
+def retention_cutoff(days: float, now: datetime | None = None) -> datetime:
+    """``now`` (UTC by default) minus ``days``."""
+    return (now or datetime.now(UTC)) - timedelta(days=days)

@@ -137,6 +137,52 @@ def asset_system_exists(structure: Structure, config: PipelineConfig) -> list[st
     ]
 
 
+#: The attribute type each asset system's collections have (catalog-structure, pam.md).
+COLLECTION_TYPES = {"new": "pim_catalog_asset_collection", "old": "pim_assets_collection"}
+
+
+def something_to_read(structure: Structure, config: PipelineConfig) -> list[str]:
+    """The configured image type must find something to read on this PIM: image attributes
+    (``pim_catalog_image``) for ``images``, asset collection attributes of the configured asset
+    system for ``assets``, either for ``both`` (docs/configuration.md#akeneoimagetype). A run
+    with nothing to read would deliver every product without images, and an empty
+    ``merge-mode="replace"`` image list deletes a product's images in SFCC
+    (docs/sfcc.md#merge-mode-replace).
+
+    Silent when the asset system itself is missing: :func:`asset_system_exists` names that.
+    """
+    if config.reads_assets and structure.asset_system_available is False:
+        return []
+    images = not config.reads_images or bool(structure.image_attributes)
+    assets = not config.reads_assets or bool(structure.asset_collections)
+    if config.akeneoImageType == "both" and (structure.image_attributes or structure.asset_collections):
+        return []
+    if images and assets:
+        return []
+    system = config.akeneoAssetSystem
+    collections = (
+        f"asset collection attribute (type {COLLECTION_TYPES[system]}, akeneoAssetSystem {system!r})"
+    )
+    other_system = "old" if system == "new" else "new"
+    kind = config.akeneoImageType
+    if kind == "images":
+        return [
+            "akeneoImageType 'images': this PIM has no image attribute (type pim_catalog_image) "
+            "to read; if its product images are in asset collections, set akeneoImageType 'assets'"
+        ]
+    if kind == "assets":
+        return [
+            f"akeneoImageType 'assets': this PIM has no {collections} to read; set akeneoImageType "
+            f"'images' for image attributes, or akeneoAssetSystem {other_system!r} if the PIM has "
+            "the other asset system"
+        ]
+    return [
+        f"akeneoImageType 'both': this PIM has neither an image attribute (type pim_catalog_image) "
+        f"nor an {collections} to read; check akeneoAssetSystem ({other_system!r} for the other "
+        "asset system) and the API user's permissions on attributes"
+    ]
+
+
 def asset_families_exist(structure: Structure, families: dict[str, AssetFamily | None]) -> list[str]:
     """Every asset family a collection attribute names (its ``reference_data_name``) exists."""
     return [
@@ -156,6 +202,7 @@ def validate_catalog(config: PipelineConfig, run_dir: StagingPath) -> Validation
     families = records.ASSET_FAMILIES.read(run_dir) if records.ASSET_FAMILIES.exists(run_dir) else {}
     rules = [
         asset_system_exists(structure, config),
+        something_to_read(structure, config),
         collections_not_localizable(structure),
         asset_families_exist(structure, families),
         scope_and_locales(structure, config),

@@ -6,6 +6,7 @@ connection (nothing runs at parse time).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from airflow.sdk.exceptions import ParamValidationError
 
 from pim_images import targets
 from pim_images.config import PipelineConfig, load_config
+from pim_images_airflow.pools import AKENEO_POOL_SIZE, AKENEO_SLOTS, pool_set_command
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 
@@ -209,3 +211,20 @@ def test_akeneo_tasks_share_the_allowance_pool(dag_bag: DagBag) -> None:
     pooled = {t.task_id: t.pool_slots for t in dag.tasks if t.pool == "akeneo_api"}
     assert pooled == {"extract_structure": 1, "extract": 1, "download_media": 4}
     assert max(pooled.values()) <= 4  # the pool's size: a task asking more would never run
+
+
+def test_every_recipe_creates_the_pool_with_the_allowance() -> None:
+    """The pool throttles only if it has the allowance's slots: every place that creates it (the
+    compose init service, the README's recipes, docs/runs.md) says ``AKENEO_POOL_SIZE``, the
+    size the tasks' slots assume; ``pool_set_command`` (make demo, make airflow, the tests) uses it."""
+    root = DAGS.parent
+    sizes = {
+        f"{name}:{match.group(1)}"
+        for name in ("docker-compose.yaml", "README.md", "docs/runs.md")
+        for match in re.finditer(r"airflow pools set akeneo_api (\d+)", (root / name).read_text())
+    }
+    assert {s.split(":")[0] for s in sizes} == {"docker-compose.yaml", "README.md", "docs/runs.md"}
+    assert {s.split(":")[1] for s in sizes} == {str(AKENEO_POOL_SIZE)}, sizes
+    assert pool_set_command()[3:5] == ["akeneo_api", str(AKENEO_POOL_SIZE)]
+    # the pool admits one run's media download, and never two runs' downloads at once
+    assert AKENEO_POOL_SIZE == 4 and max(AKENEO_SLOTS.values()) == AKENEO_POOL_SIZE

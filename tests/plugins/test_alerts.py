@@ -3,20 +3,21 @@ server through the ``pim_images_alerts`` connection, as the failure alert does."
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from smtp_server import SmtpServer
 
-from pim_images_airflow.alerts import deadline_missed
+from pim_images_airflow.alerts import deadline_missed, post_to_slack, slack_notifiers
 
 #: What Airflow passes a deadline callback (``Deadline.handle_miss``): the run as the REST API
-#: shows it, and the deadline.
+#: shows it (``DAGRunResponse``: its id is ``dag_run_id``), and the deadline.
 CONTEXT = {
     "dag_run": {
         "dag_id": "pim_images_import",
-        "run_id": "scheduled__2026-05-01T00:00:00+00:00",
+        "dag_run_id": "scheduled__2026-05-01T00:00:00+00:00",
         "queued_at": "2026-05-02T00:00:03Z",
         "start_date": "2026-05-02T00:00:05Z",
         "state": "running",
@@ -55,3 +56,21 @@ def test_without_the_connection_no_mail_is_sent(smtp: SmtpServer, monkeypatch: p
     monkeypatch.delenv("AIRFLOW_CONN_PIM_IMAGES_ALERTS", raising=False)
     deadline_missed(context=CONTEXT, limit="6 h")
     assert smtp.messages == []
+
+
+def test_slack_is_off_without_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIM_IMAGES_SLACK_CONN", raising=False)
+    assert slack_notifiers() == []
+    assert post_to_slack("a text") is False
+
+
+def test_slack_without_its_provider_names_the_line_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Slack provider is optional (docs/runs.md#alerts): with the variable set and the
+    provider missing (hidden here), the DAG's import error says what to install."""
+    monkeypatch.setenv("PIM_IMAGES_SLACK_CONN", "pim_images_slack")
+    monkeypatch.setitem(sys.modules, "airflow.providers.slack", None)
+    with pytest.raises(
+        ImportError, match=r"pip install apache-airflow-providers-slack==9\.11\.1 -c constraints\.txt"
+    ):
+        slack_notifiers()
+    assert post_to_slack("a text") is False  # a deadline callback still mails, and logs why not Slack

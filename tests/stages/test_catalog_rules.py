@@ -104,17 +104,72 @@ def test_an_unknown_channel_is_named(broken_catalog: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("configured", "served", "setting"),
-    [("new", "old", "akeneoAssetSystem 'new'"), ("old", "new", "akeneoAssetSystem 'old'")],
-    ids=["asset-manager-missing", "pam-missing"],
+    ("configured", "served", "version", "fix"),
+    [("new", "old", "3.2", "akeneoAssetSystem 'old'"), ("old", "new", "7.0", "akeneoAssetSystem 'new'")],
+    ids=["asset-manager-missing-on-3.2", "pam-missing-on-7.0"],
 )
+@pytest.mark.parametrize("image_type", ["assets", "both"])
 def test_an_asset_system_missing_from_the_pim_is_the_only_problem(
-    sandbox_of, tmp_path: Path, configured: str, served: str, setting: str
+    sandbox_of, tmp_path: Path, configured: str, served: str, version: str, fix: str, image_type: str
 ) -> None:
-    """The probe against the sandbox answers 404 (the message's text: tests/unit/test_validate.py)."""
-    conf = {"akeneoImageType": "assets", "akeneoAssetSystem": configured}
-    (problem,) = _problems(sandbox_of(asset_system=served), conf, tmp_path)
-    assert problem.startswith(f"{setting}: this PIM has no ")
+    """The probe against the sandbox answers 404; the problem names the setting to change."""
+    conf = {"akeneoImageType": image_type, "akeneoAssetSystem": configured}
+    (problem,) = _problems(sandbox_of(asset_system=served, akeneo_version=version), conf, tmp_path)
+    assert problem.startswith(f"akeneoAssetSystem {configured!r}: this PIM has no ")
+    assert fix in problem
+
+
+@pytest.mark.parametrize(
+    ("conf", "defects", "expected"),
+    [
+        (
+            {"akeneoImageType": "images"},
+            ("no_image_attributes",),
+            "akeneoImageType 'images': this PIM has no image attribute (type pim_catalog_image) to read; "
+            "if its product images are in asset collections, set akeneoImageType 'assets'",
+        ),
+        (
+            {"akeneoImageType": "assets"},
+            ("no_asset_collections",),
+            "akeneoImageType 'assets': this PIM has no asset collection attribute (type "
+            "pim_catalog_asset_collection, akeneoAssetSystem 'new') to read; set akeneoImageType 'images' "
+            "for image attributes, or akeneoAssetSystem 'old' if the PIM has the other asset system",
+        ),
+        (
+            {"akeneoImageType": "both"},
+            ("no_image_attributes", "no_asset_collections"),
+            "akeneoImageType 'both': this PIM has neither an image attribute (type pim_catalog_image) nor "
+            "an asset collection attribute (type pim_catalog_asset_collection, akeneoAssetSystem 'new') "
+            "to read; check akeneoAssetSystem ('old' for the other asset system) and the API user's "
+            "permissions on attributes",
+        ),
+    ],
+    ids=["images", "assets", "both"],
+)
+def test_an_image_type_with_nothing_to_read_is_a_validate_error(
+    sandbox_of, tmp_path: Path, conf: dict[str, Any], defects: tuple[str, ...], expected: str
+) -> None:
+    """Delivering every product without images would clear them downstream (docs/bad-input.md)."""
+    assert _problems(sandbox_of(defects=defects), conf, tmp_path) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("conf", "defects"),
+    [
+        ({"akeneoImageType": "both"}, ("no_image_attributes",)),
+        ({"akeneoImageType": "both"}, ("no_asset_collections",)),
+    ],
+    ids=["no-images", "no-collections"],
+)
+def test_both_with_one_side_to_read_passes_validate(
+    sandbox_of, tmp_path: Path, conf: dict[str, Any], defects: tuple[str, ...]
+) -> None:
+    assert (
+        run_pipeline(sandbox_of(defects=defects), conf, tmp_path, until="validate")
+        .summaries["validate"]
+        .errors
+        == []
+    )
 
 
 # -- warnings: the image is skipped, the stages go on to delivery ------------------------------

@@ -2,6 +2,10 @@
 (scheduler, DAG processor, API server, triggerer; LocalExecutor, SQLite) started on a free port,
 the Akeneo pool created as the README says, then the README's backfill recipe over three
 intervals. Marked ``system``: not in the default run (``pytest -m system`` runs it, ~2 minutes).
+
+The DAG's deadline is set to a few seconds (``PIM_IMAGES_DEADLINE_HOURS``) and the alert
+connection to a local SMTP server: the queued runs miss it at once, and the scheduler's deadline
+handling runs the DAG's callback, which mails (docs/runs.md#alerts).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from smtp_server import SmtpServer
 
 from pim_images_airflow.pools import pool_set_command
 from pim_sandbox.__main__ import airflow_environment
@@ -30,6 +35,8 @@ DAG_ID = "pim_images_import"
 #: three daily intervals: logical dates 2026-03-01 to 2026-03-03, interval ends the day after
 INTERVAL_ENDS = ("20260302T000000Z", "20260303T000000Z", "20260304T000000Z")
 TIMEOUT = 150
+#: the DAG's deadline in the test: 3.6 s after a run is queued
+DEADLINE_HOURS = "0.001"
 
 
 def _free_port() -> int:
@@ -45,7 +52,17 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
+
+
+@pytest.fixture
+def airflow(sandbox: Sandbox, smtp: SmtpServer, tmp_path: Path) -> Iterator[Path]:
     """A running ``airflow standalone`` in a fresh home, the backfill created: its metadata DB."""
     home = tmp_path / "airflow"
     home.mkdir()
@@ -64,7 +81,12 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # a task's first call to the API server (SQLite, a contended CI machine, the deadline
+        # callbacks starting at once) took 7 s: 5 s, the default, killed the task before it ran
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "PIM_IMAGES_STAGING": f"file://{home}/pim_images",
+        "PIM_IMAGES_DEADLINE_HOURS": DEADLINE_HOURS,
+        "AIRFLOW_CONN_PIM_IMAGES_ALERTS": smtp.connection("ops@example.com"),
     }
     # The README's recipe (docs/runs.md#backfills), before the services start: with SQLite the
     # metadata database takes one writer at a time, and the CLI would meet the scheduler's locks.
@@ -132,7 +154,7 @@ def _wait(what: str, check, home: Path, timeout: float = TIMEOUT):
     raise AssertionError(f"timed out waiting for {what}; standalone log:\n{log}")
 
 
-def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox) -> None:
+def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox, smtp: SmtpServer) -> None:
     db = airflow
     home = db.parent
     most_running = 0
@@ -158,6 +180,19 @@ def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox
     assert {f"PRODUCT-IMAGES_V2_{stamp}.csv" for stamp in INTERVAL_ENDS} <= names
     catalogs = {p.name for p in sandbox.sftp_root.rglob("catalog_*.xml")}
     assert {f"catalog_pim-images-catalog_{stamp}.xml" for stamp in INTERVAL_ENDS} <= catalogs
+    # the deadline alert: a mail per run still going 3.6 s after it was queued
+    started = time.monotonic()
+    prefix = f"PIM images import still running after {DEADLINE_HOURS} h: run "
+
+    def late() -> set[str] | None:
+        found = {m["Subject"].removeprefix(prefix) for m in smtp.messages if m["Subject"].startswith(prefix)}
+        return found if {r for r, _ in runs} <= found else None
+
+    late_runs = _wait("a deadline mail for each backfill run", late, home, timeout=60)
+    print(f"deadline mails for {sorted(late_runs)}, {time.monotonic() - started:.1f} s after the runs ended")
+    mail = next(m for m in smtp.messages if m["Subject"] == prefix + runs[0][0])
+    assert mail["To"] == "ops@example.com"
+    assert f"/dags/{DAG_ID}/runs/{runs[0][0]}" in mail.get_body(("html",)).get_content()
 
 
 def _failure_logs(home: Path) -> str:

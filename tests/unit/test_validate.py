@@ -9,7 +9,7 @@ import pytest
 from pim_images import records
 from pim_images.config import load_config
 from pim_images.errors import CatalogError
-from pim_images.records import AssetAttribute, AssetFamily, Channel, Collection, Structure
+from pim_images.records import AssetAttribute, AssetFamily, Channel, Collection, ImageAttribute, Structure
 from pim_images.validate import (
     asset_families_exist,
     asset_system_exists,
@@ -18,6 +18,7 @@ from pim_images.validate import (
     link_mapping,
     metadata_mapping,
     scope_and_locales,
+    something_to_read,
     validate_catalog,
 )
 
@@ -173,10 +174,36 @@ def test_validate_catalog_reports_every_error_of_every_rule(tmp_path: Path) -> N
     records.ASSET_FAMILIES.write(tmp_path, {})
     with pytest.raises(CatalogError) as err:
         validate_catalog(load_config(CONFIG, {"akeneoLocales": ["en_US", "xx_XX"]}), tmp_path)
-    assert len(err.value.problems) == 4
+    assert len(err.value.problems) == 5
     assert err.value.problems[0].startswith("akeneoAssetSystem 'new': this PIM has no Asset Manager")
+    assert err.value.problems[1].startswith("akeneoImageType 'images': this PIM has no image attribute")
+
+
+def test_an_image_type_with_nothing_to_read_is_named_with_what_to_change() -> None:
+    image = [ImageAttribute(code="main_image")]
+    none: list = []
+
+    def problems(image_type: str, system: str = "new", **structure) -> list[str]:
+        config = load_config(CONFIG, {"akeneoImageType": image_type, "akeneoAssetSystem": system})
+        return something_to_read(_structure(**structure), config)
+
+    assert problems("images", image_attributes=image, asset_collections=none) == []
+    assert problems("images", image_attributes=none)[0].endswith("set akeneoImageType 'assets'")
+    assert problems("assets", image_attributes=image) == []
+    (old,) = problems("assets", "old", image_attributes=image, asset_collections=none)
+    assert "(type pim_assets_collection, akeneoAssetSystem 'old')" in old
+    assert "akeneoAssetSystem 'new' if the PIM has the other asset system" in old
+    assert problems("both", image_attributes=none) == []  # collections only
+    assert problems("both", image_attributes=image, asset_collections=none) == []
+    assert problems("both", image_attributes=none, asset_collections=none)[0].startswith(
+        "akeneoImageType 'both': this PIM has neither"
+    )
+    # a missing asset system is named by asset_system_exists alone
+    assert problems("assets", asset_collections=none, asset_system_available=False) == []
 
 
 def test_a_valid_catalog_passes(tmp_path: Path) -> None:
-    records.STRUCTURE.write(tmp_path, _structure(asset_collections=[]))
+    records.STRUCTURE.write(
+        tmp_path, _structure(asset_collections=[], image_attributes=[ImageAttribute(code="main_image")])
+    )
     assert validate_catalog(load_config(CONFIG), tmp_path).errors == []

@@ -158,6 +158,8 @@ class SandboxCatalog:
         self.asset_families: Mapping[str, dict[str, Any]] = self._assets.families
         #: what users changed since the catalog was generated (:mod:`~pim_sandbox.catalog.changes`)
         self.changes = CatalogChanges()
+        if isinstance(self._assets, PamAssets):
+            self._assets.changes = self.changes
 
     # -- products (pim_sandbox.catalog.products) ------------------------------------------------------
 

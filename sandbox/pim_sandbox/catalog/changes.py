@@ -13,6 +13,9 @@ the generated one.
 - ``values``: attribute code -> the new list of values, or ``None`` to remove the attribute's
   values (the media ``_links`` of a copied value are dropped: a client downloads a media by its
   code; an Asset Manager client falls back to ``/asset-media-files/{code}``).
+- ``pam_uploads``: a PAM asset given a new reference file (pam.md): its files become those of
+  another asset of its kind (new file codes, new bytes, the PIM's variations generated again)
+  at the same routes; the PAM shows no ``updated`` date and takes no ``updated`` filter.
 """
 
 from __future__ import annotations
@@ -43,9 +46,11 @@ class CatalogChanges:
         self.products: dict[int, _Change] = {}
         self.models: dict[str, _Change] = {}
         self.assets: dict[tuple[str | None, str], _Change] = {}
+        #: PAM asset code -> the code of the asset whose files it now has
+        self.pam_uploads: dict[str, str] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.products or self.models or self.assets)
+        return bool(self.products or self.models or self.assets or self.pam_uploads)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -82,6 +87,11 @@ class CatalogChanges:
 
     def change_asset(self, family: str | None, code: str, updated: datetime, values: dict[str, Any]) -> None:
         self.assets[(family, code)] = self._merge(self.assets.get((family, code)), updated, values)
+
+    def upload_pam_files(self, code: str, source: str) -> None:
+        """Record a new reference file uploaded to PAM asset ``code``: the files of ``source``
+        (an asset of the same kind), under ``code``'s routes."""
+        self.pam_uploads[code] = source
 
     # -- applying -----------------------------------------------------------------------------
 

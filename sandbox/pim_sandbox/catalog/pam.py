@@ -15,6 +15,7 @@ from pim_sandbox.catalog.assets import (
     Assets,
     _asset_locales,
 )
+from pim_sandbox.catalog.changes import CatalogChanges
 from pim_sandbox.catalog.common import _ECOMMERCE_LOCALES, _PRINT_LOCALES, _Dice
 from pim_sandbox.catalog.media import MediaFile, _AssetFile, _extension
 
@@ -38,6 +39,8 @@ class PamAssets(Assets):
     """The assets of a PIM with the PAM."""
 
     system = "old"
+    #: the catalog's changes (its new reference files, :attr:`CatalogChanges.pam_uploads`)
+    changes: CatalogChanges | None = None
 
     def resource(self, header: AssetHeader, base_url: str) -> dict[str, Any]:
         """Build a PAM asset as PIM 3.x's API shows it: key names of the Swagger file (see the errata)."""
@@ -100,6 +103,9 @@ class PamAssets(Assets):
         variation file per channel (and locale of the channel) from each image reference file, and none from a
         PDF. A few image variations are missing, as when a generation failed.
         """
+        source = self.changes.pam_uploads.get(header.code) if self.changes else None
+        if source is not None:
+            header = self.asset_header(header.group, source)
         index, role, group = header.owner, header.role, header.group
         sku = self._products.header(index).identifier
         pin = _ASSET_PINNED.get(index)

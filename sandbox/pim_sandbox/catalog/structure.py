@@ -26,6 +26,9 @@ DEFECTS = {
     "localizable_collection": "collection attribute packshots is localizable and lifestyle_assets scopable",
     "missing_asset_family": "collection attribute retired_assets names asset family retired_media, "
     "which does not exist (Asset Manager only)",
+    "no_image_attributes": "no pim_catalog_image attribute (images only in asset collections)",
+    "no_asset_collections": "no asset collection attribute of either asset system "
+    "(images only in image attributes)",
 }
 
 
@@ -185,6 +188,11 @@ def _with_defects(
     broken = {"packshots": "localizable", "lifestyle_assets": "scopable"}
     if "localizable_collection" in defects:
         attributes = [{**a, broken[a["code"]]: True} if a["code"] in broken else a for a in attributes]
+    if "no_image_attributes" in defects:
+        attributes = [a for a in attributes if a["type"] != "pim_catalog_image"]
+    if "no_asset_collections" in defects:
+        collection_types = ("pim_catalog_asset_collection", "pim_assets_collection")
+        attributes = [a for a in attributes if a["type"] not in collection_types]
     if "missing_asset_family" in defects and asset_system == "new":
         attributes.append(
             _attribute(
