@@ -5,6 +5,7 @@ Pure functions on records and configuration, tested on tiny inputs; the renderer
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ MAX_PRODUCT_ID = 100
 _SEPARATORS = re.compile(r"[-_\s]+(.)?")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def camelize(code: str) -> str:
     """An Akeneo code as the SFCC connector camelizes it into SFCC ids
     (docs/transform.md#camelize): trimmed, lower-cased whole, then each run of ``-``, ``_`` or
@@ -28,6 +30,8 @@ def camelize(code: str) -> str:
 
     >>> camelize("packshot_images"), camelize("packshotURL"), camelize("Front View")
     ('packshotImages', 'packshoturl', 'frontView')
+
+    Memoised (a bounded cache): a render names the same attributes and assets for many products.
     """
     return _SEPARATORS.sub(lambda m: (m.group(1) or "").upper(), code.strip().lower())
 
@@ -225,13 +229,18 @@ def attribute_definition_id_problem(text: str) -> str | None:
     return xml_id_problem(text, MAX_ID) or ("holds '|'" if "|" in text else None)
 
 
-def product_problem(record: ProductImages, config: PipelineConfig) -> tuple[str, str, str] | None:
+def product_problem(
+    record: ProductImages, config: PipelineConfig, custom: list[CustomAttribute] | None = None
+) -> tuple[str, str, str] | None:
     """The first value of a product SFCC's files cannot carry, as ``(what, value, why)``, or
     ``None`` when the whole product can be written (docs/bad-input.md#products-that-cannot-be-written).
 
     Checks what the catalog and metadata XML would hold: the product id, each image's path,
     variation (attribute id as written, and value) and texts for the images SFCC shows, and
     each custom attribute's id and values.
+
+    :param custom: :func:`custom_attributes` of the product's and its members' collections, when
+        the caller has them already.
     """
     checks: list[tuple[str, str, str | None]] = [
         ("product id", record.product_ref, xml_id_problem(record.product_ref, MAX_PRODUCT_ID))
@@ -250,8 +259,10 @@ def product_problem(record: ProductImages, config: PipelineConfig) -> tuple[str,
         checks.append(
             ("member product id", member.product_id, xml_id_problem(member.product_id, MAX_PRODUCT_ID))
         )
-    every = [*record.collections, *(c for m in record.members for c in m.collections)]
-    for attribute in custom_attributes(every, config):
+    if custom is None:
+        every = [*record.collections, *(c for m in record.members for c in m.collections)]
+        custom = custom_attributes(every, config)
+    for attribute in custom:
         checks.append(("custom attribute", attribute.id, attribute_definition_id_problem(attribute.id)))
         checks.extend(
             (f"custom attribute {attribute.id!r} value", v, xml_text_problem(v)) for v in attribute.values
