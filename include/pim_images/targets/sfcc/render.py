@@ -14,12 +14,14 @@ from __future__ import annotations
 import functools
 import itertools
 import marshal
+import operator
 import os
 import shutil
 import sqlite3
 import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -687,13 +689,36 @@ def _add(
     info.compress_type = compression
     info.external_attr = 0o644 << 16
     data = src.read(_CHUNK)
-    if callable(size) and len(data) < _CHUNK:
-        archive.writestr(info, data)  # the whole member: sets its size
+    if callable(size) and len(data) < _CHUNK:  # the whole member
+        if compression == zipfile.ZIP_STORED:
+            _write_stored(archive, info, data)
+        else:
+            archive.writestr(info, data)
         return
     info.file_size = size() if callable(size) else size
     with archive.open(info, "w") as member:
         member.write(data)
         shutil.copyfileobj(src, member, _CHUNK)
+
+
+def _write_stored(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+    """The bytes ``archive.writestr(info, data)`` writes for a stored member, in one go.
+
+    ``writestr`` writes a header with no CRC, the data, then seeks back to write the header
+    again with it, and forward again: three seeks, each a flush of the file's buffer, for
+    every image. Here the CRC is computed first and the final header written once, by
+    zipfile's own ``ZipInfo.FileHeader``; the member is then recorded as ``writestr`` records
+    it (``start_dir``, ``filelist``: zipfile's attributes, Python 3.11). The unit tests check
+    the archive against ``writestr``'s, byte for byte.
+    """
+    info.file_size = info.compress_size = len(data)
+    info.CRC = zlib.crc32(data)
+    info.header_offset = archive.start_dir  # where writestr seeks to before writing
+    header = info.FileHeader(len(data) * 1.05 > zipfile.ZIP64_LIMIT)  # writestr's ZIP64 rule
+    archive.fp.write(header)  # type: ignore[union-attr]
+    archive.fp.write(data)  # type: ignore[union-attr]
+    archive.start_dir = info.header_offset + len(header) + len(data)
+    archive.filelist.append(info)
 
 
 class _SpooledMembers:
@@ -705,14 +730,20 @@ class _SpooledMembers:
     ``ZipInfo`` slots (marshal, each after its length), and rebuilt when read back.
     """
 
-    _SLOTS = tuple(slot for slot in zipfile.ZipInfo.__slots__ if slot != "__weakref__")
+    #: every slot a written member has: those a new ZipInfo sets, and the two writing sets
+    _SLOTS = tuple(
+        slot
+        for slot in zipfile.ZipInfo.__slots__
+        if hasattr(zipfile.ZipInfo("x"), slot) or slot in ("CRC", "header_offset")
+    )
+    _values = operator.attrgetter(*_SLOTS)
 
     def __init__(self, spool: IO[bytes]) -> None:
         self._spool = spool
         self._count = 0
 
     def append(self, info: zipfile.ZipInfo) -> None:
-        data = marshal.dumps(tuple(getattr(info, slot, None) for slot in self._SLOTS))
+        data = marshal.dumps(self._values(info))
         self._spool.write(struct.pack("<I", len(data)) + data)
         self._count += 1
 
