@@ -35,6 +35,7 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
+    monkeypatch.setattr(render, "_WHOLE", chunk)
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
     binaries = sorted(

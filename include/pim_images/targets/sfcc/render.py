@@ -680,15 +680,8 @@ def write_site_archive(
         prefix = f"{catalog_dir}/static/default/"
         for path, sha256 in binaries:
             if local is not None:
-                file = f"{local}/{sha256[:2]}/{sha256}"
-                with open(file, "rb") as src:
-                    _add(
-                        archive,
-                        prefix + path,
-                        src,
-                        functools.partial(os.path.getsize, file),
-                        zipfile.ZIP_STORED,
-                    )
+                with open(f"{local}/{sha256[:2]}/{sha256}", "rb", buffering=0) as src:
+                    _add(archive, prefix + path, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
             else:
                 blob = blobs / sha256[:2] / sha256
                 with blob.open("rb") as src:
@@ -699,8 +692,11 @@ def _size(path: StagingPath) -> int:
     return int(path.stat().st_size)
 
 
-#: Bytes of a member read at a time: a smaller member (most images) is written in one piece.
+#: Bytes of a member read at a time when it is copied in chunks.
 _CHUNK = 1 << 20
+#: A stored member of a known size up to this is read whole (one read the size of the file: a
+#: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
+_WHOLE = 8 << 20
 
 
 def _add(
@@ -714,6 +710,9 @@ def _add(
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = compression
     info.external_attr = 0o644 << 16
+    if compression == zipfile.ZIP_STORED and not callable(size) and size <= _WHOLE:
+        _write_stored(archive, info, src.read())
+        return
     data = src.read(_CHUNK)
     if callable(size) and len(data) < _CHUNK:  # the whole member
         if compression == zipfile.ZIP_STORED:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pim_images.config import PipelineConfig
@@ -242,29 +242,40 @@ def product_problem(
     :param custom: :func:`custom_attributes` of the product's and its members' collections, when
         the caller has them already.
     """
-    checks: list[tuple[str, str, str | None]] = [
-        ("product id", record.product_ref, xml_id_problem(record.product_ref, MAX_PRODUCT_ID))
-    ]
+    return next(_problems(record, config, custom), None)
+
+
+def _problems(
+    record: ProductImages, config: PipelineConfig, custom: list[CustomAttribute] | None
+) -> Iterator[tuple[str, str, str]]:
+    """Every value of the product SFCC's files cannot carry, in the order they would be
+    written, as ``(what, value, why)``: lazily, so a product is checked only up to its first."""
+    if problem := xml_id_problem(record.product_ref, MAX_PRODUCT_ID):
+        yield "product id", record.product_ref, problem
     for image in record.images:
         if image.format not in FORMATS:
             continue  # not written
-        checks.append(("image path", image.path, xml_id_problem(image.path, MAX_PATH)))
+        if problem := xml_id_problem(image.path, MAX_PATH):
+            yield "image path", image.path, problem
         for axis, value in image.variation:
             written = attribute_id(axis, config)
-            checks.append(("variation attribute", written, xml_id_problem(written, MAX_ID)))
-            checks.append((f"variation {axis!r} value", value, xml_id_problem(value, MAX_ID)))
+            if problem := xml_id_problem(written, MAX_ID):
+                yield "variation attribute", written, problem
+            if problem := xml_id_problem(value, MAX_ID):
+                yield f"variation {axis!r} value", value, problem
         for kind, texts in image.texts.items():
-            checks.extend((f"image {kind}", t.value, xml_text_problem(t.value)) for t in texts)
+            for text in texts:
+                if problem := xml_text_problem(text.value):
+                    yield f"image {kind}", text.value, problem
     for member in record.members:
-        checks.append(
-            ("member product id", member.product_id, xml_id_problem(member.product_id, MAX_PRODUCT_ID))
-        )
+        if problem := xml_id_problem(member.product_id, MAX_PRODUCT_ID):
+            yield "member product id", member.product_id, problem
     if custom is None:
         every = [*record.collections, *(c for m in record.members for c in m.collections)]
         custom = custom_attributes(every, config)
     for attribute in custom:
-        checks.append(("custom attribute", attribute.id, attribute_definition_id_problem(attribute.id)))
-        checks.extend(
-            (f"custom attribute {attribute.id!r} value", v, xml_text_problem(v)) for v in attribute.values
-        )
-    return next(((what, value, problem) for what, value, problem in checks if problem), None)
+        if problem := attribute_definition_id_problem(attribute.id):
+            yield "custom attribute", attribute.id, problem
+        for value in attribute.values:
+            if problem := xml_text_problem(value):
+                yield f"custom attribute {attribute.id!r} value", value, problem
