@@ -12,8 +12,10 @@ import pytest
 from lxml import etree
 
 from pim_images.media import MediaCache
+from pim_images.records import ImageText
 from pim_images.targets.sfcc import render
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
+from pim_images.targets.sfcc.rules import CustomAttribute
 
 NAME = "pim-images_cat_20260301T000000Z"
 
@@ -102,9 +104,12 @@ def test_the_metadata_written_in_slices_is_the_whole_tree_pretty_printed(
 
 
 def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
-    # attribute values are escaped by hand: a raw tab or line break would read back as a space
+    # values are escaped by hand: a raw tab or line break in an attribute would read back as a
+    # space, a raw carriage return in a text as a line feed
     odd = 'a&b<c>d"e\tf\ng\rh é'
-    product = Product(odd, [Group(odd, ((odd, odd),), [odd])], [])
+    texts = {"alt": [ImageText(odd, "fr_FR")], "title": [ImageText("")]}
+    custom = [CustomAttribute(odd, "fr_FR", [odd, ""]), CustomAttribute("t", None, [odd], "string")]
+    product = Product(odd, [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts})], custom)
     out = io.BytesIO()
     render.write_catalog_xml(out, "cat", [odd], [product])
     root = etree.fromstring(out.getvalue())
@@ -114,3 +119,9 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     assert group.get("view-type") == odd
     assert (group[0].get("attribute-id"), group[0].get("value")) == (odd, odd)
     assert group[1].get("path") == odd
+    alt, title = group[2]
+    assert (alt.text, alt.get(render.XML_LANG), title.text) == (odd, "fr-FR", None)
+    first, second = root.find("c:product/c:custom-attributes", ns)
+    assert (first.get("attribute-id"), first.get(render.XML_LANG)) == (odd, "fr-FR")
+    assert [v.text or "" for v in first] == [odd, ""]
+    assert second.text == odd

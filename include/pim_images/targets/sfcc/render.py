@@ -491,6 +491,16 @@ def _a(value: str) -> str:
     return value.translate(_ATTRIBUTE_ESCAPES) if _TO_ESCAPE.search(value) else value
 
 
+#: What libxml2 escapes in text: markup, and the carriage return (a parser would drop it).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_TEXT_TO_ESCAPE = re.compile("[&<>\r]")
+
+
+def _t(value: str) -> str:
+    """A text as lxml writes it (UTF-8 output)."""
+    return value.translate(_TEXT_ESCAPES) if _TEXT_TO_ESCAPE.search(value) else value
+
+
 def _product_xml(product: Product) -> str:
     """One ``product`` element, with the line break and indentation before it, byte for byte as
     lxml's incremental writer wrote it (an empty element as a start and an end tag)."""
@@ -506,7 +516,7 @@ def _product_xml(product: Product) -> str:
         for path in group.paths:
             texts = group.texts.get(path)
             if texts:
-                parts.append(etree.tostring(_image_element(path, texts), encoding="unicode"))
+                parts.append(_image_xml(path, texts))
             else:
                 parts += ('<image path="', _a(path), '"></image>')
         parts.append("</image-group>")
@@ -519,17 +529,22 @@ def _product_xml(product: Product) -> str:
     return "".join(parts)
 
 
-def _image_element(path: str, texts: dict[str, list[ImageText]]) -> etree._Element:
+def _image_xml(path: str, texts: dict[str, list[ImageText]]) -> str:
     """An ``image`` with its ``alt`` then ``title`` elements (catalog.xsd's order), one per
-    locale (``xml:lang`` with a hyphen; none for a non-localized text)."""
-    image = etree.Element(f"{{{CATALOG_NS}}}image", {"path": path}, nsmap={None: CATALOG_NS})
-    for name in ("alt", "title"):
-        for text in texts.get(name, []):
-            element = etree.SubElement(image, f"{{{CATALOG_NS}}}{name}")
-            if text.locale:
-                element.set(XML_LANG, text.locale.replace("_", "-"))
-            element.text = text.value
-    return image
+    locale (``xml:lang`` with a hyphen; none for a non-localized text), as lxml serialized it
+    as a tree of its own: with the namespace declaration, and ``/>`` when it has no text."""
+    parts = [f'<image xmlns="{CATALOG_NS}" path="', _a(path), '"']
+    children = [(name, text) for name in ("alt", "title") for text in texts.get(name, [])]
+    if not children:
+        return "".join((*parts, "/>"))
+    parts.append(">")
+    for name, text in children:
+        parts += ("<", name)
+        if text.locale:
+            parts += (' xml:lang="', _a(text.locale.replace("_", "-")), '"')
+        parts += (">", _t(text.value), "</", name, ">")
+    parts.append("</image>")
+    return "".join(parts)
 
 
 def _custom_attributes_xml(custom: list[CustomAttribute]) -> str:
@@ -537,19 +552,27 @@ def _custom_attributes_xml(custom: list[CustomAttribute]) -> str:
     locale: a ``set-of-string`` as ``value`` elements (keeping their order), another type as
     its text; with the line breaks and indentation around them.
 
-    Built as a small tree and serialized by lxml (texts, and the ``xml:lang`` attribute).
+    As lxml serialized them as a tree of their own: with the namespace declaration, and an
+    attribute without values as ``/>``.
     """
-    element = etree.Element(f"{{{CATALOG_NS}}}custom-attributes", nsmap={None: CATALOG_NS})
+    if not custom:
+        return f'\n    <custom-attributes xmlns="{CATALOG_NS}"/>\n  '
+    parts = [f'\n    <custom-attributes xmlns="{CATALOG_NS}">']
     for attribute in custom:
-        item = etree.SubElement(element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute.id})
+        parts += ('<custom-attribute attribute-id="', _a(attribute.id), '"')
         if attribute.locale:
-            item.set(XML_LANG, attribute.locale.replace("_", "-"))
-        if attribute.type == "set-of-string":
+            parts += (' xml:lang="', _a(attribute.locale.replace("_", "-")), '"')
+        if attribute.type != "set-of-string":
+            parts += (">", _t(attribute.values[0] if attribute.values else ""), "</custom-attribute>")
+        elif attribute.values:
+            parts.append(">")
             for value in attribute.values:
-                etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
+                parts += ("<value>", _t(value), "</value>")
+            parts.append("</custom-attribute>")
         else:
-            item.text = attribute.values[0] if attribute.values else ""
-    return f"\n    {etree.tostring(element, encoding='unicode')}\n  "
+            parts.append("/>")
+    parts.append("</custom-attributes>\n  ")
+    return "".join(parts)
 
 
 def write_metadata_xml(
