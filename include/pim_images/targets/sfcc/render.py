@@ -2,8 +2,12 @@
 
 The catalog XML carries image settings in its header and, per product, only its ``images``
 with ``merge-mode="replace"``: in SFCC's MERGE import mode the delivered image groups replace
-the product's old ones, and nothing else of the product is touched. It is written with lxml's
-incremental writer, one product at a time, so memory stays flat whatever the catalog size.
+the product's old ones, and nothing else of the product is touched. It is streamed one product
+at a time (the declaration and header by lxml's incremental writer, each product as text with
+lxml's escaping, the same bytes at a fraction of the cost), the metadata XML in slices, and
+the archive member by member; what grows with the catalog (its binaries, the attribute
+definitions) is gathered on disk. Memory stays flat whatever the catalog's size
+(docs/architecture.md#streaming-and-memory): 76 MiB peak at 10,000 products, 86 MiB at 100,000.
 
 Outputs are deterministic (same input, same bytes, same names), so retries and backfills
 deliver identical files.
