@@ -147,7 +147,7 @@ def test_a_catalog_that_breaks_the_schema_is_refused_and_no_archive_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a fault of the pipeline's own: the rules let every product through, the writer spells a bad id
-    monkeypatch.setattr(sfcc_render, "product_problem", lambda record, config: None)
+    monkeypatch.setattr(sfcc_render, "product_problem", lambda record, config, custom=None: None)
     run_dir = tmp_path / "run"
     records.IMAGES.write(run_dir, [ProductImages("X" * 101, [IMAGE])])
     with pytest.raises(OutputError, match=r"does not validate against SFCC's catalog\.xsd: .*maxLength"):

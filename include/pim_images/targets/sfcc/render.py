@@ -2,8 +2,12 @@
 
 The catalog XML carries image settings in its header and, per product, only its ``images``
 with ``merge-mode="replace"``: in SFCC's MERGE import mode the delivered image groups replace
-the product's old ones, and nothing else of the product is touched. It is written with lxml's
-incremental writer, one product at a time, so memory stays flat whatever the catalog size.
+the product's old ones, and nothing else of the product is touched. It is streamed one product
+at a time (the declaration and header by lxml's incremental writer, each product as text with
+lxml's escaping, the same bytes at a fraction of the cost), the metadata XML in slices, and
+the archive member by member; what grows with the catalog (its binaries, the attribute
+definitions) is gathered on disk. Memory stays flat whatever the catalog's size
+(docs/architecture.md#streaming-and-memory): 76 MiB peak at 10,000 products, 86 MiB at 100,000.
 
 Outputs are deterministic (same input, same bytes, same names), so retries and backfills
 deliver identical files.
@@ -11,12 +15,22 @@ deliver identical files.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import marshal
+import operator
+import os
+import re
 import shutil
+import sqlite3
+import struct
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -66,37 +80,46 @@ class SfccOutput(StageSummary):
     warnings: list[str] = field(default_factory=list)
 
 
-def image_groups(images: list[Image], config: PipelineConfig) -> list[Group]:
+def image_groups(
+    images: list[Image], config: PipelineConfig, view_types: list[str] | None = None
+) -> list[Group]:
     """A product's image groups: per variation (the master's own first, then sub-models and
     variants in image order), per view type, non-localized first, then per locale.
 
     Only image files SFCC shows (JPG, PNG, GIF, WEBP) go in groups; a path appears once per
     group, at its first position, with the texts of its first image. Variation axes are named
     as the connector's product import names them (:func:`~.rules.attribute_id`).
+
+    :param view_types: :func:`~.rules.declared_view_types` of ``config``, when the caller has
+        them already (the renderer computes them once per run).
     """
-    usable = [i for i in images if i.format in FORMATS]
-    variations = list(dict.fromkeys(tuple(i.variation) for i in usable))
+    declared = declared_view_types(config) if view_types is None else view_types
     texts: dict[str, dict[str, list[ImageText]]] = {}
-    for image in usable:
+    # (variation, view type, locale) -> paths in image order: one pass over the images
+    buckets: dict[tuple[tuple[tuple[str, str], ...], str, str | None], list[str]] = {}
+    variations: dict[tuple[tuple[str, str], ...], None] = {}
+    for image in images:
+        if image.format not in FORMATS:
+            continue
+        variation = tuple(image.variation)
+        variations.setdefault(variation, None)
         if image.texts:
             texts.setdefault(image.path, image.texts)
+        for view_type in view_types_of(image, config):
+            buckets.setdefault((variation, view_type, image.locale), []).append(image.path)
     groups: list[Group] = []
+    locales = (None, *config.akeneoLocales)
     for variation in variations:
-        for view_type in declared_view_types(config):
-            for locale in (None, *config.akeneoLocales):
-                paths = [
-                    i.path
-                    for i in usable
-                    if i.locale == locale
-                    and tuple(i.variation) == variation
-                    and view_type in view_types_of(i, config)
-                ]
+        written = tuple((attribute_id(axis, config), value) for axis, value in variation)
+        for view_type in declared:
+            for locale in locales:
+                paths = buckets.get((variation, view_type, locale))
                 if paths:
                     unique = list(dict.fromkeys(paths))
                     groups.append(
                         Group(
                             locale_view_type(view_type, locale),
-                            tuple((attribute_id(axis, config), value) for axis, value in variation),
+                            written,
                             unique,
                             {p: texts[p] for p in unique if p in texts},
                         )
@@ -127,47 +150,153 @@ class Definition:
 
 @dataclass(frozen=True)
 class Header:
-    """What the catalog's header and the metadata file declare, gathered in a first pass over
-    the image lists (the header comes before the first product)."""
+    """What the catalog's header declares, gathered in a first pass over the image lists (the
+    header comes before the first product); the metadata file's definitions are gathered in the
+    same pass, on disk (:class:`_Scratch`)."""
 
     view_types: list[str]
-    custom_attributes: list[Definition]
     variation_attribute_id: str | None
 
 
-def catalog_header(products: Iterable[ProductImages], config: PipelineConfig) -> Header:
-    """Every view type used (declaration order, then non-localized first and the locales in
-    configured order), every custom attribute with whether it is localized, and the header's
-    single variation attribute (catalog.xsd): the axis most image groups lead with."""
+class _Scratch:
+    """The sets a render gathers whose size grows with the catalog, kept on disk so that memory
+    stays flat (docs/architecture.md#streaming-and-memory): the binaries to put in the archive
+    (delivered path -> sha256, read back sorted by path) and the custom attribute definitions
+    (read back sorted by id). A private temporary SQLite database, deleted when closed.
+    """
+
+    #: rows buffered before they are inserted together, sorted (fewer, more local B-tree inserts)
+    BATCH = 20_000
+    #: definitions already stored, with their ``localizable``: most products repeat the same
+    #: collection attributes, so most upserts are skipped; emptied when it reaches this size
+    KNOWN = 10_000
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "": a private temporary database on disk
+        self.db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE binaries (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE definitions (
+                id TEXT PRIMARY KEY, localizable INTEGER NOT NULL, type TEXT NOT NULL,
+                group_id TEXT NOT NULL, group_name TEXT NOT NULL
+            ) WITHOUT ROWID;
+            """
+        )
+        self._known: dict[str, bool] = {}
+        self._binaries: list[tuple[str, str]] = []
+        self._definitions: list[tuple[str, bool, str, str, str]] = []
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add_binaries(self, pairs: list[tuple[str, str]]) -> None:
+        """``(delivered path, sha256)``: a path is content-addressed, so its first sha256 is its only one."""
+        self._binaries += pairs
+        if len(self._binaries) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._binaries:
+            self._binaries.sort()
+            self.db.executemany("INSERT OR IGNORE INTO binaries VALUES (?, ?)", self._binaries)
+            self._binaries.clear()
+        if self._definitions:
+            self.db.executemany(
+                "INSERT INTO definitions VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET localizable = localizable OR excluded.localizable",
+                self._definitions,
+            )
+            self._definitions.clear()
+
+    def binaries(self) -> Iterator[tuple[str, str]]:
+        """Every binary once, sorted by delivered path (code point order: SQLite compares UTF-8 bytes)."""
+        self._flush()
+        yield from self.db.execute("SELECT path, sha256 FROM binaries ORDER BY path")
+
+    def binary_count(self) -> int:
+        self._flush()
+        return self.db.execute("SELECT count(*) FROM binaries").fetchone()[0]
+
+    def add_definitions(self, attributes: list[CustomAttribute]) -> None:
+        """Define each custom attribute: its first type and group, localizable when any of its values is."""
+        new = []
+        for attribute in attributes:
+            localizable = bool(attribute.locale)
+            known = self._known.get(attribute.id)
+            if known is None or (localizable and not known):
+                new.append((attribute.id, localizable, attribute.type, *attribute.group))
+        if not new:
+            return
+        self._definitions += new
+        if len(self._definitions) >= self.BATCH:
+            self._flush()
+        if len(self._known) >= self.KNOWN:
+            self._known.clear()
+        for id, localizable, *_ in new:
+            self._known[id] = self._known.get(id, False) or localizable
+
+    def definitions(self) -> Iterator[Definition]:
+        """Every custom attribute definition, sorted by id."""
+        self._flush()
+        query = "SELECT id, localizable, type, group_id, group_name FROM definitions ORDER BY id"
+        for id, localizable, type, group_id, group_name in self.db.execute(query):
+            yield Definition(id, bool(localizable), type, (group_id, group_name))
+
+    def groups(self) -> Iterator[tuple[tuple[str, str], list[str]]]:
+        """Each attribute group ``(id, display name)`` in sorted order, with its attribute ids sorted."""
+        self._flush()
+        query = "SELECT group_id, group_name, id FROM definitions ORDER BY group_id, group_name, id"
+        current: tuple[str, str] | None = None
+        ids: list[str] = []
+        for group_id, group_name, id in self.db.execute(query):
+            if (group_id, group_name) != current:
+                if current is not None:
+                    yield current, ids
+                current, ids = (group_id, group_name), []
+            ids.append(id)
+        if current is not None:
+            yield current, ids
+
+
+def catalog_header(
+    products: Iterable[ProductImages], config: PipelineConfig, scratch: _Scratch
+) -> tuple[Header, dict[int, str]]:
+    """One pass over the image lists: which products SFCC's files can carry, and the header.
+
+    The header holds every view type used (declaration order, then non-localized first and the
+    locales in configured order) and its single variation attribute (catalog.xsd): the axis
+    most image groups lead with. Every custom attribute with whether it is localized goes to
+    ``scratch``. Each product is checked once, here (:func:`~.rules.product_problem`).
+
+    :returns: the header, and the warning of each product left out, by its position in ``products``.
+    """
     used: set[tuple[str, str | None]] = set()
-    localized: dict[str, bool] = {}
-    kinds: dict[str, CustomAttribute] = {}
     first_axes: dict[str, int] = {}
-    for product in products:
+    skipped: dict[int, str] = {}
+    for index, product in enumerate(products):
+        every = [*product.collections, *(c for m in product.members for c in m.collections)]
+        custom = custom_attributes(every, config)
+        problem = product_problem(product, config, custom)
+        if problem is not None:
+            what, value, why = problem
+            skipped[index] = f"product {shown(product.product_ref)}: {what} {shown(value)}: {why}; skipped"
+            continue
         for image in product.images:
             used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
-        every = [*product.collections, *(c for m in product.members for c in m.collections)]
-        for attribute in custom_attributes(every, config):
-            localized[attribute.id] = localized.get(attribute.id, False) or bool(attribute.locale)
-            kinds.setdefault(attribute.id, attribute)
+        scratch.add_definitions(custom)
     view_types = [
         locale_view_type(base, locale)
         for base in declared_view_types(config)
         for locale in (None, *config.akeneoLocales)
         if (base, locale) in used
     ]
-    return Header(
-        view_types=view_types,
-        custom_attributes=[
-            Definition(id, localizable, kinds[id].type, kinds[id].group)
-            for id, localizable in sorted(localized.items())
-        ],
-        variation_attribute_id=(
-            attribute_id(min(first_axes, key=lambda a: (-first_axes[a], a)), config) if first_axes else None
-        ),
-    )
+    leading = min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None
+    variation_attribute_id = attribute_id(leading, config) if leading is not None else None
+    return Header(view_types=view_types, variation_attribute_id=variation_attribute_id), skipped
 
 
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
@@ -178,6 +307,10 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     the value (docs/bad-input.md#products-that-cannot-be-written); each XML is validated
     against SFCC's schema once written (docs/bad-input.md#schema-validation).
 
+    Two passes over ``images.jsonl`` (the header comes before the first product); what grows
+    with the catalog (binaries, attribute definitions) is gathered on disk, and every file is
+    streamed, so memory stays flat whatever the catalog's size.
+
     :param stamp: the run's time stamp (from its data interval), part of every file name.
     :raises StagingFileMissing: the transform stage's ``images.jsonl`` is not there.
     :raises OutputError: a written XML does not validate against its schema; the archive is
@@ -186,22 +319,42 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     out = records.target_dir(run_dir, "sfcc")
     out.mkdir(parents=True, exist_ok=True)
     xml_name, archive_name = output_names(config.sfccCatalogId, stamp)
-    header = catalog_header(writable_products(records.IMAGES.read(run_dir), config, []), config)
+    scratch = _Scratch()
+    try:
+        return _render(config, run_dir, cache, out, xml_name, archive_name, scratch)
+    finally:
+        scratch.close()
+
+
+def _render(
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    cache: MediaCache,
+    out: StagingPath,
+    xml_name: str,
+    archive_name: str,
+    scratch: _Scratch,
+) -> SfccOutput:
+    header, skipped = catalog_header(records.IMAGES.read(run_dir), config, scratch)
+    declared = declared_view_types(config)
+    per_asset = config.sfccCustomAttributeNaming == "per_asset"
     warnings: list[str] = []
     counts = {"products": 0, "groups": 0, "members": 0}
 
-    binaries: dict[str, str] = {}  # delivered path -> sha256, gathered in the same pass
-
     def products() -> Iterator[Product]:
-        for record in writable_products(records.IMAGES.read(run_dir), config, warnings):
-            binaries.update(
+        for index, record in enumerate(records.IMAGES.read(run_dir)):
+            if index in skipped:
+                warnings.append(skipped[index])
+                continue
+            binaries = [
                 (i.path, i.sha256)
                 for i in record.images
                 if i.kind == "file" and i.format in FORMATS and i.sha256
-            )
-            if config.sfccCustomAttributeNaming == "per_asset":
+            ]
+            if per_asset:
                 every = [*record.collections, *(c for m in record.members for c in m.collections)]
-                binaries.update((a.values[0], a.file) for c in every for a in c.attributes if a.file)
+                binaries += [(a.values[0], a.file) for c in every for a in c.attributes if a.file]
+            scratch.add_binaries(binaries)
             product_id = record.product_ref
             for image in record.images:
                 if image.format not in FORMATS:
@@ -209,7 +362,7 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
                         f"product {product_id!r} attribute {image.attribute!r}: "
                         f"{image.url or image.format} is not an image file SFCC shows; skipped"
                     )
-            groups = image_groups(record.images, config)
+            groups = image_groups(record.images, config, declared)
             counts["products"] += 1
             counts["groups"] += len(groups)
             yield Product(product_id, groups, custom_attributes(record.collections, config))
@@ -229,15 +382,22 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
             header.variation_attribute_id,
         )
     check_against_schema(out / xml_name, "catalog.xsd")
+    ids: list[str] = []
     with (out / METADATA_FILE).open("wb") as f:
-        write_metadata_xml(f, header.custom_attributes)
+        write_metadata_xml(f, _counted(scratch.definitions(), ids), scratch.groups)
     check_against_schema(out / METADATA_FILE, "metadata.xsd")
     # zipfile writes other bytes (data descriptors) to a stream it cannot seek back in, as an
     # upload to a bucket is: the archive is built in a local temporary file, then copied to
     # staging, so that it is the same bytes wherever staging is (docs/runs.md#staging)
     with tempfile.TemporaryFile(prefix="pim-images-archive-") as local:
         write_site_archive(
-            local, archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE, binaries, cache
+            local,
+            archive_name,
+            config.sfccCatalogId,
+            out / xml_name,
+            out / METADATA_FILE,
+            scratch.binaries(),
+            cache,
         )
         local.seek(0)
         with (out / f"{archive_name}.zip").open("wb") as f:
@@ -247,25 +407,18 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
         products=counts["products"],
         image_groups=counts["groups"],
         member_products=counts["members"],
-        binaries=len(binaries),
+        binaries=scratch.binary_count(),
         view_types=header.view_types,
-        custom_attributes=[d.id for d in header.custom_attributes],
+        custom_attributes=ids,
         warnings=warnings,
     )
 
 
-def writable_products(
-    products: Iterable[ProductImages], config: PipelineConfig, warnings: list[str]
-) -> Iterator[ProductImages]:
-    """The products SFCC's files can carry; each other one is left out with a warning naming
-    it and its first offending value (docs/bad-input.md#products-that-cannot-be-written)."""
-    for record in products:
-        problem = product_problem(record, config)
-        if problem is None:
-            yield record
-            continue
-        what, value, why = problem
-        warnings.append(f"product {shown(record.product_ref)}: {what} {shown(value)}: {why}; skipped")
+def _counted(definitions: Iterable[Definition], ids: list[str]) -> Iterator[Definition]:
+    """``definitions``, noting each id in ``ids`` as it goes by (the summary lists them)."""
+    for definition in definitions:
+        ids.append(definition.id)
+        yield definition
 
 
 @dataclass(frozen=True)
@@ -317,107 +470,205 @@ def write_catalog_xml(
                 for name in ("alt-pattern", "title-pattern"):
                     with xf.element(q(name)):
                         xf.write(IMAGE_TEXT_PATTERN)
+            # each product's elements as text (attribute values escaped as lxml does): lxml's
+            # incremental writer costs several microseconds an element, a third of the render
+            xf.flush()
             for product in products:
-                xf.write("\n  ")
-                with xf.element(q("product"), {"product-id": product.product_id}):
-                    if not product.with_images:
-                        _write_custom_attributes(xf, product.custom)
-                        continue
-                    with xf.element(q("images"), {"merge-mode": "replace"}):
-                        for group in product.groups:
-                            xf.write("\n      ")
-                            with xf.element(q("image-group"), {"view-type": group.view_type}):
-                                for attribute_id, value in group.variation:
-                                    with xf.element(
-                                        q("variation"), {"attribute-id": attribute_id, "value": value}
-                                    ):
-                                        pass
-                                for path in group.paths:
-                                    texts = group.texts.get(path)
-                                    if texts:
-                                        xf.write(_image_element(path, texts))
-                                    else:
-                                        with xf.element(q("image"), {"path": path}):
-                                            pass
-                        if product.groups:
-                            xf.write("\n    ")
-                    if product.custom:
-                        _write_custom_attributes(xf, product.custom)
+                f.write(_product_xml(product).encode())
             xf.write("\n")
 
 
-def _image_element(path: str, texts: dict[str, list[ImageText]]) -> etree._Element:
+#: What libxml2 escapes in an attribute value (lxml's serializer): markup, the quote, and the
+#: whitespace that attribute normalization would otherwise turn into spaces.
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
+
+
+_TO_ESCAPE = re.compile('[&<>"\n\r\t]')
+
+
+def _a(value: str) -> str:
+    """An attribute value as lxml writes it (UTF-8 output: other characters as they are).
+
+    Most values (paths, ids) need no escape: looking for one costs a third of translating."""
+    return value.translate(_ATTRIBUTE_ESCAPES) if _TO_ESCAPE.search(value) else value
+
+
+#: What libxml2 escapes in text: markup, and the carriage return (a parser would drop it).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_TEXT_TO_ESCAPE = re.compile("[&<>\r]")
+
+
+def _t(value: str) -> str:
+    """A text as lxml writes it (UTF-8 output)."""
+    return value.translate(_TEXT_ESCAPES) if _TEXT_TO_ESCAPE.search(value) else value
+
+
+def _product_xml(product: Product) -> str:
+    """One ``product`` element, with the line break and indentation before it, byte for byte as
+    lxml's incremental writer wrote it (an empty element as a start and an end tag)."""
+    parts = ['\n  <product product-id="', _a(product.product_id), '">']
+    if not product.with_images:
+        parts += (_custom_attributes_xml(product.custom), "</product>")
+        return "".join(parts)
+    parts.append('<images merge-mode="replace">')
+    for group in product.groups:
+        parts += ('\n      <image-group view-type="', _a(group.view_type), '">')
+        for axis, value in group.variation:
+            parts += ('<variation attribute-id="', _a(axis), '" value="', _a(value), '"></variation>')
+        for path in group.paths:
+            texts = group.texts.get(path)
+            if texts:
+                parts.append(_image_xml(path, texts))
+            else:
+                parts += ('<image path="', _a(path), '"></image>')
+        parts.append("</image-group>")
+    if product.groups:
+        parts.append("\n    ")
+    parts.append("</images>")
+    if product.custom:
+        parts.append(_custom_attributes_xml(product.custom))
+    parts.append("</product>")
+    return "".join(parts)
+
+
+def _image_xml(path: str, texts: dict[str, list[ImageText]]) -> str:
     """An ``image`` with its ``alt`` then ``title`` elements (catalog.xsd's order), one per
-    locale (``xml:lang`` with a hyphen; none for a non-localized text)."""
-    image = etree.Element(f"{{{CATALOG_NS}}}image", {"path": path}, nsmap={None: CATALOG_NS})
-    for name in ("alt", "title"):
-        for text in texts.get(name, []):
-            element = etree.SubElement(image, f"{{{CATALOG_NS}}}{name}")
-            if text.locale:
-                element.set(XML_LANG, text.locale.replace("_", "-"))
-            element.text = text.value
-    return image
+    locale (``xml:lang`` with a hyphen; none for a non-localized text), as lxml serialized it
+    as a tree of its own: with the namespace declaration, and ``/>`` when it has no text."""
+    parts = [f'<image xmlns="{CATALOG_NS}" path="', _a(path), '"']
+    children = [(name, text) for name in ("alt", "title") for text in texts.get(name, [])]
+    if not children:
+        return "".join((*parts, "/>"))
+    parts.append(">")
+    for name, text in children:
+        parts += ("<", name)
+        if text.locale:
+            parts += (' xml:lang="', _a(text.locale.replace("_", "-")), '"')
+        parts += (">", _t(text.value), "</", name, ">")
+    parts.append("</image>")
+    return "".join(parts)
 
 
-def _write_custom_attributes(xf: Any, custom: list[CustomAttribute]) -> None:
+def _custom_attributes_xml(custom: list[CustomAttribute]) -> str:
     """Image-related custom attributes (docs/sfcc.md#custom-attributes), one element per
     locale: a ``set-of-string`` as ``value`` elements (keeping their order), another type as
-    its text.
+    its text; with the line breaks and indentation around them.
 
-    Built as a small tree and written whole: lxml's incremental writer cannot emit the
-    ``xml:lang`` attribute itself.
+    As lxml serialized them as a tree of their own: with the namespace declaration, and an
+    attribute without values as ``/>``.
     """
-    element = etree.Element(f"{{{CATALOG_NS}}}custom-attributes", nsmap={None: CATALOG_NS})
+    if not custom:
+        return f'\n    <custom-attributes xmlns="{CATALOG_NS}"/>\n  '
+    parts = [f'\n    <custom-attributes xmlns="{CATALOG_NS}">']
     for attribute in custom:
-        item = etree.SubElement(element, f"{{{CATALOG_NS}}}custom-attribute", {"attribute-id": attribute.id})
+        parts += ('<custom-attribute attribute-id="', _a(attribute.id), '"')
         if attribute.locale:
-            item.set(XML_LANG, attribute.locale.replace("_", "-"))
-        if attribute.type == "set-of-string":
+            parts += (' xml:lang="', _a(attribute.locale.replace("_", "-")), '"')
+        if attribute.type != "set-of-string":
+            parts += (">", _t(attribute.values[0] if attribute.values else ""), "</custom-attribute>")
+        elif attribute.values:
+            parts.append(">")
             for value in attribute.values:
-                etree.SubElement(item, f"{{{CATALOG_NS}}}value").text = value
+                parts += ("<value>", _t(value), "</value>")
+            parts.append("</custom-attribute>")
         else:
-            item.text = attribute.values[0] if attribute.values else ""
-    xf.write("\n    ")
-    xf.write(element)
-    xf.write("\n  ")
+            parts.append("/>")
+    parts.append("</custom-attributes>\n  ")
+    return "".join(parts)
 
 
-def write_metadata_xml(f: IO[bytes], custom_attributes: list[Definition] | None = None) -> None:
+def write_metadata_xml(
+    f: IO[bytes],
+    custom_attributes: Iterable[Definition] = (),
+    groups: Callable[[], Iterable[tuple[tuple[str, str], list[str]]]] | None = None,
+) -> None:
     """System object extensions for ``Product``: every custom attribute the catalog uses, so
     that SFCC accepts it (docs/sfcc.md#metadata-xml), in the connector's attribute groups for
     Business Manager (``AkeneoAttributes``; ``AkeneoAsset<Asset>Attributes`` per asset).
 
-    :param custom_attributes: the definition of each custom attribute.
+    :param custom_attributes: the definition of each custom attribute, in the order written.
+    :param groups: when given, gives each attribute group ``(id, display name)`` with its
+        attribute ids, sorted (the definitions may be too many to hold: they are read again);
+        else the groups are gathered from ``custom_attributes``.
 
     The file is in every site-import archive, empty of definitions when there are none, so
-    the archive's layout never changes.
+    the archive's layout never changes. It is written in slices of :data:`_METADATA_SLICE`
+    elements, each serialized as lxml pretty-prints it in the whole document (same depth, same
+    indentation), so memory stays flat whatever the number of definitions.
     """
+    definitions = iter(custom_attributes)
+    first = list(itertools.islice(definitions, _METADATA_SLICE))
+    root = etree.Element(_m("metadata"), nsmap={None: METADATA_NS})
+    extension = etree.SubElement(root, _m("type-extension"), {"type-id": "Product"})
+    if not first:
+        f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+        return
+    gathered: dict[tuple[str, str], list[str]] = {}
+    container = etree.SubElement(extension, _m("custom-attribute-definitions"))
+    placeholder = etree.SubElement(container, _m("attribute-definition"))  # splits the skeleton
+    group_definitions = etree.SubElement(extension, _m("group-definitions"))
+    skeleton = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    container.remove(placeholder)
+    head, rest = skeleton.split(b"      <attribute-definition/>\n")
+    between, tail = rest.split(b"<group-definitions/>\n")
+    f.write(head)
+    batch = first
+    while batch:
+        for definition in batch:
+            if groups is None:
+                gathered.setdefault(definition.group, []).append(definition.id)
+        f.write(_slice(container, [_definition_element(d) for d in batch]))
+        batch = list(itertools.islice(definitions, _METADATA_SLICE))
+    f.write(between + b"<group-definitions>\n")
+    pending: list[etree._Element] = []
+    for (group_id, name), ids in groups() if groups is not None else sorted(gathered.items()):
+        group = etree.Element(_m("attribute-group"), {"group-id": group_id})
+        etree.SubElement(group, _m("display-name"), {XML_LANG: "x-default"}).text = name
+        for id in ids:
+            etree.SubElement(group, _m("attribute"), {"attribute-id": id})
+        pending.append(group)
+        if len(pending) >= _METADATA_SLICE:
+            f.write(_slice(group_definitions, pending))
+            pending = []
+    if pending:
+        f.write(_slice(group_definitions, pending))
+    f.write(b"    </group-definitions>\n" + tail)
 
-    def m(name: str) -> str:
-        return f"{{{METADATA_NS}}}{name}"
 
-    root = etree.Element(m("metadata"), nsmap={None: METADATA_NS})
-    extension = etree.SubElement(root, m("type-extension"), {"type-id": "Product"})
-    if custom_attributes:
-        definitions = etree.SubElement(extension, m("custom-attribute-definitions"))
-        groups: dict[tuple[str, str], list[str]] = {}
-        for attribute in custom_attributes:
-            definition = etree.SubElement(
-                definitions, m("attribute-definition"), {"attribute-id": attribute.id}
-            )
-            etree.SubElement(definition, m("display-name"), {XML_LANG: "x-default"}).text = attribute.id
-            etree.SubElement(definition, m("type")).text = attribute.type
-            etree.SubElement(definition, m("localizable-flag")).text = str(attribute.localizable).lower()
-            etree.SubElement(definition, m("mandatory-flag")).text = "false"
-            etree.SubElement(definition, m("externally-managed-flag")).text = "true"
-            groups.setdefault(attribute.group, []).append(attribute.id)
-        group_definitions = etree.SubElement(extension, m("group-definitions"))
-        for (group_id, name), ids in sorted(groups.items()):
-            group = etree.SubElement(group_definitions, m("attribute-group"), {"group-id": group_id})
-            etree.SubElement(group, m("display-name"), {XML_LANG: "x-default"}).text = name
-            for id in ids:
-                etree.SubElement(group, m("attribute"), {"attribute-id": id})
-    f.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+#: Elements serialized at a time in the metadata file.
+_METADATA_SLICE = 1000
+
+
+def _m(name: str) -> str:
+    return f"{{{METADATA_NS}}}{name}"
+
+
+def _definition_element(attribute: Definition) -> etree._Element:
+    definition = etree.Element(_m("attribute-definition"), {"attribute-id": attribute.id})
+    etree.SubElement(definition, _m("display-name"), {XML_LANG: "x-default"}).text = attribute.id
+    etree.SubElement(definition, _m("type")).text = attribute.type
+    etree.SubElement(definition, _m("localizable-flag")).text = str(attribute.localizable).lower()
+    etree.SubElement(definition, _m("mandatory-flag")).text = "false"
+    etree.SubElement(definition, _m("externally-managed-flag")).text = "true"
+    return definition
+
+
+def _slice(parent: etree._Element, children: list[etree._Element]) -> bytes:
+    """``children`` pretty-printed as they are in the whole file under ``parent`` (whose
+    ancestors are the file's): put under an empty ``parent`` in the document, serialized with
+    it, cut out, taken away again."""
+    parent.extend(children)
+    try:
+        whole = etree.tostring(parent.getroottree(), encoding="UTF-8", pretty_print=True)
+    finally:
+        for child in children:
+            parent.remove(child)
+    opening = f"<{etree.QName(parent).localname}>\n".encode()
+    closing = f"</{etree.QName(parent).localname}>".encode()
+    start = whole.index(opening) + len(opening)
+    return whole[start : whole.index(closing, start)].rsplit(b"\n", 1)[0] + b"\n"
 
 
 def write_site_archive(
@@ -426,28 +677,149 @@ def write_site_archive(
     catalog_id: str,
     catalog_xml: StagingPath,
     metadata_xml: StagingPath,
-    binaries: dict[str, str],
+    binaries: Iterable[tuple[str, str]],
     cache: MediaCache,
 ) -> None:
     """The site-import zip (docs/sfcc.md#site-import-archive): ``<name>/meta/...``,
     ``<name>/catalogs/<id>/catalog.xml`` and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
 
+    :param binaries: ``(delivered path, sha256)`` of each binary, sorted by path, each once.
+
     Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
-    bytes; images are stored, not deflated (JPEG and PNG are compressed already).
+    bytes; images are stored, not deflated (JPEG and PNG are compressed already). Every member
+    is copied in chunks (nothing is read whole), and the list of members zipfile keeps for the
+    central directory is kept on disk (:class:`_SpooledMembers`), so memory stays flat whatever
+    the number of binaries.
     """
     catalog_dir = f"{name}/catalogs/{catalog_id}"
-    with zipfile.ZipFile(f, "w") as archive:
-        with metadata_xml.open("rb") as xml:
-            _add(archive, f"{name}/meta/{METADATA_FILE}", xml.read(), zipfile.ZIP_DEFLATED)
-        with catalog_xml.open("rb") as xml:
-            _add(archive, f"{catalog_dir}/catalog.xml", xml.read(), zipfile.ZIP_DEFLATED)
-        for path in sorted(binaries):
-            with cache.blob(binaries[path]).open("rb") as blob:
-                _add(archive, f"{catalog_dir}/static/default/{path}", blob.read(), zipfile.ZIP_STORED)
+    blobs = cache.root / "blobs"
+    # a local cache's blobs are opened by their path string: pathlib's joins cost more than the copy
+    local = os.fspath(blobs) if isinstance(blobs, Path) else None
+    with tempfile.TemporaryFile(prefix="pim-images-members-") as spool, zipfile.ZipFile(f, "w") as archive:
+        archive.filelist = _SpooledMembers(spool)  # type: ignore[assignment]
+        archive.NameToInfo = _Unindexed()
+        for member, xml in (
+            (f"{name}/meta/{METADATA_FILE}", metadata_xml),
+            (f"{catalog_dir}/catalog.xml", catalog_xml),
+        ):
+            with xml.open("rb") as src:
+                _add(archive, member, src, xml.stat().st_size, zipfile.ZIP_DEFLATED)
+        prefix = f"{catalog_dir}/static/default/"
+        for path, sha256 in binaries:
+            if local is not None:
+                with open(f"{local}/{sha256[:2]}/{sha256}", "rb", buffering=0) as src:
+                    _add(archive, prefix + path, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
+            else:
+                blob = blobs / sha256[:2] / sha256
+                with blob.open("rb") as src:
+                    _add(archive, prefix + path, src, functools.partial(_size, blob), zipfile.ZIP_STORED)
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes, compression: int) -> None:
+def _size(path: StagingPath) -> int:
+    return int(path.stat().st_size)
+
+
+#: Bytes of a member read at a time when it is copied in chunks.
+_CHUNK = 1 << 20
+#: A stored member of a known size up to this is read whole (one read the size of the file: a
+#: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
+_WHOLE = 8 << 20
+
+
+def _add(
+    archive: zipfile.ZipFile, name: str, src: IO[bytes], size: int | Callable[[], int], compression: int
+) -> None:
+    """Copy ``src`` into ``archive`` as ``name``, ``_CHUNK`` bytes at a time.
+
+    :param size: the member's size, or how to learn it when the first read does not hold the
+        whole member: zipfile gives a member of over 4 GiB a ZIP64 header only when told its size.
+    """
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = compression
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    if compression == zipfile.ZIP_STORED and not callable(size) and size <= _WHOLE:
+        _write_stored(archive, info, src.read())
+        return
+    data = src.read(_CHUNK)
+    if callable(size) and len(data) < _CHUNK:  # the whole member
+        if compression == zipfile.ZIP_STORED:
+            _write_stored(archive, info, data)
+        else:
+            archive.writestr(info, data)
+        return
+    info.file_size = size() if callable(size) else size
+    with archive.open(info, "w") as member:
+        member.write(data)
+        shutil.copyfileobj(src, member, _CHUNK)
+
+
+def _write_stored(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+    """The bytes ``archive.writestr(info, data)`` writes for a stored member, in one go.
+
+    ``writestr`` writes a header with no CRC, the data, then seeks back to write the header
+    again with it, and forward again: three seeks, each a flush of the file's buffer, for
+    every image. Here the CRC is computed first and the final header written once, by
+    zipfile's own ``ZipInfo.FileHeader``; the member is then recorded as ``writestr`` records
+    it (``start_dir``, ``filelist``: zipfile's attributes, Python 3.11). The unit tests check
+    the archive against ``writestr``'s, byte for byte.
+    """
+    info.file_size = info.compress_size = len(data)
+    info.CRC = zlib.crc32(data)
+    info.header_offset = archive.start_dir  # where writestr seeks to before writing
+    header = info.FileHeader(len(data) * 1.05 > zipfile.ZIP64_LIMIT)  # writestr's ZIP64 rule
+    archive.fp.write(header)  # type: ignore[union-attr]
+    archive.fp.write(data)  # type: ignore[union-attr]
+    archive.start_dir = info.header_offset + len(header) + len(data)
+    archive.filelist.append(info)
+
+
+class _SpooledMembers:
+    """The members ``zipfile.ZipFile`` has written, which it keeps to write the central
+    directory when it closes, kept in a temporary file instead of a list.
+
+    zipfile (Python 3.11) only appends to ``filelist``, takes its length and iterates it once
+    when closing: those are what this provides. A member is kept as the tuple of its
+    ``ZipInfo`` slots (marshal, each after its length), and rebuilt when read back.
+    """
+
+    #: every slot a written member has: those a new ZipInfo sets, and the two writing sets
+    _SLOTS = tuple(
+        slot
+        for slot in zipfile.ZipInfo.__slots__
+        if hasattr(zipfile.ZipInfo("x"), slot) or slot in ("CRC", "header_offset")
+    )
+    _values = operator.attrgetter(*_SLOTS)
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self._spool = spool
+        self._count = 0
+
+    def append(self, info: zipfile.ZipInfo) -> None:
+        data = marshal.dumps(self._values(info))
+        self._spool.write(struct.pack("<I", len(data)) + data)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
+        end = self._spool.tell()
+        self._spool.seek(0)
+        read = self._spool.read
+        try:
+            for _ in range(self._count):
+                (length,) = struct.unpack("<I", read(4))
+                info = object.__new__(zipfile.ZipInfo)
+                for slot, value in zip(self._SLOTS, marshal.loads(read(length)), strict=True):
+                    setattr(info, slot, value)
+                yield info
+        finally:
+            self._spool.seek(end)
+
+
+class _Unindexed(dict):  # type: ignore[type-arg]
+    """zipfile's name -> member index, not kept: member names are unique by construction (sorted
+    distinct paths under fixed folders), and only duplicate-name warnings read it."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass

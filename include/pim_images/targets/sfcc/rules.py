@@ -5,8 +5,9 @@ Pure functions on records and configuration, tested on tiny inputs; the renderer
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pim_images.config import PipelineConfig
@@ -21,6 +22,7 @@ MAX_PRODUCT_ID = 100
 _SEPARATORS = re.compile(r"[-_\s]+(.)?")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def camelize(code: str) -> str:
     """An Akeneo code as the SFCC connector camelizes it into SFCC ids
     (docs/transform.md#camelize): trimmed, lower-cased whole, then each run of ``-``, ``_`` or
@@ -28,6 +30,8 @@ def camelize(code: str) -> str:
 
     >>> camelize("packshot_images"), camelize("packshotURL"), camelize("Front View")
     ('packshotImages', 'packshoturl', 'frontView')
+
+    Memoised (a bounded cache): a render names the same attributes and assets for many products.
     """
     return _SEPARATORS.sub(lambda m: (m.group(1) or "").upper(), code.strip().lower())
 
@@ -225,35 +229,53 @@ def attribute_definition_id_problem(text: str) -> str | None:
     return xml_id_problem(text, MAX_ID) or ("holds '|'" if "|" in text else None)
 
 
-def product_problem(record: ProductImages, config: PipelineConfig) -> tuple[str, str, str] | None:
+def product_problem(
+    record: ProductImages, config: PipelineConfig, custom: list[CustomAttribute] | None = None
+) -> tuple[str, str, str] | None:
     """The first value of a product SFCC's files cannot carry, as ``(what, value, why)``, or
     ``None`` when the whole product can be written (docs/bad-input.md#products-that-cannot-be-written).
 
     Checks what the catalog and metadata XML would hold: the product id, each image's path,
     variation (attribute id as written, and value) and texts for the images SFCC shows, and
     each custom attribute's id and values.
+
+    :param custom: :func:`custom_attributes` of the product's and its members' collections, when
+        the caller has them already.
     """
-    checks: list[tuple[str, str, str | None]] = [
-        ("product id", record.product_ref, xml_id_problem(record.product_ref, MAX_PRODUCT_ID))
-    ]
+    return next(_problems(record, config, custom), None)
+
+
+def _problems(
+    record: ProductImages, config: PipelineConfig, custom: list[CustomAttribute] | None
+) -> Iterator[tuple[str, str, str]]:
+    """Every value of the product SFCC's files cannot carry, in the order they would be
+    written, as ``(what, value, why)``: lazily, so a product is checked only up to its first."""
+    if problem := xml_id_problem(record.product_ref, MAX_PRODUCT_ID):
+        yield "product id", record.product_ref, problem
     for image in record.images:
         if image.format not in FORMATS:
             continue  # not written
-        checks.append(("image path", image.path, xml_id_problem(image.path, MAX_PATH)))
+        if problem := xml_id_problem(image.path, MAX_PATH):
+            yield "image path", image.path, problem
         for axis, value in image.variation:
             written = attribute_id(axis, config)
-            checks.append(("variation attribute", written, xml_id_problem(written, MAX_ID)))
-            checks.append((f"variation {axis!r} value", value, xml_id_problem(value, MAX_ID)))
+            if problem := xml_id_problem(written, MAX_ID):
+                yield "variation attribute", written, problem
+            if problem := xml_id_problem(value, MAX_ID):
+                yield f"variation {axis!r} value", value, problem
         for kind, texts in image.texts.items():
-            checks.extend((f"image {kind}", t.value, xml_text_problem(t.value)) for t in texts)
+            for text in texts:
+                if problem := xml_text_problem(text.value):
+                    yield f"image {kind}", text.value, problem
     for member in record.members:
-        checks.append(
-            ("member product id", member.product_id, xml_id_problem(member.product_id, MAX_PRODUCT_ID))
-        )
-    every = [*record.collections, *(c for m in record.members for c in m.collections)]
-    for attribute in custom_attributes(every, config):
-        checks.append(("custom attribute", attribute.id, attribute_definition_id_problem(attribute.id)))
-        checks.extend(
-            (f"custom attribute {attribute.id!r} value", v, xml_text_problem(v)) for v in attribute.values
-        )
-    return next(((what, value, problem) for what, value, problem in checks if problem), None)
+        if problem := xml_id_problem(member.product_id, MAX_PRODUCT_ID):
+            yield "member product id", member.product_id, problem
+    if custom is None:
+        every = [*record.collections, *(c for m in record.members for c in m.collections)]
+        custom = custom_attributes(every, config)
+    for attribute in custom:
+        if problem := attribute_definition_id_problem(attribute.id):
+            yield "custom attribute", attribute.id, problem
+        for value in attribute.values:
+            if problem := xml_text_problem(value):
+                yield f"custom attribute {attribute.id!r} value", value, problem

@@ -1,0 +1,127 @@
+"""The SFCC renderer's streaming writers give the bytes of their whole-in-memory counterparts:
+the archive is zipfile's own, the metadata file lxml's pretty-printed tree, and a product's
+values read back as written (docs/architecture.md#streaming-and-memory)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from pim_images.media import MediaCache
+from pim_images.records import ImageText
+from pim_images.targets.sfcc import render
+from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
+from pim_images.targets.sfcc.rules import CustomAttribute
+
+NAME = "pim-images_cat_20260301T000000Z"
+
+
+def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
+    """The archive as ``zipfile.writestr`` writes it, every member whole in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, compression in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 7])  # 7 bytes: every member copied in chunks
+def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(render, "_CHUNK", chunk)
+    monkeypatch.setattr(render, "_WHOLE", chunk)
+    cache = MediaCache(tmp_path / "cache")
+    blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
+    binaries = sorted(
+        [(f"images/{b.sha256[:2]}/{b.sha256}.jpg", b.sha256) for b in blobs[:2]]
+        + [(f"files/{blobs[2].sha256[:2]}/grün {blobs[2].sha256}.pdf", blobs[2].sha256)]
+    )
+    catalog, metadata = tmp_path / "catalog.xml", tmp_path / METADATA_FILE
+    catalog.write_bytes(b"<catalog>" + b"<product/>" * 500 + b"</catalog>")
+    metadata.write_bytes(b"<metadata/>")
+    out = io.BytesIO()
+    render.write_site_archive(out, NAME, "cat", catalog, metadata, iter(binaries), cache)
+
+    contents = {b.sha256: cache.blob(b.sha256).read_bytes() for b in blobs}
+    expected = _reference_archive(
+        [
+            (f"{NAME}/meta/{METADATA_FILE}", metadata.read_bytes(), zipfile.ZIP_DEFLATED),
+            (f"{NAME}/catalogs/cat/catalog.xml", catalog.read_bytes(), zipfile.ZIP_DEFLATED),
+            *(
+                (f"{NAME}/catalogs/cat/static/default/{p}", contents[s], zipfile.ZIP_STORED)
+                for p, s in binaries
+            ),
+        ]
+    )
+    assert out.getvalue() == expected
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
+        assert archive.testzip() is None
+
+
+def _reference_metadata(definitions: list[Definition]) -> bytes:
+    """The metadata file built as one tree and pretty-printed whole."""
+
+    def m(name: str) -> str:
+        return f"{{{render.METADATA_NS}}}{name}"
+
+    root = etree.Element(m("metadata"), nsmap={None: render.METADATA_NS})
+    extension = etree.SubElement(root, m("type-extension"), {"type-id": "Product"})
+    if definitions:
+        container = etree.SubElement(extension, m("custom-attribute-definitions"))
+        groups: dict[tuple[str, str], list[str]] = {}
+        for d in definitions:
+            container.append(render._definition_element(d))
+            groups.setdefault(d.group, []).append(d.id)
+        group_definitions = etree.SubElement(extension, m("group-definitions"))
+        for (group_id, name), ids in sorted(groups.items()):
+            group = etree.SubElement(group_definitions, m("attribute-group"), {"group-id": group_id})
+            etree.SubElement(group, m("display-name"), {render.XML_LANG: "x-default"}).text = name
+            for id in ids:
+                etree.SubElement(group, m("attribute"), {"attribute-id": id})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 12])
+def test_the_metadata_written_in_slices_is_the_whole_tree_pretty_printed(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    monkeypatch.setattr(render, "_METADATA_SLICE", 2)
+    definitions = [
+        Definition(f"akeneo_a{i:02}&<é>", i % 3 == 0, "string", (f"Group{i % 4}", f'Group "{i % 4}"'))
+        for i in range(count)
+    ]
+    out = io.BytesIO()
+    render.write_metadata_xml(out, iter(definitions))
+    assert out.getvalue() == _reference_metadata(definitions)
+
+
+def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
+    # values are escaped by hand: a raw tab or line break in an attribute would read back as a
+    # space, a raw carriage return in a text as a line feed
+    odd = 'a&b<c>d"e\tf\ng\rh é'
+    texts = {"alt": [ImageText(odd, "fr_FR")], "title": [ImageText("")]}
+    custom = [CustomAttribute(odd, "fr_FR", [odd, ""]), CustomAttribute("t", None, [odd], "string")]
+    product = Product(odd, [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts})], custom)
+    out = io.BytesIO()
+    render.write_catalog_xml(out, "cat", [odd], [product])
+    root = etree.fromstring(out.getvalue())
+    ns = {"c": CATALOG_NS}
+    assert root.find("c:product", ns).get("product-id") == odd
+    group = root.find("c:product/c:images/c:image-group", ns)
+    assert group.get("view-type") == odd
+    assert (group[0].get("attribute-id"), group[0].get("value")) == (odd, odd)
+    assert group[1].get("path") == odd
+    alt, title = group[2]
+    assert (alt.text, alt.get(render.XML_LANG), title.text) == (odd, "fr-FR", None)
+    first, second = root.find("c:product/c:custom-attributes", ns)
+    assert (first.get("attribute-id"), first.get(render.XML_LANG)) == (odd, "fr-FR")
+    assert [v.text or "" for v in first] == [odd, ""]
+    assert second.text == odd
