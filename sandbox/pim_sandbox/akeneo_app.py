@@ -269,7 +269,9 @@ class FaultRule:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
         headers.update(self.headers or {})
         if self.cut_at is not None or self.chunked:
-            return _raw_response(self.status, self.body, self.cut_at, self.content_type, headers)
+            return _raw_response(
+                self.status, self.body, self.cut_at, self.content_type, headers, chunked=self.chunked
+            )
         if isinstance(self.body, str):
             kind = self.content_type or "text/html"
             return Response(self.body, status_code=self.status, media_type=kind, headers=headers)
@@ -284,17 +286,24 @@ class FaultRule:
 
 
 def _raw_response(
-    status: int, body: bytes, cut_at: int | None, content_type: str | None, headers: Mapping[str, str]
+    status: int,
+    body: bytes,
+    cut_at: int | None,
+    content_type: str | None,
+    headers: Mapping[str, str],
+    *,
+    chunked: bool = False,
 ) -> ASGIApp:
     """A body sent in pieces: chunked (no ``Content-Length``, as Akeneo's streamed downloads),
-    or, with ``cut_at``, announced whole in ``Content-Length`` and cut after ``cut_at`` bytes
-    with the connection dropped (a proxy or PIM worker that dies mid-transfer)."""
+    or, with ``cut_at``, cut after ``cut_at`` bytes with the connection dropped (a proxy or PIM
+    worker that dies mid-transfer): announced whole in ``Content-Length``, or, ``chunked``,
+    without its last chunk."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         if content_type:
             raw.append((b"content-type", content_type.encode()))
-        if cut_at is not None:
+        if cut_at is not None and not chunked:
             raw.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         sent = body if cut_at is None else body[:cut_at]
@@ -403,7 +412,8 @@ class Faults:
         :param content_type: the ``Content-Type`` of a ``str`` or ``bytes`` body.
         :param cut_at: send only this many bytes of ``body`` (bytes), after announcing all of
             them in ``Content-Length``, then drop the connection.
-        :param chunked: send ``body`` (bytes) chunked, without ``Content-Length``.
+        :param chunked: send ``body`` (bytes) chunked, without ``Content-Length`` (with
+            ``cut_at``: the connection dropped before the last chunk).
         :param rate: answer only this share of the matching requests, drawn at random
             (0 < rate <= 1; the others go on to the next rule or the PIM); ``None``: every one.
         :return: the rule, whose ``hits`` counts the requests it answered.

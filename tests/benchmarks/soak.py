@@ -21,8 +21,8 @@ retries are the system test's (``tests/system/test_killed_workers.py``).
 - Akeneo, every request (token, lists, downloads): 429 with ``Retry-After: 1``, 500, 502, 503,
   each at ``--rate``; a slow answer (0.3 s) at 3 x ``--rate``; no answer within the client's
   timeout (``--timeout``) at ``--rate`` / 2; every access token expired every 5 s;
-- Akeneo downloads: a body cut mid-transfer (``Content-Length`` announced, connection dropped)
-  at 2 x ``--rate``;
+- Akeneo downloads: a body cut mid-transfer, the connection dropped, at ``--rate`` with its
+  ``Content-Length`` announced and at ``--rate`` chunked without its last chunk;
 - SFTP: the connection dropped mid-upload, a rename refused, a rename slowed by 0.3 s, each at
   ``--sftp-rate``.
 
@@ -305,11 +305,19 @@ def inject_faults(sandbox: Any, rate: float, sftp_rate: float, timeout: float, s
     injected: list[Any] = [faults.add(r"^/api/", 429, times=None, retry_after=1, rate=rate)]
     injected += [faults.add(r"^/api/", status, times=None, rate=rate) for status in (500, 502, 503)]
     cut = b"\xff\xd8\xff\xe0" + bytes(8192)
-    injected.append(
-        faults.add(
-            MEDIA, 200, times=None, body=cut, cut_at=2048, content_type="image/jpeg", rate=min(1.0, 2 * rate)
+    for chunked in (False, True):  # Content-Length announced, or chunked without its last chunk
+        injected.append(
+            faults.add(
+                MEDIA,
+                200,
+                times=None,
+                body=cut,
+                cut_at=2048,
+                chunked=chunked,
+                content_type="image/jpeg",
+                rate=rate,
+            )
         )
-    )
     injected.append(faults.latency(0.3, r"^/api/", rate=min(1.0, 3 * rate)))
     injected.append(faults.latency(timeout + 1.0, r"^/api/", rate=rate / 2))
     sandbox.sftp.faults.cut_upload(r"\.part$", times=None, rate=sftp_rate)
@@ -451,7 +459,7 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             else ("timeout" if rule.seconds > args.timeout else "slow")
         )
         if getattr(rule, "cut_at", None) is not None:
-            kind = "cut body"
+            kind = "cut chunked body" if rule.chunked else "cut body"
         by_kind[kind] += rule.hits
     return {
         "retries_per_task": retries,

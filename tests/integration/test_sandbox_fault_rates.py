@@ -158,3 +158,13 @@ def test_a_slow_rename_is_carried_out_late(sftp) -> None:
     assert time.monotonic() - started >= 0.5
     assert (server.root / "b.csv").read_bytes() == b"x" * 100
     assert server.faults.hits["slow"] == 1
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_cut_body_drops_the_connection_before_its_end(served, faults, chunked: bool) -> None:
+    _, url = served
+    faults.add(CHANNELS, 200, body=bytes(8192), cut_at=1000, chunked=chunked, content_type="image/jpeg")
+    with httpx.Client(base_url=url, timeout=30) as http, http.stream("GET", CHANNELS) as response:
+        assert ("content-length" in response.headers) is not chunked
+        with pytest.raises(httpx.RemoteProtocolError):
+            response.read()
