@@ -430,6 +430,11 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from pim_sandbox.environment import SandboxSettings, run_sandbox
 
     retries = dag_retries()
+    # after the DAG's import, which configures Airflow's logging: a line per SFTP connection and
+    # folder, and one per fault the sandbox answers (a cut body, a client gone), otherwise
+    for noisy in ("paramiko", "airflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     settings = SandboxSettings(
         sftp_root=work / "sftp", products=args.products, models=args.models, seed=args.seed
     )
@@ -558,9 +563,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the catalog and of the fault draws")
     parser.add_argument("--no-record", action="store_true", help="do not append to soak_results.jsonl")
     args = parser.parse_args()
-    for noisy in ("paramiko", "airflow"):  # a line per SFTP connection and folder otherwise
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)  # each cut body, as it should be
     work = Path(tempfile.mkdtemp(prefix="pim-images-soak-"))
     previous_home = os.environ.get("AIRFLOW_HOME")
     os.environ["AIRFLOW_HOME"] = str(work / "airflow")  # the DAG file is read for its retries
