@@ -388,28 +388,33 @@ def compare(faulty: RunFigures, clean: RunFigures) -> dict[str, Any]:
 
 
 def visibility(
-    watcher: DropWatcher, journal: list[tuple[float, str, str, str]], sftp_root: Path
+    watcher: DropWatcher, journal: list[tuple[float, str, str, str]], sftp_root: Path, run: str
 ) -> dict[str, Any]:
-    """Partial and temporary files a consumer could have seen (goal: none)."""
+    """Partial and temporary files a consumer could have seen in the run's folders, ``<run>/``
+    under ``sftp_root`` (goal: none)."""
     final = {}
-    for path in watcher.seen:
+    for path in (p for p in watcher.seen if p.startswith(f"{run}/")):
         try:
             final[path] = hashlib.sha256((sftp_root / path).read_bytes()).hexdigest()
         except FileNotFoundError:
             final[path] = ""
-    partial_seen = sorted(p for p, hashes in watcher.seen.items() if hashes - {final[p]})
+    partial_seen = sorted(p for p in final if watcher.seen[p] - {final[p]})
     half_sets = sorted(
         {
             xml
             for xml, archive_hashes in watcher.catalogs_before_archive
-            if not archive_hashes & {final.get(posixpath.join(posixpath.dirname(xml), _archive_of(xml)), "-")}
+            if xml in final
+            and not archive_hashes
+            & {final.get(posixpath.join(posixpath.dirname(xml), _archive_of(xml)), "-")}
         }
     )
     written_in_place = sorted(
         {path for _, op, path, _ in journal if op == "write" and not is_temporary(posixpath.basename(path))}
     )
     left = sorted(
-        str(p.relative_to(sftp_root)) for p in sftp_root.rglob("*") if p.is_file() and is_temporary(p.name)
+        str(p.relative_to(sftp_root))
+        for p in (sftp_root / run).rglob("*")
+        if p.is_file() and is_temporary(p.name)
     )
     return {
         "partial_seen": partial_seen,
@@ -447,13 +452,15 @@ def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         faulty_served = len(log)
         akeneo_faults = sum(rule.hits for rule in injected)
         sftp_faults = dict(sandbox.sftp.faults.hits)
-        faulty_visible = visibility(watcher, list(sandbox.sftp.journal), work / "sftp")
+        faulty_visible = visibility(watcher, list(sandbox.sftp.journal), work / "sftp", "faults")
         sandbox.app.state.faults.clear()
         sandbox.sftp.faults.clear()
         journal_start = len(sandbox.sftp.journal)
         with DropWatcher(work / "sftp") as clean_watcher:
             clean = run_import(sandbox, "clean", work, retries, args.timeout)
-        clean_visible = visibility(clean_watcher, list(sandbox.sftp.journal)[journal_start:], work / "sftp")
+        clean_visible = visibility(
+            clean_watcher, list(sandbox.sftp.journal)[journal_start:], work / "sftp", "clean"
+        )
         clean_served = len(log) - faulty_served
     differences = compare(faulty, clean)
     by_kind = collections.Counter()
