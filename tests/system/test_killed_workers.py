@@ -86,6 +86,9 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
         # only the run the test triggers: no scheduled interval run beside it
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        # on a loaded machine the API server may take over the default 5 s to start a task; a
+        # timed-out start is retried, refused as already started, and fails a task with no retries
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "PIM_IMAGES_STAGING": f"file://{home}/pim_images",
         # the DAG's retries, after 1 s instead of 30 s doubling (tests/airflow_home/config)
