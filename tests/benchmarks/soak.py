@@ -11,10 +11,12 @@ Akeneo client (as the DAG's ``AkeneoHook``) and a new SFTP connection; a stage t
 tried again up to the task's ``retries`` read from the DAG itself (``dags/pim_images_import.py``:
 3 for most tasks, 0 for ``validate``), and bad input (``InputError``, refused credentials) fails
 at once, as the DAG's ``_run_stage`` decides. The retry delay is not waited (the DAG's is 30 s,
-doubling): a soak needs many runs, not wall time. Not ``airflow dags test``: it runs every task
-in one process with the DAG's test policy, takes minutes to start, and hides the client's
-figures (retries, requests) behind the task logs; killed task processes and Airflow's own
-retries are the system test's (``tests/system/test_killed_workers.py``).
+doubling): a soak needs many runs, not wall time. Not ``airflow dags test``: it adds
+Airflow's start and metadata database to every run, would wait the DAG's retry delays, and
+leaves the client's figures (retries, requests, the faults met) in task logs, where they cannot
+be summed; the soak needs those figures and a watcher beside the drops in one process. Real
+task processes, killed, and Airflow's own retries are the system test's
+(``tests/system/test_killed_workers.py``).
 
 **Faults** (sandbox, ``pim_sandbox``), each drawn at random per request with a seeded generator:
 
