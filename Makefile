@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-quick lint sandbox airflow bench lock clean
+.PHONY: install demo test test-quick lint sandbox airflow bench soak lock clean
 
 install: $(INSTALLED)
 
@@ -53,6 +53,14 @@ airflow: install
 bench: install
 	$(BIN)/python tests/benchmarks/bench_pipeline.py --products $${BENCH_PRODUCTS:-2000} \
 		--models $${BENCH_MODELS:-20} --latency-ms $${BENCH_LATENCY_MS:-50}
+
+## The same catalog imported with faults on (Akeneo 429/5xx, timeouts, cut bodies, expired tokens;
+## SFTP cuts, refused and slow renames) and off: requests, faults, retries, task retries, files,
+## partial or temporary files seen on the drops and products differing (goals: 0); appended to
+## tests/benchmarks/soak_results.jsonl (SOAK_PRODUCTS=150 SOAK_RATE=0.03 SOAK_SFTP_RATE=0.1).
+soak: install
+	$(BIN)/python tests/benchmarks/soak.py --products $${SOAK_PRODUCTS:-150} --models $${SOAK_MODELS:-6} \
+		--rate $${SOAK_RATE:-0.03} --sftp-rate $${SOAK_SFTP_RATE:-0.1}
 
 ## Re-resolve the lock (constraints.txt) after changing requirements*.txt.
 lock:

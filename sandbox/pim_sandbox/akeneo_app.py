@@ -37,6 +37,7 @@ import base64
 import binascii
 import collections
 import json
+import random
 import re
 import secrets
 import threading
@@ -259,6 +260,8 @@ class FaultRule:
     content_type: str | None = None
     cut_at: int | None = None
     chunked: bool = False
+    #: the share of matching requests answered (0 < rate <= 1); ``None``: every one, in turn
+    rate: float | None = None
 
     def response(self) -> ASGIApp:
         """Build the fault's response: Akeneo-style JSON by default, or the given body; cut after
@@ -266,7 +269,9 @@ class FaultRule:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
         headers.update(self.headers or {})
         if self.cut_at is not None or self.chunked:
-            return _raw_response(self.status, self.body, self.cut_at, self.content_type, headers)
+            return _raw_response(
+                self.status, self.body, self.cut_at, self.content_type, headers, chunked=self.chunked
+            )
         if isinstance(self.body, str):
             kind = self.content_type or "text/html"
             return Response(self.body, status_code=self.status, media_type=kind, headers=headers)
@@ -281,17 +286,24 @@ class FaultRule:
 
 
 def _raw_response(
-    status: int, body: bytes, cut_at: int | None, content_type: str | None, headers: Mapping[str, str]
+    status: int,
+    body: bytes,
+    cut_at: int | None,
+    content_type: str | None,
+    headers: Mapping[str, str],
+    *,
+    chunked: bool = False,
 ) -> ASGIApp:
     """A body sent in pieces: chunked (no ``Content-Length``, as Akeneo's streamed downloads),
-    or, with ``cut_at``, announced whole in ``Content-Length`` and cut after ``cut_at`` bytes
-    with the connection dropped (a proxy or PIM worker that dies mid-transfer)."""
+    or, with ``cut_at``, cut after ``cut_at`` bytes with the connection dropped (a proxy or PIM
+    worker that dies mid-transfer): announced whole in ``Content-Length``, or, ``chunked``,
+    without its last chunk."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         if content_type:
             raw.append((b"content-type", content_type.encode()))
-        if cut_at is not None:
+        if cut_at is not None and not chunked:
             raw.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         sent = body if cut_at is None else body[:cut_at]
@@ -317,6 +329,30 @@ def _fault_message(status: int) -> str:
 class _Latency:
     pattern: re.Pattern[str] | None
     seconds: float
+    rate: float | None = None
+    hits: int = 0
+
+
+class Hold:
+    """A gate in front of the next matching request (:meth:`Faults.hold`): the request waits,
+    unanswered, until :meth:`release`; a test does something meanwhile (kills the client).
+
+    :ivar reached: set when a request is being held.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        """Let the held request through (answered as it would have been)."""
+        self.released.set()
+
+    async def wait(self) -> None:
+        self.reached.set()
+        while not self.released.is_set():
+            await asyncio.sleep(0.05)
 
 
 class Faults:
@@ -329,14 +365,24 @@ class Faults:
         faults.add(r"/media-files/", 503, times=2)           # next two media calls get a 503
         faults.latency(0.2)                                   # every response waits 200 ms
         faults.expire_tokens()                                # access tokens issued so far now expire
+        faults.add(r"^/api/", 503, times=None, rate=0.05)     # 5 % of all calls, at random (a soak)
         faults.clear()                                        # back to normal
+
+    Rates draw from one random generator, seeded (:meth:`seed`) for a repeatable soak.
     """
 
     def __init__(self, tokens: TokenStore) -> None:
         self._tokens = tokens
         self._rules: list[FaultRule] = []
         self._latencies: list[_Latency] = []
+        self._holds: list[Hold] = []
         self._lock = threading.Lock()
+        self._random = random.Random(0)
+
+    def seed(self, seed: int) -> None:
+        """Seed the generator that draws which requests a rate-limited fault answers."""
+        with self._lock:
+            self._random.seed(seed)
 
     def add(
         self,
@@ -351,6 +397,7 @@ class Faults:
         content_type: str | None = None,
         cut_at: int | None = None,
         chunked: bool = False,
+        rate: float | None = None,
     ) -> FaultRule:
         """Answer the next ``times`` requests whose path matches ``path_regex`` with ``status``.
 
@@ -365,11 +412,16 @@ class Faults:
         :param content_type: the ``Content-Type`` of a ``str`` or ``bytes`` body.
         :param cut_at: send only this many bytes of ``body`` (bytes), after announcing all of
             them in ``Content-Length``, then drop the connection.
-        :param chunked: send ``body`` (bytes) chunked, without ``Content-Length``.
+        :param chunked: send ``body`` (bytes) chunked, without ``Content-Length`` (with
+            ``cut_at``: the connection dropped before the last chunk).
+        :param rate: answer only this share of the matching requests, drawn at random
+            (0 < rate <= 1; the others go on to the next rule or the PIM); ``None``: every one.
         :return: the rule, whose ``hits`` counts the requests it answered.
         """
         if times is not None and times < 1:
             raise ValueError(f"times must be at least 1 or None, got {times}")
+        if rate is not None and not 0 < rate <= 1:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
         rule = FaultRule(
             re.compile(path_regex),
             status,
@@ -382,15 +434,42 @@ class Faults:
             content_type,
             cut_at,
             chunked,
+            rate,
         )
         with self._lock:
             self._rules.append(rule)
         return rule
 
-    def latency(self, seconds: float, path_regex: str | None = None) -> None:
-        """Delay every response (or those whose path matches ``path_regex``) by ``seconds``."""
+    def latency(
+        self, seconds: float, path_regex: str | None = None, *, rate: float | None = None
+    ) -> _Latency:
+        """Delay every response (or those whose path matches ``path_regex``) by ``seconds``.
+
+        :param rate: delay only this share of them, drawn at random (a slow response now and
+            then; over the client's timeout, a timeout); ``None``: every one.
+        :return: the latency, whose ``hits`` counts the requests it delayed.
+        """
+        latency = _Latency(re.compile(path_regex) if path_regex else None, seconds, rate)
         with self._lock:
-            self._latencies.append(_Latency(re.compile(path_regex) if path_regex else None, seconds))
+            self._latencies.append(latency)
+        return latency
+
+    def hold(self, path_regex: str) -> Hold:
+        """Hold the next request whose path matches, unanswered, until the returned
+        :class:`Hold` is released (a test kills the client meanwhile)."""
+        gate = Hold(re.compile(path_regex))
+        with self._lock:
+            self._holds.append(gate)
+        return gate
+
+    def take_hold(self, path: str) -> Hold | None:
+        """The pending hold for a request on ``path``, removed (used by the middleware)."""
+        with self._lock:
+            for gate in self._holds:
+                if gate.pattern.search(path):
+                    self._holds.remove(gate)
+                    return gate
+        return None
 
     def expire_tokens(self) -> None:
         """Expire every access token issued so far: the next call with one gets a 401 "has expired"."""
@@ -401,12 +480,17 @@ class Faults:
         with self._lock:
             self._rules.clear()
             self._latencies.clear()
+            for gate in self._holds:
+                gate.release()
+            self._holds.clear()
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """Return the first matching fault and count the request against it (used by the middleware)."""
         with self._lock:
             for rule in self._rules:
                 if (rule.method is None or rule.method == method) and rule.pattern.search(path):
+                    if rule.rate is not None and self._random.random() >= rule.rate:
+                        continue
                     rule.hits += 1
                     if rule.remaining is not None:
                         rule.remaining -= 1
@@ -417,10 +501,15 @@ class Faults:
 
     def delay(self, path: str) -> float:
         """Return the latency to apply to a request on ``path`` (the largest matching one)."""
+        delays = []
         with self._lock:
-            delays = [
-                item.seconds for item in self._latencies if item.pattern is None or item.pattern.search(path)
-            ]
+            for item in self._latencies:
+                if item.pattern is not None and not item.pattern.search(path):
+                    continue
+                if item.rate is not None and self._random.random() >= item.rate:
+                    continue
+                item.hits += 1
+                delays.append(item.seconds)
         return max(delays, default=0.0)
 
 
@@ -520,6 +609,9 @@ class _SandboxMiddleware:
             await _TOO_MANY_REQUESTS(scope, receive, recording_send)
             return
         try:
+            gate = self.faults.take_hold(path)
+            if gate is not None:
+                await gate.wait()
             delay = self.faults.delay(path)
             if delay > 0:
                 await asyncio.sleep(delay)

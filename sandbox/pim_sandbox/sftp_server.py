@@ -17,25 +17,45 @@ The server runs its own event loop in a daemon thread, so synchronous callers (p
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import hmac
 import json
 import logging
 import os
+import random
 import re
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote, urlencode
 
 import asyncssh
 
-__all__ = ["SFTPFaults", "SandboxSFTPServer"]
+__all__ = ["RenameHold", "SFTPFaults", "SandboxSFTPServer"]
 
 #: Ed25519: small, fast to generate, and one of the host-key types the SSH provider can pin.
 HOST_KEY_ALGORITHM = "ssh-ed25519"
 
 _log = logging.getLogger(__name__)
+
+
+class RenameHold:
+    """A gate before the next matching rename (:meth:`SFTPFaults.hold_rename`): the request
+    waits, unanswered, until :meth:`release`; then it is refused, never carried out, as a rename
+    whose client died before sending it (a test kills the client meanwhile).
+
+    :ivar reached: set when a rename is being held.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class SFTPFaults:
@@ -46,40 +66,96 @@ class SFTPFaults:
         server.faults.refuse_rename(r"b\\.zip$")      # the next rename onto a matching name fails
         server.faults.cut_upload(r"\\.zip\\.")        # the next upload to a matching name drops the
                                                     # connection after its first bytes
+        server.faults.refuse_rename(r"", times=None, rate=0.1)   # 10 % of renames, at random
+        server.faults.slow_rename(0.5, r"", rate=0.2)  # a fifth of renames wait half a second
         server.faults.clear()
+
+    ``hits`` counts the faults injected, by kind (``rename``, ``cut``, ``slow``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: list[list] = []  # [kind, pattern, remaining]
+        self._rules: list[list] = []  # [kind, pattern, remaining or None, rate or None, seconds]
+        self._holds: list[RenameHold] = []
+        self._random = random.Random(0)
+        self.hits: collections.Counter[str] = collections.Counter()
 
-    def refuse_rename(self, path_regex: str, times: int = 1) -> None:
-        """Refuse the next ``times`` renames whose target matches (an SFTP failure status)."""
-        self._add("rename", path_regex, times)
+    def seed(self, seed: int) -> None:
+        """Seed the generator that draws which operations a rate-limited fault hits."""
+        with self._lock:
+            self._random.seed(seed)
 
-    def cut_upload(self, path_regex: str, times: int = 1) -> None:
-        """Drop the whole SSH connection at the first write into a matching file, ``times`` times."""
-        self._add("cut", path_regex, times)
+    def refuse_rename(self, path_regex: str, times: int | None = 1, *, rate: float | None = None) -> None:
+        """Refuse the next ``times`` renames whose target matches (an SFTP failure status);
+        ``times=None``: until :meth:`clear`; ``rate``: only that share of them, at random."""
+        self._add("rename", path_regex, times, rate)
+
+    def cut_upload(self, path_regex: str, times: int | None = 1, *, rate: float | None = None) -> None:
+        """Drop the whole SSH connection at the first write into a matching file, ``times`` times
+        (``None``: until :meth:`clear`; ``rate``: only that share of the uploads, at random)."""
+        self._add("cut", path_regex, times, rate)
+
+    def slow_rename(
+        self, seconds: float, path_regex: str = "", times: int | None = None, *, rate: float | None = None
+    ) -> None:
+        """Make matching renames wait ``seconds`` before they are carried out (a busy server)."""
+        self._add("slow", path_regex, times, rate, seconds)
+
+    def hold_rename(self, path_regex: str) -> RenameHold:
+        """Hold the next rename whose target matches until the returned gate is released; it
+        is then refused, not carried out."""
+        gate = RenameHold(re.compile(path_regex))
+        with self._lock:
+            self._holds.append(gate)
+        return gate
 
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            for gate in self._holds:
+                gate.release()
+            self._holds.clear()
 
-    def _add(self, kind: str, path_regex: str, times: int) -> None:
+    def _add(
+        self, kind: str, path_regex: str, times: int | None, rate: float | None, seconds: float = 0.0
+    ) -> None:
+        if rate is not None and not 0 < rate <= 1:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
         with self._lock:
-            self._rules.append([kind, re.compile(path_regex), times])
+            self._rules.append([kind, re.compile(path_regex), times, rate, seconds])
 
     def take(self, kind: str, path: bytes) -> bool:
         """Whether a fault of ``kind`` applies to ``path`` now (counting it)."""
+        return self._take(kind, path) is not None
+
+    def _take(self, kind: str, path: bytes) -> list | None:
         text = os.fsdecode(path)
         with self._lock:
             for rule in self._rules:
                 if rule[0] == kind and rule[1].search(text):
-                    rule[2] -= 1
-                    if rule[2] <= 0:
-                        self._rules.remove(rule)
-                    return True
-        return False
+                    if rule[3] is not None and self._random.random() >= rule[3]:
+                        continue
+                    self.hits[kind] += 1
+                    if rule[2] is not None:
+                        rule[2] -= 1
+                        if rule[2] <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+    def slow_seconds(self, path: bytes) -> float:
+        """How long a rename onto ``path`` waits (0: not slowed)."""
+        rule = self._take("slow", path)
+        return 0.0 if rule is None else rule[4]
+
+    def take_hold(self, path: bytes) -> RenameHold | None:
+        text = os.fsdecode(path)
+        with self._lock:
+            for gate in self._holds:
+                if gate.pattern.search(text):
+                    self._holds.remove(gate)
+                    return gate
+        return None
 
 
 class _RootedSFTPServer(asyncssh.SFTPServer):
@@ -90,17 +166,38 @@ class _RootedSFTPServer(asyncssh.SFTPServer):
     asyncssh follows links that already exist inside the root.
     """
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, *, root: bytes, faults: SFTPFaults) -> None:
+    def __init__(
+        self,
+        chan: asyncssh.SSHServerChannel,
+        *,
+        root: bytes,
+        faults: SFTPFaults,
+        journal: list[tuple[float, str, str, str]],
+    ) -> None:
         super().__init__(chan, chroot=root)
         self._root = os.path.realpath(root)
         self._faults = faults
+        self._journal = journal
         self._to_cut: set[int] = set()
+
+    def _note(self, op: str, path: bytes, target: bytes = b"") -> None:
+        self._journal.append((time.monotonic(), op, os.fsdecode(path), os.fsdecode(target)))
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         file_obj = super().open(path, pflags, attrs)
-        if pflags & asyncssh.FXF_WRITE and self._faults.take("cut", path):
-            self._to_cut.add(id(file_obj))
+        if pflags & asyncssh.FXF_WRITE:
+            self._note("write", path)
+            if self._faults.take("cut", path):
+                self._to_cut.add(id(file_obj))
         return file_obj
+
+    def remove(self, path: bytes) -> None:
+        super().remove(path)
+        self._note("remove", path)
+
+    def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        super().rename(oldpath, newpath)
+        self._note("rename", oldpath, newpath)
 
     def write(self, file_obj: object, offset: int, data: bytes) -> int:
         if id(file_obj) in self._to_cut:
@@ -110,10 +207,29 @@ class _RootedSFTPServer(asyncssh.SFTPServer):
             return written  # type: ignore[return-value]
         return super().write(file_obj, offset, data)  # type: ignore[return-value]
 
-    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+    def posix_rename(self, oldpath: bytes, newpath: bytes) -> object:
+        gate = self._faults.take_hold(newpath)
+        delay = self._faults.slow_seconds(newpath)
+        if gate is None and not delay:
+            return self._posix_rename(oldpath, newpath)
+        return self._posix_rename_later(oldpath, newpath, gate, delay)
+
+    async def _posix_rename_later(
+        self, oldpath: bytes, newpath: bytes, gate: RenameHold | None, delay: float
+    ) -> None:
+        if gate is not None:
+            gate.reached.set()
+            while not gate.released.is_set():
+                await asyncio.sleep(0.05)
+            raise asyncssh.SFTPFailure("rename held, then refused (sandbox fault)")
+        await asyncio.sleep(delay)
+        self._posix_rename(oldpath, newpath)
+
+    def _posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
         if self._faults.take("rename", newpath):
             raise asyncssh.SFTPFailure("rename refused (sandbox fault)")
         super().posix_rename(oldpath, newpath)
+        self._note("rename", oldpath, newpath)
 
     def map_path(self, path: bytes) -> bytes:
         local = super().map_path(path)
@@ -191,6 +307,9 @@ class SandboxSFTPServer:
         self._connections: set[asyncssh.SSHServerConnection] = set()
         #: fault switches: refuse a rename, cut a connection mid-upload
         self.faults = SFTPFaults()
+        #: every write-open, rename and removal, in order: ``(monotonic time, op, path, new
+        #: path)``, ``op`` one of ``write``, ``rename``, ``remove`` (clients' paths)
+        self.journal: list[tuple[float, str, str, str]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -303,7 +422,7 @@ class SandboxSFTPServer:
             server_factory=server_factory,
             server_host_keys=[self._host_key],
             sftp_factory=functools.partial(
-                _RootedSFTPServer, root=os.fsencode(self.root), faults=self.faults
+                _RootedSFTPServer, root=os.fsencode(self.root), faults=self.faults, journal=self.journal
             ),
             allow_scp=False,
             password_auth=True,
