@@ -85,6 +85,8 @@ def airflow_env(connections: dict[str, str], api_port: int, password: str) -> di
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
+        # a task's first call to the API server takes seconds on a small, busy machine (5 s default)
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_port("AIRFLOW_WORKER_LOG_PORT")),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_port("AIRFLOW_TRIGGER_LOG_PORT")),
         "PIM_IMAGES_STAGING": f"file://{STAGING}",

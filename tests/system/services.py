@@ -10,7 +10,9 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -134,3 +136,35 @@ def redis_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop standalone and every service it started (its process group): SIGTERM, then SIGKILL
+    for what is still there after 30 s (a scheduler may outlive standalone)."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        process.poll()
+        time.sleep(0.5)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def query_sqlite(db: Path, sql: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(db, timeout=30) as connection:
+        return connection.execute(sql, args).fetchall()
+
+
+def failure_logs(home: Path) -> str:
+    """The end of each failed task's log, for a failure in CI (where nothing else is kept)."""
+    found = []
+    for log in sorted((home / "logs").rglob("*.log")):
+        text = log.read_text(errors="replace")
+        if "error" in text.lower() and ("Traceback" in text or "failed" in text):
+            found.append(f"--- {log.relative_to(home)}\n{text[-3000:]}")
+    return "\n".join(found[-4:]) or "(no task log with an error)"

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from services import failure_logs, query_sqlite, stop_group
 from smtp_server import SmtpServer
 
 from pim_images_airflow.pools import pool_set_command
@@ -117,30 +116,8 @@ def airflow(sandbox: Sandbox, smtp: SmtpServer, tmp_path: Path) -> Iterator[Path
     try:
         yield home / "airflow.db"
     finally:
-        _stop_group(process)
+        stop_group(process)
         log.close()
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """Stop standalone and every service it started (its process group): SIGTERM, then SIGKILL
-    for what is still there after 30 s (a scheduler may outlive standalone)."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        process.poll()
-        time.sleep(0.5)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-
-
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(db, timeout=30) as connection:
-        return connection.execute(sql, args).fetchall()
 
 
 def _wait(what: str, check, home: Path, timeout: float = TIMEOUT):
@@ -162,18 +139,18 @@ def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox
     def finished() -> list[tuple] | None:
         nonlocal most_running
         sql = "SELECT run_id, state FROM dag_run WHERE dag_id = ? AND run_type = 'backfill' ORDER BY run_id"
-        runs = _query(db, sql, DAG_ID)
+        runs = query_sqlite(db, sql, DAG_ID)
         most_running = max(most_running, sum(state == "running" for _, state in runs))
         done = [r for r in runs if r[1] in ("success", "failed")]
         return runs if len(runs) == 3 and len(done) == 3 else None
 
     runs = _wait("three backfill runs to finish", finished, home)
-    failed = _query(
+    failed = query_sqlite(
         db,
         "SELECT run_id, task_id, state, try_number FROM task_instance WHERE dag_id = ? AND state = 'failed'",
         DAG_ID,
     )
-    assert [state for _, state in runs] == ["success"] * 3, (runs, failed, _failure_logs(home))
+    assert [state for _, state in runs] == ["success"] * 3, (runs, failed, failure_logs(home))
     assert most_running <= 1
     # each interval's files, named by its end (the scheduled run's, if done, by its own end)
     names = {p.name for p in sandbox.sftp_root.rglob("PRODUCT-IMAGES_V2_*.csv")}
@@ -193,13 +170,3 @@ def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox
     mail = next(m for m in smtp.messages if m["Subject"] == prefix + runs[0][0])
     assert mail["To"] == "ops@example.com"
     assert f"/dags/{DAG_ID}/runs/{runs[0][0]}" in mail.get_body(("html",)).get_content()
-
-
-def _failure_logs(home: Path) -> str:
-    """The end of each failed task's log, for a failure in CI (where nothing else is kept)."""
-    found = []
-    for log in sorted((home / "logs").rglob("*.log")):
-        text = log.read_text(errors="replace")
-        if "error" in text.lower() and ("Traceback" in text or "failed" in text):
-            found.append(f"--- {log.relative_to(home)}\n{text[-3000:]}")
-    return "\n".join(found[-4:]) or "(no task log with an error)"

@@ -37,8 +37,7 @@ from typing import Any
 
 import pytest
 from pipeline import run_pipeline
-from services import free_port
-from test_backfill import _failure_logs, _query, _stop_group
+from services import failure_logs, free_port, query_sqlite, stop_group
 
 from pim_images.deliver import file_stamp
 from pim_images_airflow.pools import pool_set_command
@@ -116,7 +115,7 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
     try:
         yield home
     finally:
-        _stop_group(process)
+        stop_group(process)
         log.close()
 
 
@@ -130,12 +129,12 @@ def _until(
             return found
         time.sleep(every)
     log = (home / "standalone.log").read_text(errors="replace")[-5000:]
-    raise AssertionError(f"timed out waiting for {what}\n{_failure_logs(home)}\nstandalone log:\n{log}")
+    raise AssertionError(f"timed out waiting for {what}\n{failure_logs(home)}\nstandalone log:\n{log}")
 
 
 def _task_process(home: Path, task_id: str) -> int | None:
     """The pid of ``task_id``'s running task process: the one titled ``airflow worker -- <ti id>``."""
-    rows = _query(
+    rows = query_sqlite(
         home / "airflow.db",
         "SELECT id FROM task_instance WHERE dag_id = ? AND task_id = ? AND state = 'running'",
         DAG_ID,
@@ -176,7 +175,7 @@ def _alive(pid: int) -> bool:
 
 
 def _state(home: Path, task_id: str) -> str | None:
-    rows = _query(
+    rows = query_sqlite(
         home / "airflow.db",
         "SELECT state FROM task_instance WHERE dag_id = ? AND task_id = ?",
         DAG_ID,
@@ -247,17 +246,19 @@ def test_killed_task_processes_are_retried_into_one_whole_delivery(
     rename_hold.release()
 
     def finished() -> str | None:
-        rows = _query(home / "airflow.db", "SELECT state FROM dag_run WHERE dag_id = ?", DAG_ID)
+        rows = query_sqlite(home / "airflow.db", "SELECT state FROM dag_run WHERE dag_id = ?", DAG_ID)
         return rows[0][0] if rows and rows[0][0] in ("success", "failed") else None
 
     state = _until("the run to end", finished, home)
     tries = dict(
-        _query(home / "airflow.db", "SELECT task_id, try_number FROM task_instance WHERE dag_id = ?", DAG_ID)
+        query_sqlite(
+            home / "airflow.db", "SELECT task_id, try_number FROM task_instance WHERE dag_id = ?", DAG_ID
+        )
     )
     states = dict(
-        _query(home / "airflow.db", "SELECT task_id, state FROM task_instance WHERE dag_id = ?", DAG_ID)
+        query_sqlite(home / "airflow.db", "SELECT task_id, state FROM task_instance WHERE dag_id = ?", DAG_ID)
     )
-    assert state == "success", (states, _failure_logs(home))
+    assert state == "success", (states, failure_logs(home))
     assert set(states.values()) == {"success"}, states
     # each killed task ran twice (killed, then retried); the others once
     assert {task: tries[task] for task in KILLED} == dict.fromkeys(KILLED, 2), tries
@@ -270,7 +271,8 @@ def test_killed_task_processes_are_retried_into_one_whole_delivery(
         str(p.relative_to(sandbox.sftp_root)) for p in sandbox.sftp_root.rglob("*") if p.is_file()
     )
     assert not [name for name in on_drops if Path(name).name.startswith(".") or name.endswith(".part")]
-    ((run_after,),) = _query(home / "airflow.db", "SELECT run_after FROM dag_run WHERE dag_id = ?", DAG_ID)
+    db = home / "airflow.db"
+    ((run_after,),) = query_sqlite(db, "SELECT run_after FROM dag_run WHERE dag_id = ?", DAG_ID)
     stamp = file_stamp("manual", None, _as_utc(run_after))
     assert on_drops == sorted(
         [
