@@ -31,7 +31,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -44,14 +44,27 @@ from pim_images.akeneo import resources
 from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient, Download
 from pim_images.akeneo.errors import AkeneoMediaError, AkeneoNotFoundError, AkeneoOriginError
 from pim_images.config import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_MEDIA_BYTES
+from pim_images.diskindex import DiskIndex
 from pim_images.records import MediaRecord
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath, is_local
 
 
 def media_file_key(code: str) -> str:
-    """The media key of a product media file: its download path (media-files, products.md)."""
+    """The media key of a product media file: its download path (media-files, products.md).
+
+    A code of unreserved characters only (``a/b/c/d/<sha1>_<name>.jpg``, the usual), no segment
+    of dots, quotes as itself: its key is built without quoting each segment, the same text."""
+    if isinstance(code, str) and _PLAIN_CODE.fullmatch(code) and not _DOTS_SEGMENT.search(code):
+        return f"{_KEY_PREFIX}{code}{_KEY_SUFFIX}"
     return resources.media_file_download(code)
+
+
+#: what ``quote`` never changes (RFC 3986's unreserved characters), and the segments' slashes
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9_.~/-]*")
+#: a segment of dots only, which :func:`~pim_images.akeneo.resources.code_path` spells ``%2E``
+_DOTS_SEGMENT = re.compile(r"(?:^|/)\.+(?:/|$)")
+_KEY_PREFIX, _KEY_SUFFIX = resources.media_file_download("\x00").split("%00")
 
 
 @dataclass(frozen=True)
@@ -259,14 +272,30 @@ def download_media(
     """Resolve every media key of this run (product image values, asset files), downloading
     only unseen keys.
 
-    Writes ``media.jsonl`` (sorted by key, so reruns write the same bytes).
+    Writes ``media.jsonl`` (sorted by key, so reruns write the same bytes). The keys are sorted
+    and deduplicated in an on-disk index in a local temporary folder, so memory stays flat
+    whatever the catalog's size (docs/architecture.md#streaming-and-memory).
 
     :param max_pixels: ``maxImagePixels``: larger images are reported and skipped.
     :param max_bytes: ``maxMediaBytes``: larger files are reported and skipped.
     :raises StagingFileMissing: the extract stage's files are not there.
     :raises AkeneoError: a download failed after its attempts (nothing of it is cached).
     """
-    keys = sorted(_media_keys(run_dir))
+    image_attributes = records.STRUCTURE.read(run_dir).image_attribute_codes
+    with DiskIndex(prefix="pim-images-media-") as index:
+        # sorted and deduplicated on disk: the keys of 100,000 products do not fit in memory flat
+        keys = index.sorted_unique("keys", _media_keys(run_dir, image_attributes))
+        return _download(client, run_dir, cache, keys, max_pixels, max_bytes)
+
+
+def _download(
+    client: AkeneoClient,
+    run_dir: StagingPath,
+    cache: MediaCache,
+    keys: Iterator[str],
+    max_pixels: int,
+    max_bytes: int,
+) -> MediaSummary:
     stats = {"downloaded": 0, "from_cache": 0, "bytes": 0}
     lock = threading.Lock()
     warnings: list[str] = []
@@ -331,20 +360,34 @@ def _uncached(key: str, error: str) -> MediaRecord:
     return MediaRecord(key=key, sha256=None, size=0, format=None, error=error, broken=True)
 
 
-def _media_keys(run_dir: StagingPath) -> set[str]:
-    image_attributes = records.STRUCTURE.read(run_dir).image_attribute_codes
-    keys = {
-        media_file_key(value.data)
-        for product in records.iter_products(run_dir)
-        for code in image_attributes
-        for value in product.values.get(code, [])
-    }
+def _media_keys(run_dir: StagingPath, image_attributes: list[str]) -> Iterator[str]:
+    """The media keys the run names, duplicates included: product image values, asset files."""
+    for product in records.iter_products(run_dir):
+        for code in image_attributes:
+            for value in product.values.get(code, ()):
+                yield media_file_key(value.data)
     if records.ASSETS.exists(run_dir):
-        keys.update(f.media for asset in records.ASSETS.read(run_dir) for f in asset.files)
-    return keys
+        for line in records.ASSETS.lines(run_dir):
+            for file in _ASSET_FILES(line).files:
+                yield file.media
 
 
-def _bounded_map(fn: Callable[[str], MediaRecord], items: list[str], workers: int) -> Iterator[MediaRecord]:
+class _FileMedia(msgspec.Struct):
+    media: str
+
+
+class _AssetFiles(msgspec.Struct):
+    """What the media stage reads of an asset: its files' media keys (the rest is skipped)."""
+
+    files: list[_FileMedia] = []
+
+
+_ASSET_FILES = msgspec.json.Decoder(_AssetFiles).decode
+
+
+def _bounded_map(
+    fn: Callable[[str], MediaRecord], items: Iterable[str], workers: int
+) -> Iterator[MediaRecord]:
     """``executor.map`` that keeps only a window of futures alive, in input order."""
     window = workers * 4
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media") as pool:

@@ -11,7 +11,7 @@ of the attributes its set owns, never the inherited ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pim_images import records
@@ -132,7 +132,7 @@ def read_models(run_dir: StagingPath) -> dict[str, ProductModel]:
     return {m.code: m for m in records.MODELS.read(run_dir)}
 
 
-def root_of(code: str, models: dict[str, ProductModel]) -> str:
+def root_of(code: str, models: Mapping[str, ProductModel]) -> str:
     """The root model of a model code (a sub-model's parent, or itself)."""
     seen = set()
     while code in models and models[code].parent and code not in seen:

@@ -17,6 +17,7 @@ stage that writes it: a stage never silently redoes another stage's work.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import msgspec
@@ -404,28 +405,59 @@ class JsonLines(_File):
 
     def write(self, run_dir: StagingPath, records: Iterable[Any]) -> int:
         """Stream ``records`` to the file; returns how many were written."""
+        with self.writing(run_dir) as write:
+            for record in records:
+                write(record)
+        return write.count
+
+    @contextmanager
+    def writing(self, run_dir: StagingPath) -> Iterator[RecordWriter]:
+        """The file open for writing, one record per call: for a stage that writes two files
+        side by side (transform's images and refs)."""
         path = self.path(run_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
-        encoder = msgspec.json.Encoder()
-        buffer = bytearray()
-        count = 0
         with path.open("wb") as f:
-            for record in records:
-                encoder.encode_into(record, buffer)
-                buffer.extend(b"\n")
-                f.write(buffer)
-                count += 1
-        return count
+            yield RecordWriter(f)
 
     def read(self, run_dir: StagingPath) -> Iterator[Any]:
         """Stream the records back, typed.
 
         :raises StagingFileMissing: the file is not there.
         """
+        decode = self._decoder.decode
+        for line in self.lines(run_dir):
+            yield decode(line)
+
+    def lines(self, run_dir: StagingPath) -> Iterator[bytes]:
+        """Stream the records back as their JSON lines, undecoded: for an on-disk index that
+        keeps them as they are and decodes one when it is looked up (:meth:`decode`).
+
+        :raises StagingFileMissing: the file is not there.
+        """
         with self._open(run_dir) as f:
             for line in f:
                 if line.strip():
-                    yield self._decoder.decode(line)
+                    yield line
+
+    def decode(self, line: bytes) -> Any:
+        """One line of the file as its record."""
+        return self._decoder.decode(line)
+
+
+class RecordWriter:
+    """Writes records to an open JSON Lines file, one a call; ``count`` is how many so far."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self._encoder = msgspec.json.Encoder()
+        self._buffer = bytearray()
+        self.count = 0
+
+    def __call__(self, record: Any) -> None:
+        self._encoder.encode_into(record, self._buffer)
+        self._buffer.extend(b"\n")
+        self._file.write(self._buffer)
+        self.count += 1
 
 
 class JsonDocument(_File):
@@ -465,6 +497,13 @@ def iter_products(run_dir: StagingPath) -> Iterator[Product]:
     yield from PRODUCTS.read(run_dir)
     if MASTER_PRODUCTS.exists(run_dir):
         yield from MASTER_PRODUCTS.read(run_dir)
+
+
+def iter_product_lines(run_dir: StagingPath) -> Iterator[bytes]:
+    """:func:`iter_products` as JSON lines, undecoded (``PRODUCTS.decode`` reads one)."""
+    yield from PRODUCTS.lines(run_dir)
+    if MASTER_PRODUCTS.exists(run_dir):
+        yield from MASTER_PRODUCTS.lines(run_dir)
 
 
 def target_dir(run_dir: StagingPath, target: str) -> StagingPath:

@@ -9,19 +9,23 @@ applies them to a run's staging records, one product at a time.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 
 from pim_images import records
 from pim_images.config import PipelineConfig
+from pim_images.diskindex import DiskIndex
 from pim_images.errors import FailedProductsError
 from pim_images.media import media_file_key
-from pim_images.models import axis_values, own_values, read_models, root_of
+from pim_images.models import axis_values, own_values, root_of
 from pim_images.records import (
     Asset,
     AssetFile,
@@ -62,8 +66,15 @@ Localized = TypeVar("Localized", Value, AssetFile, AssetLink, AssetValue)
 
 def order_values(values: list[Localized], locales: tuple[str, ...]) -> list[Localized]:
     """Non-localized value first, then the configured locales in their configured order."""
-    rank = {None: -1, **{locale: i for i, locale in enumerate(locales)}}
+    if len(values) < 2:  # most values: nothing to order
+        return list(values)
+    rank = _rank(locales)
     return sorted(values, key=lambda v: rank.get(v.locale, len(rank)))
+
+
+@functools.lru_cache(maxsize=16)
+def _rank(locales: tuple[str, ...]) -> dict[str | None, int]:
+    return {None: -1, **{locale: i for i, locale in enumerate(locales)}}
 
 
 def link_format(url: str) -> str | None:
@@ -74,8 +85,8 @@ def link_format(url: str) -> str | None:
 
 _LINK_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 
-#: What RFC 3986 allows in a URL: unreserved and reserved characters, ``%`` of an escape.
-_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}")
+#: A URL of what RFC 3986 allows only: unreserved and reserved characters, ``%`` of an escape.
+_URL_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 #: An escape already in a URL: kept as it is, never encoded twice.
 _ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
 #: Reserved characters kept in a path (``/`` and RFC 3986's sub-delims, ``:`` and ``@``), and
@@ -104,7 +115,7 @@ def normalize_url(url: str) -> str:
     'https://cdn.example.com/a%20b.jpg?w=1&h=2'
     """
     url = url.strip(_URL_EDGES).replace("\t", "").replace("\n", "").replace("\r", "")
-    if _URL_CHARS.sub("", url) == "":
+    if _URL_CHARS.fullmatch(url):
         return url  # already a URL: the same text, byte for byte
     try:
         parts = urlsplit(url)
@@ -138,8 +149,8 @@ class ProductTransformer:
         config: PipelineConfig,
         image_attributes: list[str],
         collections: list[Collection],
-        media: dict[str, MediaRecord],
-        assets: dict[str, Asset],
+        media: Mapping[str, MediaRecord],
+        assets: Mapping[str, Asset],
         warnings: list[str],
     ) -> None:
         self.config = config
@@ -376,7 +387,7 @@ def file_path(sha256: str, name: str) -> str:
 def master_images(
     root: str,
     variants: list[Product],
-    models: dict[str, ProductModel],
+    models: Mapping[str, ProductModel],
     family_variants: dict[str, list[AttributeSet]],
     transformer: ProductTransformer,
     axis_types: dict[str, str] | None = None,
@@ -447,18 +458,253 @@ def _owns(sets: list[AttributeSet], level: int) -> Callable[[str], bool]:
     return lambda code: code in owned
 
 
-def _identifier_collisions(run_dir: StagingPath, models: dict[str, ProductModel]) -> set[str]:
-    """Identifiers of simple products that are also the code of a master (a root model with a
-    variant read): both would be one ``product-id`` / ``product_ref`` downstream
-    (docs/bad-input.md#identifier-equal-to-a-product-model-code). A first pass over the products."""
-    simple: set[str] = set()
-    masters: set[str] = set()
-    for product in records.iter_products(run_dir):
-        if product.parent and product.parent in models:
-            masters.add(root_of(product.parent, models))
-        elif product.identifier in models:
-            simple.add(product.identifier)
-    return simple & masters
+class _ProductKey(msgspec.Struct):
+    """What the passes over products read of a line before deciding to decode it whole."""
+
+    identifier: str
+    parent: str | None
+
+
+class _ModelKey(msgspec.Struct):
+    code: str
+
+
+class _MediaKey(msgspec.Struct):
+    key: str
+
+
+_PRODUCT_KEY = msgspec.json.Decoder(_ProductKey).decode
+_MODEL_KEY = msgspec.json.Decoder(_ModelKey).decode
+_MEDIA_KEY = msgspec.json.Decoder(_MediaKey).decode
+#: product models kept decoded (every product asks whether its parent is one, twice)
+_MODELS_CACHED = 4096
+
+
+def _simple_batch(number: int) -> bytes:
+    """The batch of simple products ``number``: ordered before every master, in file order."""
+    return b"\x00" + number.to_bytes(8, "big")
+
+
+def _master_batch(root: str) -> bytes:
+    """A master's batch: after the simple products, in root code order (as :meth:`_Catalog.masters`)."""
+    return b"\x01" + root.encode()
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+class _Catalog:
+    """The run's records transform looks up, in an on-disk index (docs/architecture.md#streaming-and-memory):
+    media, assets and product models by key, models by root and the variant products grouped by
+    root model; only the batch of products being transformed is in memory.
+
+    Records are not looked up one at a time (some microseconds of SQLite each): a first pass over
+    the products (:meth:`plan`) notes which media and assets each batch of simple products and
+    each variant and model of a master can name (JSON lists of keys, a row each); SQLite then
+    returns each row's records in one row (:meth:`joined`), in batch order, read alongside the
+    products (:class:`_Ahead`). Profiled at 10,000 products, a lookup a record made the stage
+    twice as slow as the dicts it replaces.
+    """
+
+    def __init__(self, index: DiskIndex, run_dir: StagingPath, structure: records.Structure) -> None:
+        self.db = db = index.db
+        self.run_dir = run_dir
+        self.image_attributes = structure.image_attribute_codes
+        self.collections = structure.asset_collections
+        self.assets: Mapping[str, Asset] = {}
+        if self.collections and records.ASSETS.exists(run_dir):
+            db.execute("CREATE TABLE asset_media (key TEXT PRIMARY KEY, media TEXT)")  # a JSON list
+            self.assets = index.table("assets", records.ASSETS.decode)
+            self.assets.load(self._assets())
+        self.media = index.table("media", records.MEDIA.decode)
+        self.media.load((_MEDIA_KEY(line).key, line) for line in records.MEDIA.lines(run_dir))
+        self.models = index.table("models", records.MODELS.decode, cache=_MODELS_CACHED)
+        db.execute("CREATE TABLE levels (root TEXT, line BLOB)")
+        db.execute("CREATE TABLE variants (root TEXT, line BLOB)")  # rowid: the products' order
+        # what a batch of simple products (a row each, in order) or a master (rows) can name
+        db.execute("CREATE TABLE want_simple (batch BLOB, assets TEXT, media TEXT)")
+        db.execute("CREATE TABLE want_masters (batch BLOB, assets TEXT, media TEXT)")
+        if records.MODELS.exists(run_dir):  # none when the PIM has no family variant
+            self.models.load((_MODEL_KEY(line).code, line) for line in records.MODELS.lines(run_dir))
+            with db:  # each model under its root (models are read while levels are written)
+                db.executemany(
+                    "INSERT INTO levels SELECT ?, line FROM models WHERE key = ?",
+                    ((root_of(code, self.models), code) for code in self.models),
+                )
+            db.execute("CREATE INDEX levels_root ON levels (root)")
+
+    def _assets(self) -> Iterator[tuple[str, bytes]]:
+        """Each asset's key and line; the media keys of its files go to ``asset_media`` meanwhile."""
+        media: list[tuple[str, str]] = []
+        for line in records.ASSETS.lines(self.run_dir):
+            asset = _ASSET_FILES(line)
+            key = records.asset_key(asset.family, asset.code)
+            media.append((key, _encode([file.media for file in asset.files]).decode()))
+            if len(media) >= 1000:
+                self.db.executemany("INSERT OR REPLACE INTO asset_media VALUES (?, ?)", media)
+                media.clear()
+            yield key, line
+        self.db.executemany("INSERT OR REPLACE INTO asset_media VALUES (?, ?)", media)
+
+    def _wants(self, values: Values, assets: list[str], media: list[str]) -> None:
+        """Note the media and assets ``values`` can name (a superset of what transform reads)."""
+        for attribute in self.image_attributes:
+            for value in values.get(attribute, ()):
+                media.append(media_file_key(value.data))
+        for collection in self.collections:
+            for value in values.get(collection.code, ()):
+                assets += [records.asset_key(collection.family, code) for code in value.data or ()]
+
+    def is_variant(self, product: _ProductKey) -> bool:
+        """Whether a product is a variant of a master read in this run."""
+        return bool(product.parent) and product.parent in self.models
+
+    def plan(self) -> set[str]:
+        """The first pass over the products: store the variants by root model and note what each
+        batch can name; return the identifiers of simple products that are also the code of a
+        master (a root model with a variant read): both would be one ``product-id`` /
+        ``product_ref`` downstream (docs/bad-input.md#identifier-equal-to-a-product-model-code)."""
+        db = self.db
+        db.execute("CREATE TABLE simple (identifiers TEXT)")  # a JSON list a batch
+        wants: list[tuple[bytes, str, str]] = []  # (batch, asset keys, media keys), a row each
+
+        def want(batch: bytes, values: Iterable[Values]) -> None:
+            assets: list[str] = []
+            media: list[str] = []
+            for level in values:
+                self._wants(level, assets, media)
+            wants.append((batch, _encode(assets).decode(), _encode(media).decode()))
+            if len(wants) >= 1000:
+                flush()
+
+        def flush() -> None:
+            db.executemany("INSERT INTO want_simple VALUES (?, ?, ?)", (w for w in wants if w[0] < b"\x01"))
+            db.executemany("INSERT INTO want_masters VALUES (?, ?, ?)", (w for w in wants if w[0] >= b"\x01"))
+            wants.clear()
+
+        def simple(number: int, batch: list[Values], identifiers: list[str]) -> None:
+            want(_simple_batch(number), batch)
+            db.execute("INSERT INTO simple VALUES (?)", (_encode(identifiers).decode(),))
+
+        def variants() -> Iterator[tuple[str, bytes]]:
+            batch: list[Values] = []
+            identifiers: list[str] = []
+            count = 0  # simple products
+            for line in records.iter_product_lines(self.run_dir):
+                product = _PRODUCT_KEY(line)
+                values = records.PRODUCTS.decode(line).values
+                if self.is_variant(product):
+                    root = root_of(product.parent, self.models)  # type: ignore[arg-type]
+                    want(_master_batch(root), [values])
+                    yield root, line
+                    continue
+                batch.append(values)
+                identifiers.append(product.identifier)
+                count += 1
+                if count % _BATCH == 0:
+                    simple(count // _BATCH - 1, batch, identifiers)
+                    batch, identifiers = [], []
+            if batch:
+                simple(count // _BATCH, batch, identifiers)
+
+        with db:
+            db.executemany("INSERT INTO variants VALUES (?, ?)", variants())
+            for root, line in db.execute("SELECT root, line FROM levels"):
+                want(_master_batch(root), [records.MODELS.decode(line).values])
+            flush()
+        db.execute("CREATE INDEX variants_root ON variants (root)")
+        collisions = db.execute(
+            "SELECT j.value FROM simple, json_each(simple.identifiers) AS j "
+            "WHERE j.value IN (SELECT key FROM models) AND j.value IN (SELECT root FROM variants)"
+        )
+        return {code for (code,) in collisions}
+
+    def joined(self, table: str, decode: Callable[[bytes], Any]) -> _Ahead:
+        """The records of ``table`` (``assets`` or ``media``) each batch can name, in batch order:
+        a row a batch of simple products, a row a variant or model of a master."""
+        if table == "assets":
+            keys = "SELECT j.value AS key FROM json_each(w.assets) AS j"
+        else:  # the product media and the files of the assets named
+            keys = (
+                "SELECT j.value AS key FROM json_each(w.media) AS j UNION SELECT f.value FROM "
+                "json_each(w.assets) AS ja JOIN asset_media AS am ON am.key = ja.value, "
+                "json_each(am.media) AS f"
+                if self.assets
+                else "SELECT j.value AS key FROM json_each(w.media) AS j"
+            )
+        # the lines as they are, their line breaks between them
+        lines = f"(SELECT group_concat(t.line, '') FROM ({keys}) AS k JOIN {table} AS t ON t.key = k.key)"
+        simple = self.db.execute(f"SELECT w.batch, {lines} FROM want_simple AS w ORDER BY w.rowid")
+        masters = self.db.execute(f"SELECT w.batch, {lines} FROM want_masters AS w ORDER BY w.batch")
+        return _Ahead(itertools.chain(simple, masters), decode)
+
+    def masters(self) -> Iterator[tuple[str, bytes, list[Product], list[Values]]]:
+        """Each master's root code (in code order), its batch, its variants (in the products'
+        order) and the values of its models (the root and its sub-models)."""
+        rows = self.db.execute("SELECT root, line FROM variants ORDER BY root, rowid")
+        decode = records.PRODUCTS.decode
+        for root, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+            levels = self.db.execute("SELECT line FROM levels WHERE root = ?", (root,))
+            yield (
+                root,
+                _master_batch(root),
+                [decode(line) for _, line in group],
+                [records.MODELS.decode(line).values for (line,) in levels],
+            )
+
+
+class _Ahead:
+    """A row per batch, ``(batch, its records' JSON lines)``, in batch order, taken one batch
+    at a time as records by key."""
+
+    def __init__(self, rows: Iterator[tuple[bytes, str]], decode: Callable[[bytes], Any]) -> None:
+        self._rows = rows
+        self._decode = decode
+        self._next = next(rows, None)
+
+    def take(self, batch: bytes) -> dict[str, Any]:
+        """The records of ``batch`` (batches before it, not taken, are skipped)."""
+        row, rows, decode = self._next, self._rows, self._decode
+        while row is not None and row[0] < batch:
+            row = next(rows, None)
+        found = {}
+        while row is not None and row[0] == batch:
+            for line in (row[1] or "").split("\n"):
+                if line:
+                    record = decode(line)
+                    found[record.key] = record
+            row = next(rows, None)
+        self._next = row
+        return found
+
+
+class _Fetched(dict[str, Any]):
+    """Records fetched ahead for a batch of products; a key not fetched is looked up in ``table``."""
+
+    def __init__(self, fetched: dict[str, Any], table: Mapping[str, Any]) -> None:
+        super().__init__(fetched)
+        self.table = table
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        found = super().get(key)
+        return self.table.get(key, default) if found is None else found
+
+
+#: simple products transformed per batch (their media and assets read together)
+_BATCH = 500
+
+
+class _FileMedia(msgspec.Struct):
+    media: str
+
+
+class _AssetFiles(msgspec.Struct):
+    family: str | None
+    code: str
+    files: list[_FileMedia] = []
+
+
+_ASSET_FILES = msgspec.json.Decoder(_AssetFiles).decode
 
 
 @dataclass(frozen=True)
@@ -483,52 +729,30 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
     decodable) gets no line: its image list is unknown, so it is left out of every target and
     keeps its old images downstream (docs/bad-input.md#broken-images).
 
+    Memory stays flat whatever the catalog's size: media, assets, models and variants are looked
+    up in an on-disk index in a local temporary folder (docs/architecture.md#streaming-and-memory).
+
     :raises StagingFileMissing: a file of an earlier stage is not there.
     :raises FailedProductsError: more than ``maxFailedProductsPercent`` of the products were
         left out so (``images.jsonl`` is written; no target should render it).
     """
     structure = records.STRUCTURE.read(run_dir)
+    with DiskIndex(prefix="pim-images-transform-") as index:
+        return _transform(config, run_dir, structure, _Catalog(index, run_dir, structure))
+
+
+def _transform(
+    config: PipelineConfig, run_dir: StagingPath, structure: records.Structure, catalog: _Catalog
+) -> TransformSummary:
     collections = structure.asset_collections
-    assets = (
-        {asset.key: asset for asset in records.ASSETS.read(run_dir)}
-        if collections and records.ASSETS.exists(run_dir)
-        else {}
-    )
     warnings: list[str] = []
-    media = {m.key: m for m in records.MEDIA.read(run_dir)}
     transformer = ProductTransformer(
-        config, structure.image_attribute_codes, collections, media, assets, warnings
+        config, structure.image_attribute_codes, collections, catalog.media, catalog.assets, warnings
     )
     totals = {"with_images": 0, "images": 0, "read": 0, "failed": 0}
     locales: set[str | None] = set()
-    models = read_models(run_dir)
-    variants_by_root: dict[str, list[Product]] = {}
-
-    refs: list[ProductRefs] = []
-    levels_by_root: dict[str, list[Values]] = {}
-    for model in models.values():
-        levels_by_root.setdefault(root_of(model.code, models), []).append(model.values)
-
-    def counted(product: ProductImages, ref: ProductRefs) -> Iterator[ProductImages]:
-        """The product, unless one of its media failed; empties the failures for the next.
-        ``ref`` is what the state store remembers of it once delivered."""
-        totals["read"] += 1
-        failures, transformer.failures = transformer.failures, []
-        if failures:
-            totals["failed"] += 1
-            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            warnings.append(
-                f"product {shown(product.product_ref)} left out of every target, its old images stay "
-                f"downstream: {failures[0]}{more}"
-            )
-            return
-        totals["with_images"] += bool(product.images)
-        totals["images"] += len(product.images)
-        locales.update(i.locale for i in product.images)
-        refs.append(ref)
-        yield product
-
-    collisions = _identifier_collisions(run_dir, models)
+    models = catalog.models
+    collisions = catalog.plan()
     notes = transformer.notes
     notes += [
         f"product {code!r}: its identifier is also the code of product model {code!r} (a master); "
@@ -536,50 +760,93 @@ def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> Transform
         for code in sorted(collisions)
     ]
 
-    def lines() -> Iterator[ProductImages]:
-        for product in records.iter_products(run_dir):
-            parent = product.parent
-            if parent and parent in models:
-                variants_by_root.setdefault(root_of(parent, models), []).append(product)
-                continue
-            if parent:
-                notes.append(
-                    f"product {product.identifier!r}: its parent product model {parent!r} was not read "
-                    "(not in the channel's categories, or not visible to the API user); exported as a "
-                    "simple product"
-                )
-            if product.identifier in collisions:
-                continue
-            images, product_collections = transformer.images_and_collections(
-                product.identifier, product.values
-            )
-            yield from counted(
-                ProductImages(product.identifier, images, product_collections),
-                ProductRefs(product.identifier, "simple", assets=asset_refs([product.values], collections)),
-            )
-        # masters after simple products, each whole (all its rows together), in code order
-        for root in sorted(set(variants_by_root) - collisions):
-            variants = variants_by_root[root]
-            levels = levels_by_root.get(root, [])
-            yield from counted(
-                master_images(
-                    root,
-                    variants,
-                    models,
-                    structure.family_variants,
-                    transformer,
-                    structure.axis_types,
-                ),
-                ProductRefs(
-                    root,
-                    "master",
-                    assets=asset_refs([*levels, *(v.values for v in variants)], collections),
-                    variants=sorted(v.identifier for v in variants),
-                ),
-            )
+    with records.REFS.writing(run_dir) as write_ref:
 
-    count = records.IMAGES.write(run_dir, lines())
-    records.REFS.write(run_dir, refs)
+        def counted(product: ProductImages, ref: ProductRefs) -> Iterator[ProductImages]:
+            """The product, unless one of its media failed; empties the failures for the next.
+            ``ref`` is what the state store remembers of it once delivered."""
+            totals["read"] += 1
+            failures, transformer.failures = transformer.failures, []
+            if failures:
+                totals["failed"] += 1
+                more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+                warnings.append(
+                    f"product {shown(product.product_ref)} left out of every target, its old images stay "
+                    f"downstream: {failures[0]}{more}"
+                )
+                return
+            totals["with_images"] += bool(product.images)
+            totals["images"] += len(product.images)
+            locales.update(i.locale for i in product.images)
+            write_ref(ref)
+            yield product
+
+        assets = catalog.joined("assets", records.ASSETS.decode) if catalog.assets else None
+        media = catalog.joined("media", records.MEDIA.decode)
+
+        def fetch(batch: bytes) -> None:
+            """Give the transformer the media and assets of ``batch``."""
+            transformer.media = _Fetched(media.take(batch), catalog.media)
+            transformer.assets = _Fetched(assets.take(batch) if assets else {}, catalog.assets)
+
+        def simple(number: int, batch: list[Product]) -> Iterator[ProductImages]:
+            fetch(_simple_batch(number))
+            for product in batch:
+                images, product_collections = transformer.images_and_collections(
+                    product.identifier, product.values
+                )
+                yield from counted(
+                    ProductImages(product.identifier, images, product_collections),
+                    ProductRefs(
+                        product.identifier, "simple", assets=asset_refs([product.values], collections)
+                    ),
+                )
+
+        def lines() -> Iterator[ProductImages]:
+            batch: list[Product] = []
+            count = 0  # simple products, collisions included (as the plan numbers batches)
+            for line in records.iter_product_lines(run_dir):
+                keyed = _PRODUCT_KEY(line)
+                if catalog.is_variant(keyed):
+                    continue
+                if count and count % _BATCH == 0:
+                    yield from simple(count // _BATCH - 1, batch)
+                    batch = []
+                count += 1
+                if keyed.parent:
+                    notes.append(
+                        f"product {keyed.identifier!r}: its parent product model {keyed.parent!r} was not "
+                        "read (not in the channel's categories, or not visible to the API user); exported "
+                        "as a simple product"
+                    )
+                if keyed.identifier in collisions:
+                    continue
+                batch.append(records.PRODUCTS.decode(line))
+            if count:
+                yield from simple((count - 1) // _BATCH, batch)
+            # masters after simple products, each whole (all its rows together), in code order
+            for root, master, variants, levels in catalog.masters():
+                if root in collisions:
+                    continue
+                fetch(master)
+                yield from counted(
+                    master_images(
+                        root,
+                        variants,
+                        models,
+                        structure.family_variants,
+                        transformer,
+                        structure.axis_types,
+                    ),
+                    ProductRefs(
+                        root,
+                        "master",
+                        assets=asset_refs([*levels, *(v.values for v in variants)], collections),
+                        variants=sorted(v.identifier for v in variants),
+                    ),
+                )
+
+        count = records.IMAGES.write(run_dir, lines())
     _check_failed_share(totals["failed"], totals["read"], config.maxFailedProductsPercent, warnings)
     return TransformSummary(
         products=count,

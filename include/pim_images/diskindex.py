@@ -1,0 +1,122 @@
+"""On-disk indexes for stages that look records up, group or order them at any catalog size
+(docs/architecture.md#streaming-and-memory): SQLite files (the standard library's ``sqlite3``) in
+a local temporary folder, never in the staging folder, which may be a bucket.
+
+Records are kept as the JSON lines their staging file holds, bytes as they are (their line
+break too), and decoded when looked up, so memory holds only SQLite's page cache and the records
+in use. Keys are text, which SQLite compares as UTF-8 bytes: its order is
+Python's order of the strings (code point order), so what it sorts comes out as ``sorted`` would
+give it. (A key must encode as UTF-8: a lone surrogate cannot come from a PIM's database.)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: SQLite's page cache per connection, in KiB (its default is 2 MiB): enough for the indexes'
+#: upper pages and its sorts' runs, a bound whatever the catalog's size.
+CACHE_KIB = 4 * 1024
+
+
+class DiskIndex:
+    """One SQLite file in its own temporary folder, removed by :meth:`close` (or ``with``).
+
+    Written without a journal nor syncs: it lives as long as the stage, a crash only loses a
+    temporary file. Each load is one transaction (``with db``: one per row would write the
+    file each time).
+    """
+
+    def __init__(self, prefix: str = "pim-images-index-") -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix=prefix)
+        self.db = sqlite3.connect(os.path.join(self._folder.name, "index.sqlite"))
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("PRAGMA temp_store = FILE")
+
+    def close(self) -> None:
+        self.db.close()
+        self._folder.cleanup()
+
+    def __enter__(self) -> DiskIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def table(self, name: str, decode: Callable[[bytes], T], cache: int = 0) -> RecordTable[T]:
+        """A new key -> record table (:class:`RecordTable`), empty until loaded."""
+        return RecordTable(self.db, name, decode, cache)
+
+    def sorted_unique(self, name: str, keys: Iterable[str]) -> Iterator[str]:
+        """``sorted(set(keys))``, ordered on disk: the keys are stored once each, then read back
+        in order as they are consumed."""
+        self.db.execute(f"CREATE TABLE {name} (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        with self.db:
+            self.db.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((k,) for k in keys))
+        for (key,) in self.db.execute(f"SELECT key FROM {name} ORDER BY key"):
+            yield key
+
+
+class RecordTable(Mapping[str, T]):
+    """A read-only mapping key -> record over SQLite: each record kept as its JSON line and
+    decoded by ``decode`` when looked up, the last ``cache`` looked up kept decoded. A key
+    loaded twice keeps its last record, as a dict built from the same lines would."""
+
+    def __init__(
+        self, db: sqlite3.Connection, name: str, decode: Callable[[bytes], T], cache: int = 0
+    ) -> None:
+        self._db = db
+        self._name = name
+        self._decode = decode
+        db.execute(f"CREATE TABLE {name} (key TEXT, line BLOB)")  # rows of a KiB: not WITHOUT ROWID
+        self._select = f"SELECT line FROM {name} WHERE key = ?"
+        self._lookup: Callable[[str], T | None] = (
+            functools.lru_cache(maxsize=cache)(self._uncached) if cache else self._uncached
+        )
+
+    def load(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store ``(key, JSON line)`` pairs, in one transaction, then index them: the rows are
+        appended and the index built in one sort, rather than kept up row by row (which wrote
+        the file over again as pages left SQLite's cache)."""
+        name = self._name
+        with self._db:
+            self._db.executemany(f"INSERT INTO {name} VALUES (?, ?)", items)
+        try:
+            self._db.execute(f"CREATE UNIQUE INDEX {name}_key ON {name} (key)")
+        except sqlite3.IntegrityError:  # a key loaded twice: its last record stays
+            with self._db:
+                self._db.execute(
+                    f"DELETE FROM {name} WHERE rowid NOT IN (SELECT max(rowid) FROM {name} GROUP BY key)"
+                )
+            self._db.execute(f"CREATE UNIQUE INDEX {name}_key ON {name} (key)")
+
+    def _uncached(self, key: str) -> T | None:
+        found = self._db.execute(self._select, (key,)).fetchone()
+        return None if found is None else self._decode(found[0])
+
+    def get(self, key: str, default: Any = None) -> T | Any:  # type: ignore[override]
+        found = self._lookup(key)
+        return default if found is None else found
+
+    def __getitem__(self, key: str) -> T:
+        found = self._lookup(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._lookup(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        for (key,) in self._db.execute(f"SELECT key FROM {self._name} ORDER BY key"):
+            yield key
+
+    def __len__(self) -> int:
+        return self._db.execute(f"SELECT count(*) FROM {self._name}").fetchone()[0]

@@ -1,0 +1,41 @@
+"""The on-disk index (docs/architecture.md#streaming-and-memory): what it orders and keeps is what
+``sorted``, ``set`` and a dict would give, and it leaves no file behind."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+from pim_images.diskindex import DiskIndex
+from pim_images.records import MEDIA, MediaRecord
+
+KEYS = ["b", "a", "é", "Z", "a", "日本", "a/b", "a b", "", "ä", "b"]
+
+
+def test_sorted_unique_is_pythons_order() -> None:
+    with DiskIndex() as index:
+        assert list(index.sorted_unique("keys", iter(KEYS))) == sorted(set(KEYS))
+
+
+def test_a_table_keeps_the_last_record_of_a_key_and_decodes_it() -> None:
+    records = [
+        MediaRecord(key="k1", sha256="1" * 64, size=1, format="JPEG"),
+        MediaRecord(key="k2", sha256=None, size=0, format=None, error="missing", broken=True),
+        MediaRecord(key="k1", sha256="2" * 64, size=2, format="PNG"),
+    ]
+    with DiskIndex() as index:
+        table = index.table("media", MEDIA.decode)
+        table.load((r.key, msgspec.json.encode(r) + b"\n") for r in records)
+        assert table["k1"] == records[2]
+        assert table.get("k2") == records[1]
+        assert "k3" not in table and table.get("k3") is None
+        assert list(table) == ["k1", "k2"] and len(table) == 2
+
+
+def test_its_folder_is_removed_when_closed() -> None:
+    index = DiskIndex()
+    folder = os.path.dirname(index.db.execute("PRAGMA database_list").fetchone()[2])
+    assert os.path.isdir(folder)
+    index.close()
+    assert not os.path.exists(folder)
