@@ -183,7 +183,7 @@ class ProductTransformer:
 
     def _attribute_images(self, name: str, values: Values, attribute: str) -> Iterator[Image]:
         for value in order_values(values.get(attribute, []), self.config.akeneoLocales):
-            where = f"product {name!r} attribute {attribute!r}"
+            where = f"product {name!r} image attribute {attribute!r}"
             image = self._file(media_file_key(value.data), attribute, value.locale, None, where)
             if image:
                 yield image
@@ -233,7 +233,8 @@ class ProductTransformer:
             asset = self.assets.get(records.asset_key(collection.family, asset_code))
             if asset is None:
                 self.warnings.append(
-                    f"product {name!r} collection {code!r}: asset {asset_code!r} does not exist; skipped"
+                    f"product {name!r} asset collection attribute {code!r}: asset {asset_code!r} "
+                    "does not exist; skipped"
                 )
                 continue
             found.append(asset)
@@ -241,7 +242,7 @@ class ProductTransformer:
         links: list[CollectionLink] = []
         attributes: list[CollectionAttribute] = []
         for asset in found:
-            where = f"product {name!r} collection {code!r} asset {asset.code!r}"
+            where = f"product {name!r} asset collection attribute {code!r} asset {asset.code!r}"
             if as_custom_attributes(asset, self.config):
                 attributes += self._asset_attributes(asset, where)
             else:
@@ -273,7 +274,7 @@ class ProductTransformer:
                     record = self.media.get(file.media) if file else None
                     if record is None or record.sha256 is None:
                         reason = record.error if record else "not resolved by the media stage"
-                        self.warnings.append(f"{where}: file {value.data!r} {reason}; skipped")
+                        self.warnings.append(f"{where}: media file {value.data!r} {reason}; skipped")
                         continue
                     path = file_path(record.sha256, str(value.data))
                     found.append(
@@ -362,6 +363,14 @@ class ProductTransformer:
                         )
                     )
         return images
+
+
+def image_origin(image: Image) -> str:
+    """Where an image comes from, in Akeneo's terms, for warnings: ``image attribute 'main'``
+    or ``asset collection attribute 'packshots' asset 'z'``."""
+    if image.asset is None:
+        return f"image attribute {image.attribute!r}"
+    return f"asset collection attribute {image.attribute!r} asset {image.asset!r}"
 
 
 def as_custom_attributes(asset: Asset, config: PipelineConfig) -> bool:

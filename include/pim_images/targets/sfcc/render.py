@@ -54,6 +54,7 @@ from pim_images.targets.sfcc.rules import (
     view_types_of,
 )
 from pim_images.targets.sfcc.schema import check_against_schema
+from pim_images.transform import image_origin
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
@@ -359,7 +360,7 @@ def _render(
             for image in record.images:
                 if image.format not in FORMATS:
                     warnings.append(
-                        f"product {product_id!r} attribute {image.attribute!r}: "
+                        f"product {product_id!r} {image_origin(image)}: "
                         f"{image.url or image.format} is not an image file SFCC shows; skipped"
                     )
             groups = image_groups(record.images, config, declared)
