@@ -233,6 +233,11 @@ def test_connector_mappings_give_renditions_and_texts(
     )
     assert large and small and not large & small, "each view type gets its own rendition"
     assert not catalog.xpath("//c:image-group[starts-with(@view-type, 'medium')]", namespaces=NS)
+    assert [w for w in run.warnings["render_sfcc"] if "akeneoImageFileViewTypesMapping" in w] == [
+        "view type 'medium' of akeneoImageViewTypes is in no akeneoImageFileViewTypesMapping entry: as in "
+        "the connector, Asset Manager assets give it no image (image attributes still do); map it to the "
+        "asset families' main media attribute to give it the main media"
+    ]
     alts = catalog.xpath("//c:image/c:alt", namespaces=NS)
     assert {a.get("{http://www.w3.org/XML/1998/namespace}lang") for a in alts} == {"en-US", "fr-FR"}
     assert all(a.text for a in alts)
