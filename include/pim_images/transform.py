@@ -369,7 +369,7 @@ class ProductTransformer:
             renditions = list(self.config.file_view_types_mapping) if asset.family else []
             for attribute in renditions or [None]:
                 files = [f for f in asset.files if (f.attribute or asset.main) == (attribute or asset.main)]
-                if attribute and not files:
+                if attribute and not files and not asset.main_is_link:  # a link family is named above
                     self._missing_rendition(asset, attribute, where)
                 for file in order_values(files, self.config.akeneoLocales):
                     image = self._file(file.media, collection, file.locale, asset.code, where)

@@ -108,3 +108,14 @@ def test_a_family_without_the_mapped_attribute_is_named_once() -> None:
         "no media file attribute 'thumbnail' (akeneoImageFileViewTypesMapping), so no asset of that "
         "family has an image in view type 'medium', as in the connector; named once per asset family"
     ]
+
+
+def test_a_link_family_is_named_as_such_not_per_missing_rendition() -> None:
+    """A family whose main media is a link gives no file image in media_file (named once as
+    such): its assets are not named again for each rendition they lack."""
+    config = _config('{"matching": {"large": "picture", "medium": "thumbnail"}}')
+    link = Asset(family="packshots", code="l", main="url_large", main_is_link=True)
+    warnings: list[str] = []
+    transformer = ProductTransformer(config, [], COLLECTIONS, {}, {"packshots/l": link}, warnings)
+    assert transformer.images_and_collections("SKU-1", {"gallery": [Value(["l"])]})[0] == []
+    assert transformer.notes == [] and len(warnings) == 1 and "is a link" in warnings[0]
