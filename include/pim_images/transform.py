@@ -152,7 +152,12 @@ class ProductTransformer:
         media: Mapping[str, MediaRecord],
         assets: Mapping[str, Asset],
         warnings: list[str],
+        family_attributes: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """:param family_attributes: each asset family's attribute codes (the extracted
+        structure), to tell a family without a rendition attribute of
+        ``akeneoImageFileViewTypesMapping`` from an asset without its value; ``None``: unknown
+        (every missing rendition is then named per asset)."""
         self.config = config
         self.image_attributes = image_attributes
         self.collections = collections
@@ -162,6 +167,11 @@ class ProductTransformer:
         #: what is reported without skipping an image (axis values that cannot be written)
         self.notes: list[str] = []
         self.link_families: set[str | None] = set()  # families already reported as link-only
+        self.family_attributes = (
+            None if family_attributes is None else {f: frozenset(a) for f, a in family_attributes.items()}
+        )
+        #: (family, asset or None for the whole family, attribute) of missing renditions reported
+        self.missing_renditions: set[tuple[str | None, str | None, str]] = set()
         #: media of the product being read that failed (download or decoding): the caller
         #: leaves that product out (docs/bad-input.md#broken-images) and empties the list
         self.failures: list[str] = []
@@ -183,7 +193,7 @@ class ProductTransformer:
 
     def _attribute_images(self, name: str, values: Values, attribute: str) -> Iterator[Image]:
         for value in order_values(values.get(attribute, []), self.config.akeneoLocales):
-            where = f"product {name!r} attribute {attribute!r}"
+            where = f"product {name!r} image attribute {attribute!r}"
             image = self._file(media_file_key(value.data), attribute, value.locale, None, where)
             if image:
                 yield image
@@ -233,7 +243,8 @@ class ProductTransformer:
             asset = self.assets.get(records.asset_key(collection.family, asset_code))
             if asset is None:
                 self.warnings.append(
-                    f"product {name!r} collection {code!r}: asset {asset_code!r} does not exist; skipped"
+                    f"product {name!r} asset collection attribute {code!r}: asset {asset_code!r} "
+                    "does not exist; skipped"
                 )
                 continue
             found.append(asset)
@@ -241,7 +252,7 @@ class ProductTransformer:
         links: list[CollectionLink] = []
         attributes: list[CollectionAttribute] = []
         for asset in found:
-            where = f"product {name!r} collection {code!r} asset {asset.code!r}"
+            where = f"product {name!r} asset collection attribute {code!r} asset {asset.code!r}"
             if as_custom_attributes(asset, self.config):
                 attributes += self._asset_attributes(asset, where)
             else:
@@ -273,7 +284,7 @@ class ProductTransformer:
                     record = self.media.get(file.media) if file else None
                     if record is None or record.sha256 is None:
                         reason = record.error if record else "not resolved by the media stage"
-                        self.warnings.append(f"{where}: file {value.data!r} {reason}; skipped")
+                        self.warnings.append(f"{where}: media file {value.data!r} {reason}; skipped")
                         continue
                     path = file_path(record.sha256, str(value.data))
                     found.append(
@@ -305,6 +316,33 @@ class ProductTransformer:
                 texts[text] = found
         return texts
 
+    def _missing_rendition(self, asset: Asset, attribute: str, where: str) -> None:
+        """Note that ``asset`` has no file for the mapped ``attribute`` in the channel and
+        locales read: as in the connector, its view types get no image of that asset, neither the
+        rendition nor the main media in its place (docs/transform.md#image-metadata-and-file-view-types).
+        Named once per asset (with the first product that uses it), or once per asset family
+        when the family has no such attribute at all."""
+        view_types = ", ".join(repr(v) for v in self.config.file_view_types_mapping[attribute])
+        known = self.family_attributes.get(asset.family or "") if self.family_attributes is not None else None
+        if known is not None and attribute not in known:
+            key: tuple[str | None, str | None, str] = (asset.family, None, attribute)
+            text = (
+                f"{where}: asset family {asset.family!r} has no media file attribute {attribute!r} "
+                f"(akeneoImageFileViewTypesMapping), so no asset of that family has an image in view "
+                f"type {view_types}, as in the connector; named once per asset family"
+            )
+        else:
+            key = (asset.family, asset.code, attribute)
+            text = (
+                f"{where}: no value for the media file attribute {attribute!r} "
+                f"(akeneoImageFileViewTypesMapping) in channel {self.config.akeneoScope!r} and locales "
+                f"{', '.join(self.config.akeneoLocales)}, so this asset "
+                f"has no image in view type {view_types}, as in the connector; named once per asset"
+            )
+        if key not in self.missing_renditions:
+            self.missing_renditions.add(key)
+            self.notes.append(text)
+
     def _asset_images(self, asset: Asset, collection: str, where: str) -> list[Image]:
         images: list[Image] = []
         if self.config.asset_files and asset.main_is_link and asset.family not in self.link_families:
@@ -331,6 +369,8 @@ class ProductTransformer:
             renditions = list(self.config.file_view_types_mapping) if asset.family else []
             for attribute in renditions or [None]:
                 files = [f for f in asset.files if (f.attribute or asset.main) == (attribute or asset.main)]
+                if attribute and not files and not asset.main_is_link:  # a link family is named above
+                    self._missing_rendition(asset, attribute, where)
                 for file in order_values(files, self.config.akeneoLocales):
                     image = self._file(file.media, collection, file.locale, asset.code, where)
                     if image:
@@ -362,6 +402,14 @@ class ProductTransformer:
                         )
                     )
         return images
+
+
+def image_origin(image: Image) -> str:
+    """Where an image comes from, in Akeneo's terms, for warnings: ``image attribute 'main'``
+    or ``asset collection attribute 'packshots' asset 'z'``."""
+    if image.asset is None:
+        return f"image attribute {image.attribute!r}"
+    return f"asset collection attribute {image.attribute!r} asset {image.asset!r}"
 
 
 def as_custom_attributes(asset: Asset, config: PipelineConfig) -> bool:
@@ -746,8 +794,15 @@ def _transform(
 ) -> TransformSummary:
     collections = structure.asset_collections
     warnings: list[str] = []
+    families = records.ASSET_FAMILIES.read(run_dir) if records.ASSET_FAMILIES.exists(run_dir) else {}
     transformer = ProductTransformer(
-        config, structure.image_attribute_codes, collections, catalog.media, catalog.assets, warnings
+        config,
+        structure.image_attribute_codes,
+        collections,
+        catalog.media,
+        catalog.assets,
+        warnings,
+        {f: [a.code for a in s.attributes] for f, s in families.items() if s is not None},
     )
     totals = {"with_images": 0, "images": 0, "read": 0, "failed": 0}
     locales: set[str | None] = set()

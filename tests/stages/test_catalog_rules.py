@@ -211,6 +211,6 @@ def test_an_image_type_bspk_does_not_take_is_a_warning(warned: Delivered) -> Non
 
 def test_an_unknown_asset_code_is_a_warning(warned: Delivered) -> None:
     assert any(
-        "collection 'packshots': asset 'sku_00009_deleted' does not exist; skipped" in w
+        "asset collection attribute 'packshots': asset 'sku_00009_deleted' does not exist; skipped" in w
         for w in warned.warnings["transform"]
     ), warned.warnings["transform"]

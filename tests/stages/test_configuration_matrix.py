@@ -233,6 +233,15 @@ def test_connector_mappings_give_renditions_and_texts(
     )
     assert large and small and not large & small, "each view type gets its own rendition"
     assert not catalog.xpath("//c:image-group[starts-with(@view-type, 'medium')]", namespaces=NS)
+    # packshots all have their thumbnail; lifestyle has no such attribute: named once, for the family
+    missing = [w for w in run.warnings["transform"] if "akeneoImageFileViewTypesMapping" in w]
+    assert len(missing) == 1
+    assert "asset family 'lifestyle' has no media file attribute 'thumbnail'" in missing[0]
+    assert [w for w in run.warnings["render_sfcc"] if "akeneoImageFileViewTypesMapping" in w] == [
+        "view type 'medium' of akeneoImageViewTypes is in no akeneoImageFileViewTypesMapping entry: as in "
+        "the connector, Asset Manager assets give it no image (image attributes still do); map it to the "
+        "asset families' main media attribute to give it the main media"
+    ]
     alts = catalog.xpath("//c:image/c:alt", namespaces=NS)
     assert {a.get("{http://www.w3.org/XML/1998/namespace}lang") for a in alts} == {"en-US", "fr-FR"}
     assert all(a.text for a in alts)

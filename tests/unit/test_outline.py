@@ -18,7 +18,7 @@ def _report(**overrides: Any) -> dict[str, Any]:
         "errors": [],
         "warnings_total": 2,
         "warnings": [
-            {"stage": "render_bspk", "message": "product 'A' attribute 'x': GIF is not taken by BSPK"},
+            {"stage": "render_bspk", "message": "product 'A' image attribute 'x': GIF is not taken by BSPK"},
             {"stage": "transform", "message": "product '<script>alert(1)</script>': media missing"},
         ],
         "stages": {

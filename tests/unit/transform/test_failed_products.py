@@ -45,9 +45,9 @@ def test_a_product_whose_image_failed_is_left_out_whole(tmp_path: Path) -> None:
     assert summary.failed_products == 2
     assert summary.warnings == [
         f"product 'BAD-1' left out of every target, its old images stay downstream: product 'BAD-1' "
-        f"attribute 'main': media {BROKEN.key!r} not a decodable image (OSError)",
+        f"image attribute 'main': media {BROKEN.key!r} not a decodable image (OSError)",
         f"product 'M' left out of every target, its old images stay downstream: product 'V-2' "
-        f"attribute 'main': media {BROKEN.key!r} not a decodable image (OSError)",
+        f"image attribute 'main': media {BROKEN.key!r} not a decodable image (OSError)",
     ]
 
 

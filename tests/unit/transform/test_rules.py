@@ -117,8 +117,8 @@ def test_an_image_format_no_target_takes_is_skipped_with_its_reason() -> None:
     transformer = ProductTransformer(_config(), ["main"], [], {record.key: record}, {}, warnings)
     assert transformer.images_and_collections("SKU-1", {"main": [Value("m/a.psd")]}) == ([], [])
     assert warnings == [
-        f"product 'SKU-1' attribute 'main': media {record.key!r} is a PSD file, an image format no target "
-        "takes; skipped"
+        f"product 'SKU-1' image attribute 'main': media {record.key!r} is a PSD file, an image format "
+        "no target takes; skipped"
     ]
 
 

@@ -21,7 +21,7 @@ from pim_images.records import Image
 from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
 from pim_images.targets.bspk.rules import FORMATS, MAX_REF, ref_problem, sku_problem, url_problem
-from pim_images.transform import normalize_url
+from pim_images.transform import image_origin, normalize_url
 
 HEADER = ("product_ref", "skus", "image_url", "position")
 
@@ -137,7 +137,7 @@ def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> Bsp
             for image in images:
                 if image.format not in FORMATS:
                     warnings.append(
-                        f"product {ref!r} attribute {image.attribute!r}: "
+                        f"product {ref!r} {image_origin(image)}: "
                         f"{image.url or image.format} is not taken by BSPK (JPG and PNG only); skipped"
                     )
             product = product_rows(ref, images, base_url)

@@ -51,9 +51,11 @@ from pim_images.targets.sfcc.rules import (
     locale_view_type,
     output_names,
     product_problem,
+    unmapped_file_view_types,
     view_types_of,
 )
 from pim_images.targets.sfcc.schema import check_against_schema
+from pim_images.transform import image_origin
 
 CATALOG_NS = "http://www.demandware.com/xml/impex/catalog/2006-10-31"
 METADATA_NS = "http://www.demandware.com/xml/impex/metadata/2006-10-31"
@@ -338,7 +340,8 @@ def _render(
     header, skipped = catalog_header(records.IMAGES.read(run_dir), config, scratch)
     declared = declared_view_types(config)
     per_asset = config.sfccCustomAttributeNaming == "per_asset"
-    warnings: list[str] = []
+    unmapped = unmapped_file_view_types(config)
+    warnings: list[str] = [_unmapped_note(unmapped)] if unmapped else []
     counts = {"products": 0, "groups": 0, "members": 0}
 
     def products() -> Iterator[Product]:
@@ -359,7 +362,7 @@ def _render(
             for image in record.images:
                 if image.format not in FORMATS:
                     warnings.append(
-                        f"product {product_id!r} attribute {image.attribute!r}: "
+                        f"product {product_id!r} {image_origin(image)}: "
                         f"{image.url or image.format} is not an image file SFCC shows; skipped"
                     )
             groups = image_groups(record.images, config, declared)
@@ -411,6 +414,20 @@ def _render(
         view_types=header.view_types,
         custom_attributes=ids,
         warnings=warnings,
+    )
+
+
+def _unmapped_note(view_types: list[str]) -> str:
+    """The run's note on view types ``akeneoImageFileViewTypesMapping`` leaves without asset
+    images (docs/transform.md#image-metadata-and-file-view-types)."""
+    names = ", ".join(map(repr, view_types))
+    one = len(view_types) == 1
+    return (
+        f"view type{'' if one else 's'} {names} of akeneoImageViewTypes {'is' if one else 'are'} in no "
+        "akeneoImageFileViewTypesMapping entry: as in the connector, Asset Manager assets give "
+        f"{'it' if one else 'them'} no image (image attributes still do); map "
+        f"{'it' if one else 'each'} to the asset families' main media attribute to give "
+        f"{'it' if one else 'them'} the main media"
     )
 
 

@@ -56,6 +56,18 @@ def declared_view_types(config: PipelineConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def unmapped_file_view_types(config: PipelineConfig) -> list[str]:
+    """The view types of ``akeneoImageViewTypes`` (``original`` when it is ``{ }``) that
+    ``akeneoImageFileViewTypesMapping`` names for no attribute, when Asset Manager files are read
+    through it: as in the connector, assets give them no image, not even the main media
+    (docs/transform.md#image-metadata-and-file-view-types). Empty without a mapping."""
+    mapping = config.file_view_types_mapping
+    if not (config.reads_assets and config.asset_files and config.akeneoAssetSystem == "new" and mapping):
+        return []
+    mapped = {v for view_types in mapping.values() for v in view_types}
+    return [v for v in config.image_view_types if v not in mapped]
+
+
 def view_types_of(image: Image, config: PipelineConfig) -> tuple[str, ...]:
     """The base view types an image goes to: a link read through
     ``akeneoImageLinkViewTypesMapping`` goes to its attribute's view types, an asset rendition
