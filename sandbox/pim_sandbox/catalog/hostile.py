@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from pim_sandbox.catalog import SandboxCatalog
 
 #: Offenders in product identifiers, by kind, in the order the first simple products get them;
-#: ``{sku}`` is the generated identifier. The last two can be written (a bidi override is a
-#: character like any other for XML and CSV); the pipeline must deliver them.
+#: ``{sku}`` is the generated identifier. The last two are carried by XML and CSV alike (a
+#: bidi override is a character like any other to both); DEL and C1 controls by XML only; 130
+#: characters by a CSV cell (255) but not by an SFCC product id (100).
 IDENTIFIERS: tuple[tuple[str, str], ...] = (
     ("C0 control U+0001", "{sku}\x01"),
     ("vertical tab U+000B", "{sku}\x0b1"),
@@ -56,8 +57,6 @@ IDENTIFIERS: tuple[tuple[str, str], ...] = (
     ("bidi override U+202E (carried)", "\u202e{sku}"),
     ("non-ASCII (carried)", "{sku}-grün"),
 )
-#: How many of :data:`IDENTIFIERS` no target can write (the others are carried).
-UNWRITABLE_IDENTIFIERS = 9
 #: The first variant's identifier (with product models): a C0 control in a master's member.
 VARIANT_IDENTIFIER = "{sku}\x02"
 #: Offenders in the en_US alt text of packshots of the products after those (one each).
