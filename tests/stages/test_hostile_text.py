@@ -13,12 +13,14 @@ import csv
 import io
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from pipeline import Delivered, run_pipeline
 
+from pim_images import records
 from pim_images.store import StateStore, sqlite_url
 from pim_images.targets.sfcc.schema import check_against_schema
 from pim_sandbox.catalog.hostile import (
@@ -58,10 +60,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def run(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> tuple[Delivered, list[str]]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> StateStore:
+    return StateStore(sqlite_url(str(tmp_path_factory.mktemp("state") / "state.sqlite")))
+
+
+@pytest.fixture(scope="module")
+def run(
+    sandbox: Sandbox, store: StateStore, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Delivered, list[str]]:
     """The whole pipeline once, with a SQLite state store; and the store's logged warnings."""
     run_dir = tmp_path_factory.mktemp("run")
-    store = StateStore(sqlite_url(str(run_dir / "state.sqlite")))
     handler = _Collect()
     logging.getLogger("pim_images.store").addHandler(handler)
     try:
@@ -81,16 +89,12 @@ class _Collect(logging.Handler):
 
 
 def _identifiers(sandbox: Sandbox) -> dict[str, str]:
-    """Each served identifier -> the kind of offender it holds (clean ones: ``""``)."""
-    kinds = {template: kind for kind, template in IDENTIFIERS}
-    served = {}
-    for header in sandbox.catalog.iter_headers():
-        if header.enabled and header.index < sandbox.catalog.simple_products_count:
-            identifier = sandbox.catalog.product(header.index)["values"]["sku"][0]["data"]
-            changed = sandbox.catalog.changes.products.get(header.index)
-            template = next((t for t in kinds if t.format(sku=header.identifier) == identifier), None)
-            served[identifier] = kinds[template] if changed and template else ""
-    return served
+    """Each enabled simple product's identifier -> the kind of offender it holds (clean: ``""``):
+    the first ones get ``IDENTIFIERS`` in order."""
+    catalog = sandbox.catalog
+    headers = [h for h in catalog.iter_headers() if h.enabled and h.index < catalog.simple_products_count]
+    kinds = [kind for kind, _ in IDENTIFIERS]
+    return {h.identifier: kinds[n] if n < len(kinds) else "" for n, h in enumerate(headers)}
 
 
 def _named(warnings: list[str], value: str) -> bool:
@@ -158,3 +162,30 @@ def test_the_run_is_remembered_without_what_the_store_cannot_hold(sandbox, run) 
     assert delivered.summaries["record_success"] > 0
     nul = next(i for i, k in _identifiers(sandbox).items() if k.startswith("NUL"))
     assert any(m.startswith(f"product {nul!r}: holds '\\x00'") for m in store_warnings)
+
+
+def test_a_differential_run_reads_again_the_products_of_a_changed_asset(
+    sandbox, store, run, tmp_path
+) -> None:
+    """The products of a changed asset are read again by identifier (an ``IN`` filter holding
+    every kind of offender); the one the store could not remember (NUL) is not."""
+    catalog = sandbox.catalog
+    at = datetime(2031, 1, 1, tzinfo=UTC)
+    saved = dict(catalog.changes.assets)
+    expected = set()
+    try:
+        for identifier, kind in _identifiers(sandbox).items():
+            header = next(h for h in catalog.iter_headers() if h.identifier == identifier)
+            for code in catalog.product_asset_codes(header.index).get("packshots", [])[:1]:
+                values = catalog.asset("packshots", code)["values"]
+                catalog.changes.change_asset("packshots", code, at, {"alt_text": values.get("alt_text")})
+                if kind and not kind.startswith("NUL"):
+                    expected.add(identifier)
+        interval = (at - timedelta(hours=1), at + timedelta(hours=1))
+        run_pipeline(sandbox, CONF, tmp_path, until="extract", store=store, interval=interval)
+    finally:
+        catalog.changes.assets.clear()
+        catalog.changes.assets.update(saved)
+    read = {p.identifier for p in records.MASTER_PRODUCTS.read(tmp_path)}
+    assert len(expected) >= 6 and expected <= read
+    assert not any("\x00" in i for i in read)
