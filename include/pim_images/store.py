@@ -19,7 +19,9 @@ whole or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +43,16 @@ from sqlalchemy import (
 
 from pim_images import records
 from pim_images.records import ProductRefs
+from pim_images.report import shown
 from pim_images.staging import StagingPath
+
+logger = logging.getLogger(__name__)
+
+#: What a text column of some database the store may be cannot hold: NUL (PostgreSQL refuses
+#: it in any text: "A string literal cannot contain NUL (0x00) characters"; an identifier can
+#: hold one, as JSON's ``\u0000``) and lone surrogates (not UTF-8). Refused on every backend,
+#: so SQLite behaves as the cluster's database does (docs/runs.md#state-between-runs).
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
 
 metadata = MetaData()
 
@@ -235,7 +246,13 @@ class StateStore:
             longer indexed); a differential one replaces the rows of the products it delivered.
         :param checksums: asset key -> SHA-256 of the assets seen (PAM), merged in.
         :return: how many products were recorded.
+
+        A product whose identifier (or model code) holds a character the store cannot hold
+        (:data:`_NOT_STORABLE`) is not remembered, and a variant or asset that does is left out
+        of its product's rows; each is logged as a warning naming the product and the value
+        (docs/runs.md#state-between-runs). No target can write such an identifier either.
         """
+        refs = _storable(refs)
         count = 0
         with self.engine.begin() as connection:
             if full:
@@ -330,6 +347,36 @@ class StateStore:
         )
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def _storable(refs: Iterable[ProductRefs]) -> Iterator[ProductRefs]:
+    """``refs`` without what the store cannot hold (:data:`_NOT_STORABLE`), each left out
+    logged as a warning naming the product and the value."""
+    for ref in refs:
+        if bad := _NOT_STORABLE.search(ref.product_ref):
+            logger.warning(
+                "product %s: holds %r at position %d, which the state store cannot hold; not remembered",
+                shown(ref.product_ref),
+                bad.group(),
+                bad.start(),
+            )
+            continue
+        variants = [v for v in ref.variants if not _NOT_STORABLE.search(v)]
+        assets = [a for a in ref.assets if not any(_NOT_STORABLE.search(t) for t in a)]
+        for left_out in [
+            *(v for v in ref.variants if v not in variants),
+            *(a for a in ref.assets if a not in assets),
+        ]:
+            logger.warning(
+                "product %s: %s %s holds a character the state store cannot hold (NUL or a lone "
+                "surrogate); not remembered for it",
+                shown(ref.product_ref),
+                "variant" if isinstance(left_out, str) else "asset",
+                shown(left_out if isinstance(left_out, str) else "/".join(left_out)),
+            )
+        if len(variants) != len(ref.variants) or len(assets) != len(ref.assets):
+            ref = ProductRefs(ref.product_ref, ref.kind, assets=assets, variants=variants)
+        yield ref
 
 
 def record_staged_run(

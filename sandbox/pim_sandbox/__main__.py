@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         choices=sorted(DEFECTS),
-        help="a rule of the connector the catalog breaks (repeatable), to see the validate stage stop a run",
+        help="a rule of the connector the catalog breaks (repeatable), to see the validate stage stop a run; "
+        "hostile_*: text files cannot carry, in the fields a real Akeneo lets it in",
     )
     parser.add_argument(
         "--fault",

@@ -260,6 +260,8 @@ class FaultRule:
     content_type: str | None = None
     cut_at: int | None = None
     chunked: bool = False
+    #: the body ends when the connection closes: neither ``Content-Length`` nor chunked encoding
+    close_delimited: bool = False
     #: the share of matching requests answered (0 < rate <= 1); ``None``: every one, in turn
     rate: float | None = None
 
@@ -268,6 +270,8 @@ class FaultRule:
         ``cut_at`` bytes when set."""
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
         headers.update(self.headers or {})
+        if self.close_delimited:
+            return _close_delimited_response(self.status, self.body, self.cut_at, self.content_type, headers)
         if self.cut_at is not None or self.chunked:
             return _raw_response(
                 self.status, self.body, self.cut_at, self.content_type, headers, chunked=self.chunked
@@ -314,6 +318,52 @@ def _raw_response(
         # else: returning without the last body message makes the server drop the connection
 
     return app
+
+
+#: Where :class:`_SandboxApp` puts the server's connection in a request's ``scope["extensions"]``.
+_CONNECTION = "pim_sandbox.connection"
+#: The message :func:`_close_delimited_response` sends the request log instead of a response start.
+_RAW_SENT = "pim_sandbox.raw_response.sent"
+
+
+def _close_delimited_response(
+    status: int, body: bytes, cut_at: int | None, content_type: str | None, headers: Mapping[str, str]
+) -> ASGIApp:
+    """A body whose end is the connection's close: no ``Content-Length``, no chunked encoding,
+    ``Connection: close`` (RFC 9112 section 6.3, the last rule: "the number of octets received
+    prior to the server closing the connection"), as an HTTP/1.0-style server or proxy answers.
+    With ``cut_at``, only that many bytes are sent before the close: the client cannot tell a
+    cut from the end.
+
+    ASGI gives an app no way to send an unframed body (uvicorn frames every response), so this
+    writes the response on the connection itself (:class:`_SandboxApp` hands it over).
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        cycle = scope.get("extensions", {}).get(_CONNECTION)
+        if cycle is None:
+            raise RuntimeError("a close-delimited response needs the connection (served by uvicorn)")
+        lines = [f"HTTP/1.1 {status} {_reason(status)}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if content_type:
+            lines.append(f"Content-Type: {content_type}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        await send({"type": _RAW_SENT, "status": status})  # the request log's record
+        transport = cycle.transport
+        transport.write(head + (body if cut_at is None else body[:cut_at]))
+        while transport.get_write_buffer_size() and not transport.is_closing():
+            await asyncio.sleep(0.01)
+        cycle.disconnected = True  # uvicorn must not answer after us (it would send a 500)
+        transport.close()
+
+    return app
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"
 
 
 def _fault_message(status: int) -> str:
@@ -397,6 +447,7 @@ class Faults:
         content_type: str | None = None,
         cut_at: int | None = None,
         chunked: bool = False,
+        close_delimited: bool = False,
         rate: float | None = None,
     ) -> FaultRule:
         """Answer the next ``times`` requests whose path matches ``path_regex`` with ``status``.
@@ -414,6 +465,9 @@ class Faults:
             them in ``Content-Length``, then drop the connection.
         :param chunked: send ``body`` (bytes) chunked, without ``Content-Length`` (with
             ``cut_at``: the connection dropped before the last chunk).
+        :param close_delimited: send ``body`` (bytes) with neither ``Content-Length`` nor chunked
+            encoding, ending it by closing the connection (HTTP/1.0 style; with ``cut_at``, closed
+            after that many bytes: a cut the client cannot see).
         :param rate: answer only this share of the matching requests, drawn at random
             (0 < rate <= 1; the others go on to the next rule or the PIM); ``None``: every one.
         :return: the rule, whose ``hits`` counts the requests it answered.
@@ -434,6 +488,7 @@ class Faults:
             content_type,
             cut_at,
             chunked,
+            close_delimited,
             rate,
         )
         with self._lock:
@@ -577,6 +632,21 @@ def _connection(scope: Scope) -> str:
     return ""
 
 
+class _SandboxApp(FastAPI):
+    """The FastAPI app, handing a fault the server's connection (``scope["extensions"]``) for
+    what ASGI cannot send: a body ended by closing the connection (:func:`_close_delimited_response`).
+
+    uvicorn calls the app with its request cycle's ``send`` (``h11`` and ``httptools`` alike), whose
+    object holds the connection (``transport``); another server hands nothing over.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cycle = getattr(send, "__self__", None)
+        if scope["type"] == "http" and hasattr(cycle, "transport"):
+            scope["extensions"] = {**(scope.get("extensions") or {}), _CONNECTION: cycle}
+        await super().__call__(scope, receive, send)
+
+
 class _SandboxMiddleware:
     """Pure ASGI middleware: usage limits, latency, faults, then the app; records every request with
     its status."""
@@ -597,6 +667,10 @@ class _SandboxMiddleware:
 
         async def recording_send(message: Message) -> None:
             nonlocal recorded
+            if message["type"] == _RAW_SENT:  # a response written on the connection itself
+                self.log.append(RequestRecord(method, path, query, message["status"]))
+                recorded = True
+                return
             if message["type"] == "http.response.start" and not recorded:
                 # Record before the client can see the response, so a test reading the log right after
                 # its call always finds it.
@@ -1744,7 +1818,7 @@ def create_app(
     :return: the FastAPI app; ``app.state`` holds ``catalog``, ``tokens``, ``faults``, ``limits``
         and ``requests``.
     """
-    app = FastAPI(title="Akeneo sandbox", openapi_url=None, docs_url=None, redoc_url=None)
+    app = _SandboxApp(title="Akeneo sandbox", openapi_url=None, docs_url=None, redoc_url=None)
     tokens = TokenStore(token_ttl)
     app.state.catalog = catalog
     app.state.tokens = tokens

@@ -149,6 +149,20 @@ def _bomb_png() -> bytes:
     return buffer.getvalue()
 
 
+def _noise_jpeg() -> bytes:
+    """A 96 x 96 JPEG of noise (a few kilobytes that do not compress away), whole."""
+    buffer = io.BytesIO()
+    Image.effect_noise((96, 96), 64).convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _unframed_cut(sandbox: Sandbox) -> Any:
+    body = _noise_jpeg()
+    return sandbox.app.state.faults.add(
+        _MEDIA, 200, body=body, cut_at=len(body) // 2, close_delimited=True, content_type="image/jpeg"
+    )
+
+
 #: every media download: product media files, Asset Manager media files, PAM reference and variation files
 _MEDIA = r"/(media-files/.+/download|asset-media-files/.+|assets/.+/(reference|variation)-files/.+/download)$"
 
@@ -168,6 +182,12 @@ FAULTS: dict[str, tuple[str, Callable[[Sandbox], Any]]] = {
         lambda sb: sb.app.state.faults.add(
             _MEDIA, 200, times=3, body=b"\xff\xd8" + bytes(4096), cut_at=1024, content_type="image/jpeg"
         ),
+    ),
+    "unframed-cut-media": (
+        "the next media download answers half a JPEG with neither Content-Length nor chunked "
+        "encoding, ended by closing the connection (HTTP/1.0 style: the cut cannot be seen; "
+        "its products are left out, the file is not cached and is asked again next run)",
+        _unframed_cut,
     ),
     "html-media": (
         "the next 3 media downloads answer an HTML login page with 200 (reported, not cached)",

@@ -12,6 +12,7 @@ from pipeline import run_pipeline
 
 from pim_images.akeneo.errors import AkeneoError, AkeneoOriginError
 from pim_images.deliver import DeliveryError
+from pim_images.media import MediaCache
 from pim_sandbox.environment import FAULTS, Sandbox, SandboxSettings, run_sandbox
 
 CONF = {"targets": ["sfcc"]}
@@ -89,3 +90,24 @@ def test_faults_keep_the_shape_of_the_sandboxs_akeneo_version(sandbox_with, tmp_
         run_pipeline(
             sandbox_with("foreign-next", akeneo_version="5.0"), CONF, tmp_path / "b", until="extract"
         )
+
+
+def test_a_body_ended_by_a_closed_connection_is_never_cached_as_good(sandbox_with, tmp_path: Path) -> None:
+    """Half a JPEG with neither Content-Length nor chunked encoding, ended by closing the
+    connection: the client cannot see the cut (docs/akeneo.md#verified-downloads). The run
+    leaves its products out and does not cache the verdict; the next run asks again and gets
+    the whole file."""
+    sandbox = sandbox_with("unframed-cut-media")
+    cache = MediaCache(tmp_path / "cache")
+    first = run_pipeline(sandbox, CONF, tmp_path / "first", until="download_media", cache=cache)
+    cut = [
+        w for w in first.warnings["download_media"] if "its end unconfirmed by the server; not cached" in w
+    ]
+    assert len(cut) == 1 and "the products using it are left out" in cut[0]
+    assert first.summaries["download_media"].unusable == 1
+    assert sandbox.app.state.requests.matching(r"/media-files/.+/download$", status=200)
+
+    again = run_pipeline(sandbox, CONF, tmp_path / "again", until="download_media", cache=cache)
+    assert again.summaries["download_media"].downloaded == 1  # only the cut one, asked again
+    assert again.summaries["download_media"].unusable == 0
+    assert not again.warnings["download_media"]

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from pim_images.records import ProductRefs
 from pim_images.state import adopt_legacy_fingerprint
 from pim_images.store import SCHEMA_VERSION, StateStore, sqlite_url
@@ -75,3 +77,22 @@ def test_a_retried_delivery_replaces_its_record(tmp_path: Path) -> None:
     store.record_delivery("run", "bspk", "/in", [("a.csv", 10, "aa")])
     store.record_delivery("run", "bspk", "/in", [("a.csv", 12, "bb")])
     assert [(d["name"], d["bytes"], d["sha256"]) for d in store.delivered("run")] == [("a.csv", 12, "bb")]
+
+
+def test_what_no_database_can_hold_is_named_and_not_remembered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """NUL (JSON's ``\\u0000``) in an identifier: PostgreSQL refuses it in any text, so no
+    backend stores it (docs/runs.md#state-between-runs); the rest of the run is remembered."""
+    store = _store(tmp_path)
+    refs = [
+        ProductRefs("SKU-\x00", "simple", assets=[("packshots", "packshots/a")]),
+        ProductRefs("M-1", "master", assets=[("packshots", "packshots/a")], variants=["V-1", "V-\x00"]),
+    ]
+    with caplog.at_level("WARNING", logger="pim_images.store"):
+        assert store.record_run("full", refs, full=True) == 1
+    assert store.products_of_assets(["packshots/a"]) == {"M-1": "master"}
+    assert store.master_variants() == {"M-1": {"V-1"}}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("product 'SKU-\\x00': holds '\\x00'" in m for m in messages)
+    assert any("product 'M-1': variant 'V-\\x00'" in m for m in messages)

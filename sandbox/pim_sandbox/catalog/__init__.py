@@ -20,6 +20,7 @@ its rules and pinned edge cases:
 - :mod:`~pim_sandbox.catalog.media`: rendering of binaries, media codes, the bounded media cache;
 - :mod:`~pim_sandbox.catalog.common`: the seeded dice, dates and locales they all use;
 - :mod:`~pim_sandbox.catalog.versions`: the Akeneo version the PIM is (its endpoints and shapes);
+- :mod:`~pim_sandbox.catalog.hostile`: text files cannot carry, where Akeneo lets it in (``hostile_*``);
 - :mod:`~pim_sandbox.catalog.changes`: changes users made since generation (:attr:`SandboxCatalog.changes`:
   a product's status, parent or values, a model's or an asset's values, a deletion), none by default.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Literal
 
+from pim_sandbox.catalog import hostile
 from pim_sandbox.catalog.asset_manager import ASSET_LINK_PREFIX, ASSET_MEDIA_PATH, AssetManagerAssets
 from pim_sandbox.catalog.assets import AssetHeader, Assets
 from pim_sandbox.catalog.changes import CatalogChanges
@@ -160,6 +162,7 @@ class SandboxCatalog:
         self.changes = CatalogChanges()
         if isinstance(self._assets, PamAssets):
             self._assets.changes = self.changes
+        hostile.apply(self, frozenset(defects))
 
     # -- products (pim_sandbox.catalog.products) ------------------------------------------------------
 

@@ -10,9 +10,9 @@ the generated one.
 - ``parent``: a variant moved to another product model, or made a simple product (``None``); as in
   Akeneo, its values stay its own (the inherited ones included), and the ``parent`` filter follows
   the new parent;
-- ``values``: attribute code -> the new list of values, or ``None`` to remove the attribute's
-  values (the media ``_links`` of a copied value are dropped: a client downloads a media by its
-  code; an Asset Manager client falls back to ``/asset-media-files/{code}``).
+- ``values``: attribute code -> the new list of values (``sku``'s: a new identifier), or ``None``
+  to remove the attribute's values (the media ``_links`` of a copied value are dropped: a client
+  downloads a media by its code; an Asset Manager client falls back to ``/asset-media-files/{code}``).
 - ``pam_uploads``: a PAM asset given a new reference file (pam.md): its files become those of
   another asset of its kind (new file codes, new bytes, the PIM's variations generated again)
   at the same routes; the PAM shows no ``updated`` date and takes no ``updated`` filter.
@@ -28,6 +28,9 @@ from typing import Any
 from pim_sandbox.catalog.common import _iso
 
 _UNSET: Any = object()
+#: the catalog's identifier attribute (``pim_catalog_identifier``): a change of its value renames
+#: the product
+IDENTIFIER_ATTRIBUTE = "sku"
 
 
 @dataclass
@@ -100,6 +103,9 @@ class CatalogChanges:
         if change is None:
             return header
         updates: dict[str, Any] = {"updated": change.updated}
+        identifier = change.values.get(IDENTIFIER_ATTRIBUTE)
+        if identifier:  # a new identifier: filters and routes by identifier follow it, as in Akeneo
+            updates["identifier"] = identifier[0]["data"]
         if change.enabled is not None:
             updates["enabled"] = change.enabled
         if change.ancestors is not None:

@@ -20,8 +20,10 @@ from pim_sandbox.catalog.common import (
 )
 
 #: Catalogs that break a rule of the connector, for the validate stage's tests
-#: (``generate_catalog(defects=...)``); none by default. Only the attributes change: the
-#: validate stage stops a run before any product is read.
+#: (``generate_catalog(defects=...)``); none by default. The first four change only the
+#: attributes (the validate stage stops a run before any product is read); the ``hostile_*``
+#: ones put text files cannot carry where a real Akeneo lets it in (:mod:`~pim_sandbox.catalog.hostile`
+#: says which field can carry what, and why).
 DEFECTS = {
     "localizable_collection": "collection attribute packshots is localizable and lifestyle_assets scopable",
     "missing_asset_family": "collection attribute retired_assets names asset family retired_media, "
@@ -29,6 +31,11 @@ DEFECTS = {
     "no_image_attributes": "no pim_catalog_image attribute (images only in asset collections)",
     "no_asset_collections": "no asset collection attribute of either asset system "
     "(images only in image attributes)",
+    "hostile_identifiers": "the first 11 products' identifiers hold a control character, NUL, U+FFFE, "
+    "CR LF, padding, only spaces, 130 characters, a bidi override or non-ASCII (one each), and the "
+    "first variant's a control character",
+    "hostile_asset_texts": "the first packshots' alt texts and large links hold control characters, "
+    "NUL, U+FFFE, CR LF, a bidi override or spaces (Asset Manager only)",
 }
 
 
