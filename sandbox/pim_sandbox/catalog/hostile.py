@@ -6,18 +6,19 @@ Which field can carry what (and why), so that the sandbox never serves what no A
 ==============================  =========================================================================
 field                           what Akeneo accepts
 ==============================  =========================================================================
-product identifier              free text: the value of the one ``pim_catalog_identifier`` attribute (the
-                                Swagger file gives no pattern, only "Product identifier, i.e. the value of
-                                the only pim_catalog_identifier attribute"); at most 255 characters,
-                                unique, ``NotBlank`` (spaces only pass it). JSON lets a client send any
-                                code point, ``\\u0000`` included; a lone surrogate cannot be stored (MySQL's
-                                utf8mb4 refuses it), so it is never served.
+product identifier              free text as far as the Swagger file says (no pattern, only "Product
+                                identifier, i.e. the value of the only pim_catalog_identifier
+                                attribute"); the length and uniqueness limits and whether a PIM's own
+                                validation refuses line breaks or separators were NOT checked against
+                                Akeneo's validation rules (to do): the sandbox may serve an identifier
+                                some versions would refuse, never one a PIM cannot store (a lone
+                                surrogate: MySQL's utf8mb4 refuses it).
 asset text attribute values     free text (Asset Manager ``text`` attributes, e.g. ``alt_text``: a
 (``alt_text``, per locale)      textarea may hold line breaks; asset-manager.md, "Text attribute").
 media link values               free text: the link's data, appended to the attribute's ``prefix``
 (``url_large``)                 (asset-manager.md, "Media link attribute"); nothing checks it is a URL.
-product model codes             not served yet: the Swagger file gives no pattern ("Product model code"),
-                                but the sandbox's routes parse its model codes back; a variant's
+product model codes             not served yet (their rules not checked either; the sandbox's routes
+                                parse its model codes back); a variant's
                                 identifier (above) stands for a master's member id meanwhile.
 attribute, option, family,      never served: Akeneo validates these codes to ``[a-zA-Z0-9_]`` (and
 asset family and asset codes    length), so they cannot carry any of this; variation axis values are
