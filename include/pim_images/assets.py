@@ -16,6 +16,7 @@ main media. Only values of the configured channel and locales are kept, as for p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ import msgspec
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import AkeneoClient
+from pim_images.akeneo.client import AkeneoClient, Lister, has_next, page_items
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
@@ -53,23 +54,37 @@ class AssetsSummary:
     checksums: dict[str, str] = field(default_factory=dict)
 
 
-def extract_assets(
-    client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath, collections: list[Collection]
-) -> AssetsSummary:
-    """Write ``assets.jsonl``: every asset the collections may name, normalized.
+def start_assets(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    lister: Lister,
+) -> Callable[[], AssetsSummary]:
+    """Start listing every asset the collections may name on ``lister``; return the function
+    that writes ``assets.jsonl`` (normalized, in the order of one walk: family after family,
+    each in code order; PAM assets page after page) once they are read
+    (docs/akeneo.md#concurrent-listing).
 
-    :raises CatalogError: the PIM has no PAM endpoint (PAM exists on PIM < 4.0 only).
+    The returned function raises :class:`CatalogError` when the PIM has no PAM endpoint (PAM
+    exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
     checksums: dict[str, str] = {}
     if config.akeneoAssetSystem == "old":
-        assets = _checksummed(_iter_pam_assets(client, config), checksums)
+        pam = _pam_assets(client, config, lister)
+
+        def assets() -> Iterator[Asset]:
+            return _checksummed(pam(), checksums)
     else:
         # the families' structure was staged (and validated) by the structure step
         structure = records.ASSET_FAMILIES.read(run_dir)
-        assets = _iter_family_assets(client, config, structure, warnings)
-    count = records.ASSETS.write(run_dir, assets)
-    return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+        assets = _family_assets(client, config, structure, warnings, lister)
+
+    def finish() -> AssetsSummary:
+        count = records.ASSETS.write(run_dir, assets())
+        return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+
+    return finish
 
 
 @dataclass
@@ -95,6 +110,7 @@ def changed_assets(
     collections: list[Collection],
     start: datetime,
     store: StateStore,
+    lister: Lister,
 ) -> ChangedAssets:
     """The assets changed since ``start``: Asset Manager assets by their ``updated`` date
     (:func:`~pim_images.akeneo.resources.assets_updated_after`); PAM assets, which have no
@@ -104,13 +120,14 @@ def changed_assets(
     """
     if config.akeneoAssetSystem == "old":
         checksums: dict[str, str] = {}
-        assets = {a.key: a for a in _checksummed(_iter_pam_assets(client, config), checksums)}
+        assets = {a.key: a for a in _checksummed(_pam_assets(client, config, lister)(), checksums)}
         known = store.asset_checksums()
         return ChangedAssets({k for k, v in checksums.items() if known.get(k) != v}, assets, checksums)
     warnings: list[str] = []
     structure = records.ASSET_FAMILIES.read(run_dir)
     filters = resources.assets_updated_after(start)
-    found = {a.key: a for a in _iter_family_assets(client, config, structure, warnings, lambda _: [filters])}
+    listed = _family_assets(client, config, structure, warnings, lister, lambda _: [filters])
+    found = {a.key: a for a in listed()}
     return ChangedAssets(set(found), found, warnings=warnings)
 
 
@@ -121,6 +138,7 @@ def write_assets(
     changed: ChangedAssets,
     needed: set[str],
     products_endpoint: str | None,
+    lister: Lister,
 ) -> AssetsSummary:
     """Write ``assets.jsonl`` for a differential run: the ``needed`` assets (those its products
     reference), from what was read already and, for the others, by code on a 7.0 or SaaS PIM
@@ -146,7 +164,7 @@ def write_assets(
             def searches(family: str) -> list[resources.Filters | None]:
                 return [None]
 
-        for asset in _iter_family_assets(client, config, structure, [], searches):
+        for asset in _family_assets(client, config, structure, [], lister, searches)():
             if asset.key in needed:
                 have[asset.key] = asset
     count = records.ASSETS.write(run_dir, have.values())
@@ -190,15 +208,19 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
     return structure
 
 
-def _iter_family_assets(
+def _family_assets(
     client: AkeneoClient,
     config: PipelineConfig,
     structure: dict[str, AssetFamily | None],
     warnings: list[str],
+    lister: Lister,
     searches: Callable[[str], list[resources.Filters | None]] | None = None,
-) -> Iterator[Asset]:
-    """The assets of each family, normalized; ``searches`` gives the lists to read per family
-    (their ``search`` filters; default: one, the whole family)."""
+) -> Callable[[], Iterator[Asset]]:
+    """Start listing the assets of each family on ``lister``, one walk per family and search;
+    return the function yielding them normalized, family after family (each in code order).
+    ``searches`` gives the lists to read per family (their ``search`` filters; default: one,
+    the whole family)."""
+    walks = []
     for family, family_structure in structure.items():
         if family_structure is None:
             continue
@@ -209,11 +231,22 @@ def _iter_family_assets(
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
         for filters in searches(family) if searches else [None]:
-            family_assets = resources.iter_assets(
-                client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
-            )
-            for asset in family_assets:
-                yield _normalize_asset(family, asset, family_structure, config)
+            walks.append(functools.partial(_family_walk, client, config, family, family_structure, filters))
+    return lister.submit(walks, merge=False)
+
+
+def _family_walk(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    family: str,
+    structure: AssetFamily,
+    filters: resources.Filters | None,
+) -> Iterator[tuple[None, Asset]]:
+    listed = resources.iter_assets(
+        client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
+    )
+    for asset in listed:
+        yield None, _normalize_asset(family, asset, structure, config)
 
 
 def _normalize_asset(
@@ -306,14 +339,34 @@ def _download_path(value: dict[str, Any]) -> str | None:
 # -- PAM ----------------------------------------------------------------------------------
 
 
-def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[Asset]:
-    try:
-        for asset in resources.iter_pam_assets(client):
-            yield Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
-    except AkeneoNotFoundError as exc:
-        raise CatalogError(
-            [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
-        ) from exc
+def _pam_assets(
+    client: AkeneoClient, config: PipelineConfig, lister: Lister
+) -> Callable[[], Iterator[Asset]]:
+    """Start listing the PAM assets on ``lister``; return the function yielding them in page
+    order. The PAM list takes no filter, so it is split by its ``page`` pagination (the method
+    this list always used): walk ``k`` of ``n`` reads pages ``k``, ``k + n``, ``k + 2n``...
+    until a page without ``next``; at most ``n - 1`` pages past the end are asked for
+    (docs/akeneo.md#concurrent-listing)."""
+    stride = max(1, client.concurrency)
+    walks = [functools.partial(_pam_walk, client, config, first, stride) for first in range(1, stride + 1)]
+    return lister.submit(walks)
+
+
+def _pam_walk(
+    client: AkeneoClient, config: PipelineConfig, page: int, stride: int
+) -> Iterator[tuple[tuple[int, int], Asset]]:
+    while True:
+        try:
+            body = resources.get_pam_assets_page(client, page)
+        except AkeneoNotFoundError as exc:
+            raise CatalogError(
+                [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
+            ) from exc
+        for position, asset in enumerate(page_items(body, resources.PAM_ASSETS)):
+            yield (page, position), Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
+        if not has_next(body):
+            return
+        page += stride
 
 
 def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[AssetFile]:

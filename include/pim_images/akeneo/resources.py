@@ -164,16 +164,32 @@ def parent_in(codes: Sequence[str]) -> Filters:
     return {"parent": [{"operator": "IN", "value": list(codes)}]}
 
 
+def family_in(codes: Sequence[str]) -> Filters:
+    """Products, or product models, of one of the families ``codes`` (filter.md, "On their
+    family": products on every version, product models from 2.3)."""
+    return {"family": [{"operator": "IN", "value": list(codes)}]}
+
+
+#: Products without a family (filter.md, "On their family": every version).
+FAMILY_EMPTY: Filters = {"family": [{"operator": "EMPTY"}]}
+
+
 def iter_product_models(
-    client: AkeneoClient, *, scope: str, locales: Sequence[str]
+    client: AkeneoClient, *, scope: str, locales: Sequence[str], filters: Filters | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every product model with its values in ``scope`` and ``locales`` (``search_after``)."""
+    """Every product model with its values in ``scope`` and ``locales`` (``search_after``, in
+    code order).
+
+    :param filters: search filters, e.g. :func:`family_in`.
+    """
     params = {
         "pagination_type": "search_after",
         "limit": PAGE_LIMIT,
         "scope": scope,
         "locales": ",".join(locales),
     }
+    if filters:
+        params["search"] = search_param(filters)
     return client.iter_items(PRODUCT_MODELS, params)
 
 
@@ -250,6 +266,13 @@ def asset_media_file(code: str) -> str:
 def iter_pam_assets(client: AkeneoClient) -> Iterator[dict[str, Any]]:
     """Every PAM asset (PIM < 4.0), with its reference and variation files."""
     return client.iter_items(PAM_ASSETS, {"limit": PAGE_LIMIT})
+
+
+def get_pam_assets_page(client: AkeneoClient, page: int) -> dict[str, Any]:
+    """Page ``page`` (from 1) of the PAM assets, 100 a page (``page`` pagination, pam.md: the
+    PAM list takes no ``search``, so its pages are the only way to split it); the page has a
+    ``next`` link unless it is the last."""
+    return client.get_json(PAM_ASSETS, {"limit": PAGE_LIMIT, "page": page})
 
 
 def _akeneo_datetime(value: datetime) -> str:
