@@ -449,6 +449,8 @@ class Limits:
         self._lock = threading.Lock()
         #: requests refused so far, by limit (``concurrency``, ``per_second``)
         self.refused: collections.Counter[str] = collections.Counter()
+        #: the most calls one connection had in flight at once so far (admitted calls only)
+        self.peak_in_flight = 0
 
     def enter(self, connection: str) -> str | None:
         """Admit a call of ``connection``, or return the name of the limit it breaks (not admitted).
@@ -469,6 +471,7 @@ class Limits:
             if self.per_second:
                 self._recent.append(self._clock())
             self._in_flight[connection] = self._in_flight.get(connection, 0) + 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight[connection])
         return None
 
     def leave(self, connection: str) -> None:
