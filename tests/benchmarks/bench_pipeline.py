@@ -251,7 +251,7 @@ def _fmt(value: Any, spec: str) -> str:
 
 HEADER = (
     "| stage | wall s | CPU s | items | items/s | items/CPU s | x API ceiling | x sequential | peak RSS MiB "
-    "| requests | in flight | 429s | downloads | sandbox CPU s |\n"
+    "| requests | in flight (mean / max) | 429s | downloads | sandbox CPU s |\n"
     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 )
 
@@ -268,12 +268,20 @@ def _row_line(row: dict[str, Any]) -> str:
         _fmt(row.get("sequential_ratio"), ".2f"),
         _fmt(row["peak_rss_mib"], ".0f"),
         str(row["requests"]),
-        _fmt(row.get("peak_in_flight"), "d"),
+        _in_flight(row),
         str(row["statuses"].get("429", 0)),
         str(row["downloads"]),
         _fmt(row.get("sandbox_cpu_seconds"), ".1f"),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _in_flight(row: dict[str, Any]) -> str:
+    """Calls in flight: on average over the stage's wall time (its calls' seconds added up over
+    it), and at most; blank for the stages that call no API."""
+    if row.get("peak_in_flight") is None or not row["requests"]:
+        return ""
+    return f"{row.get('mean_in_flight', 0):.1f} / {row['peak_in_flight']}"
 
 
 def markdown(result: dict[str, Any]) -> str:

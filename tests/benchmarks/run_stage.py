@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["cpu_seconds"] = cpu_seconds() - cpu
             figures["requests"] = client.attempts
             figures["peak_in_flight"] = client.peak_in_flight
+            figures["mean_in_flight"] = client.call_seconds / figures["seconds"] if figures["seconds"] else 0
             figures["statuses"] = {str(status): n for status, n in sorted(client.statuses.items())}
         if args.urls:
             Path(args.urls).write_text("".join(f"{url}\n" for url in urls))

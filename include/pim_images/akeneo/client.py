@@ -125,6 +125,8 @@ class AkeneoClient:
         #: API calls (JSON and downloads, each with its retries) under way now, and the most at once
         self.in_flight = 0
         self.peak_in_flight = 0
+        #: seconds of those calls, added up: over a stage's wall time, the calls in flight on average
+        self.call_seconds = 0.0
         self._count_lock = threading.Lock()
 
     def __enter__(self) -> AkeneoClient:
@@ -275,15 +277,17 @@ class AkeneoClient:
     @contextlib.contextmanager
     def _call(self) -> Iterator[None]:
         """Count one API call in flight for its whole time (retries and waits for a connection
-        included), keeping the peak in :attr:`peak_in_flight`."""
+        included), keeping the peak in :attr:`peak_in_flight` and the time in :attr:`call_seconds`."""
         with self._count_lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        started = time.perf_counter()
         try:
             yield
         finally:
             with self._count_lock:
                 self.in_flight -= 1
+                self.call_seconds += time.perf_counter() - started
 
     def _attempts(self, method: str, url: str, call: Callable[[], httpx.Response]) -> httpx.Response:
         """Run ``call`` under the retry policy.
