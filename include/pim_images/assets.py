@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,14 +60,18 @@ def start_assets(
     config: PipelineConfig,
     run_dir: StagingPath,
     lister: Lister,
+    *,
+    windows: bool = False,
 ) -> Callable[[], AssetsSummary]:
     """Start listing every asset the collections may name on ``lister``; return the function
     that writes ``assets.jsonl`` (normalized, in the order of one walk: family after family,
     each in code order; PAM assets page after page) once they are read
     (docs/akeneo.md#concurrent-listing).
 
-    The returned function raises :class:`CatalogError` when the PIM has no PAM endpoint (PAM
-    exists on PIM < 4.0 only).
+    :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
+        than a page is walked in ``updated`` windows at once.
+    :return: a function that raises :class:`CatalogError` when the PIM has no PAM endpoint (PAM
+        exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
     checksums: dict[str, str] = {}
@@ -78,7 +83,7 @@ def start_assets(
     else:
         # the families' structure was staged (and validated) by the structure step
         structure = records.ASSET_FAMILIES.read(run_dir)
-        assets = _family_assets(client, config, structure, warnings, lister)
+        assets = _family_assets(client, config, structure, warnings, lister, windows=windows)
 
     def finish() -> AssetsSummary:
         count = records.ASSETS.write(run_dir, assets())
@@ -215,12 +220,18 @@ def _family_assets(
     warnings: list[str],
     lister: Lister,
     searches: Callable[[str], list[resources.Filters | None]] | None = None,
+    *,
+    windows: bool = False,
 ) -> Callable[[], Iterator[Asset]]:
-    """Start listing the assets of each family on ``lister``, one walk per family and search;
-    return the function yielding them normalized, family after family (each in code order).
-    ``searches`` gives the lists to read per family (their ``search`` filters; default: one,
-    the whole family)."""
-    walks = []
+    """Start listing the assets of each family on ``lister``; return the function yielding them
+    normalized, family after family, each in code order (docs/akeneo.md#concurrent-listing).
+
+    :param searches: the lists to read per family (their ``search`` filters); default: the whole
+        family, one walk, or with ``windows`` one walk per ``updated`` window.
+    :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
+        than a page is cut in windows of about as many assets each (:func:`_window_cuts`).
+    """
+    families = []
     for family, family_structure in structure.items():
         if family_structure is None:
             continue
@@ -230,23 +241,80 @@ def _family_assets(
         if main is None or main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
-        for filters in searches(family) if searches else [None]:
-            walks.append(functools.partial(_family_walk, client, config, family, family_structure, filters))
-    return lister.submit(walks, merge=False)
+        families.append((family, family_structure))
+    cuts = _window_cuts(client, config, [f for f, _ in families], lister) if windows and not searches else {}
+    walks = []
+    for index, (family, family_structure) in enumerate(families):
+        lists = searches(family) if searches else _windows(cuts.get(family, []))
+        for filters in lists:
+            walk = functools.partial(_family_walk, client, config, index, family, family_structure, filters)
+            walks.append(walk)
+    # windows share their ends: an asset updated at a cut is listed twice, and kept once
+    return lister.submit(walks, unique=True)
 
 
 def _family_walk(
     client: AkeneoClient,
     config: PipelineConfig,
+    index: int,
     family: str,
     structure: AssetFamily,
     filters: resources.Filters | None,
-) -> Iterator[tuple[None, Asset]]:
+) -> Iterator[tuple[tuple[int, str], Asset]]:
     listed = resources.iter_assets(
         client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
     )
     for asset in listed:
-        yield None, _normalize_asset(family, asset, structure, config)
+        yield (index, asset["code"]), _normalize_asset(family, asset, structure, config)
+
+
+def _window_cuts(
+    client: AkeneoClient, config: PipelineConfig, families: list[str], lister: Lister
+) -> dict[str, list[datetime]]:
+    """Per family of more than one page, the ``updated`` dates that cut it in as many windows as
+    the client has calls in flight: the quartiles (for 4) of its first page's dates, a sample
+    (one request per family, at once). Any cut is correct (the windows cover every date); a good
+    one only balances the walks."""
+    scope, locales = config.akeneoScope, config.akeneoLocales
+
+    def sample(family: str) -> Iterator[tuple[None, tuple[str, list[datetime]]]]:
+        page = resources.first_assets_page(client, family, channel=scope, locales=locales)
+        if has_next(page):
+            items = page_items(page, f"{resources.ASSET_FAMILIES}/{family}/assets")
+            dates = sorted(date for a in items if (date := _second(a.get("updated"))) is not None)
+            yield None, (family, dates)
+
+    parts = client.concurrency
+    if parts <= 1:
+        return {}  # one walk at a time: nothing to balance
+    cuts = {}
+    for family, dates in lister.submit([functools.partial(sample, f) for f in families], merge=False)():
+        if len(dates) >= parts:
+            cuts[family] = sorted({dates[len(dates) * i // parts] for i in range(1, parts)})
+    return cuts
+
+
+def _second(value: Any) -> datetime | None:
+    """An ISO 8601 date to the second (the precision of the ``updated`` filter), in UTC; ``None``
+    when it is not one (an asset without ``updated``, before 6.0: it is then not sampled)."""
+    try:
+        date = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if date.tzinfo is None:
+        return None
+    return date.astimezone(UTC).replace(microsecond=0)
+
+
+def _windows(cuts: list[datetime]) -> list[resources.Filters | None]:
+    """The ``updated`` windows of ``cuts`` (sorted): before the first, between each two (ends
+    included), after the last; together they cover every date. No cut: one list, unfiltered."""
+    if not cuts:
+        return [None]
+    windows: list[resources.Filters | None] = [resources.assets_updated_window(None, cuts[0])]
+    windows += [resources.assets_updated_window(low, high) for low, high in itertools.pairwise(cuts)]
+    windows.append(resources.assets_updated_window(cuts[-1], None))
+    return windows
 
 
 def _normalize_asset(

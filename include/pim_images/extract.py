@@ -169,7 +169,11 @@ def _extract(
     if not differential:
         # the assets' walks first (the longest lists), then the products', then the models':
         # all share the allowance, and each file is written once its lists are read
-        finish_assets = start_assets(client, config, run_dir, lister) if collections else None
+        # a PIM that tells its version (6.0 and later, SaaS) takes updated ranges on assets
+        windows = structure.pim_version is not None
+        finish_assets = None
+        if collections:
+            finish_assets = start_assets(client, config, run_dir, lister, windows=windows)
         listed = products({})
         models = extract_models(client, config, run_dir, read, family_variants, lister, families)
         count = records.PRODUCTS.write(run_dir, listed)

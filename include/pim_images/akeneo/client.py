@@ -334,6 +334,7 @@ class AkeneoClient:
 
 #: What a list walk yields: ``(sort key, item)``; :meth:`Lister.submit` merges walks by the key.
 Keyed = tuple[Any, Any]
+_NONE = object()
 
 
 class Lister:
@@ -364,7 +365,7 @@ class Lister:
             spool.close()
 
     def submit(
-        self, walks: Sequence[Callable[[], Iterable[Keyed]]], *, merge: bool = True
+        self, walks: Sequence[Callable[[], Iterable[Keyed]]], *, merge: bool = True, unique: bool = False
     ) -> Callable[[], Iterator[Any]]:
         """Start ``walks`` (queued behind those submitted before); return a function that yields
         their items once they are read.
@@ -375,6 +376,8 @@ class Lister:
             the whole list would give, when each walk is a part of it in the same order), once
             all are read; ``False``: each walk's items in turn, in the order of ``walks``, each
             as soon as it and those before it are read.
+        :param unique: with ``merge``, an item whose key equals the one before is dropped (walks
+            that overlap by design, e.g. windows sharing their ends).
         :return: the items, without their keys; raises what a walk raised.
         """
         spools = [_Spool() for _ in walks]
@@ -386,7 +389,11 @@ class Lister:
             if merge:
                 for future in futures:
                     future.result()
-                for _, item in heapq.merge(*(iter(s) for s in spools), key=operator.itemgetter(0)):
+                last: Any = _NONE
+                for key, item in heapq.merge(*(iter(s) for s in spools), key=operator.itemgetter(0)):
+                    if unique and key == last:
+                        continue
+                    last = key
                     yield item
                 return
             for future, spool in zip(futures, spools, strict=True):

@@ -245,6 +245,34 @@ def iter_assets(
     return client.iter_items(f"{ASSET_FAMILIES}/{quote(family)}/assets", params)
 
 
+def first_assets_page(
+    client: AkeneoClient, family: str, *, channel: str, locales: Sequence[str]
+) -> dict[str, Any]:
+    """The first page of an asset family's assets (up to 100, in code order, with ``next`` when
+    there are more): a sample of the family, to cut it in ``updated`` windows."""
+    return client.get_json(
+        f"{ASSET_FAMILIES}/{quote(family)}/assets", {"channel": channel, "locales": ",".join(locales)}
+    )
+
+
+def assets_updated_window(low: datetime | None, high: datetime | None) -> Filters:
+    """Asset Manager assets updated in a window (filter.md, assets "By update date"; PIM 6.0 and
+    SaaS): before ``high`` (``<``), after ``low`` (``>``), or between both, ends included
+    (``BETWEEN``); ISO 8601 in UTC, to the second."""
+    if low is None and high is None:
+        return {}
+    if low is None:
+        return {"updated": [{"operator": "<", "value": _iso(high)}]}
+    if high is None:
+        return {"updated": [{"operator": ">", "value": _iso(low)}]}
+    return {"updated": [{"operator": "BETWEEN", "value": [_iso(low), _iso(high)]}]}
+
+
+def _iso(value: datetime | None) -> str:
+    assert value is not None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def assets_updated_after(start: datetime) -> Filters:
     """Asset Manager assets updated after ``start`` (filter.md, assets "By update date"): ``>``,
     the one operator every Asset Manager version takes (``<`` and ``BETWEEN`` need 6.0); dates
