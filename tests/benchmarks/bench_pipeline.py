@@ -15,6 +15,8 @@ figures to ``tests/benchmarks/results.jsonl``. ``make bench`` runs it at 10,000 
   items/s for a listing (the extract's items: the products, product models and assets it
   listed), 4 / L files/s for downloads (``L`` the download latency). Its ratio is given for the
   stages that call Akeneo for their items (extract, download_media).
+- Calls in flight: on average (the client's calls' seconds added up, over the stage's wall time)
+  and at most.
 - CPU: each stage's own CPU time (user + system, every thread); for transform and the renderers,
   products per CPU-second (the per-core figure of the issue's target). The sandbox's CPU time
   during each stage is given too: when it nears the stage's wall time, the sandbox (one Python
