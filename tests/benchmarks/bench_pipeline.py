@@ -183,7 +183,7 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
         for status, n in row["statuses"].items():
             rerun["statuses"][status] = rerun["statuses"].get(status, 0) + n
         if stage == "extract":
-            rerun["products"] = row["items"]
+            rerun["products"] = row["listed"]["products"]
     print(
         f"no-change differential run: {rerun['seconds']:.2f} s of stage time, {rerun['requests']} requests, "
         f"{rerun['downloads']} downloads, {rerun['products']} products extracted",
