@@ -24,7 +24,7 @@ from typing import Any
 
 from pim_images import targets
 from pim_images.akeneo.auth import Credentials
-from pim_images.akeneo.client import AkeneoClient
+from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient
 from pim_images.config import PipelineConfig, load_config
 from pim_images.deliver import deliver_files
 from pim_images.extract import extract_catalog, extract_structure
@@ -73,6 +73,9 @@ class Delivered:
     :ivar run_dir: the run's staging folder.
     :ivar rendered: target -> rendered file name -> its bytes, as the renderer left them in staging
         (also when the run stopped before delivering).
+    :ivar peak_in_flight: the most Akeneo calls the client had in flight at once (the stages up
+        to ``download_media``).
+    :ivar statuses: HTTP status -> Akeneo responses received with it.
     """
 
     config: PipelineConfig
@@ -81,13 +84,16 @@ class Delivered:
     rendered: dict[str, dict[str, bytes]] = field(default_factory=dict)
     summaries: dict[str, Any] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    #: the Akeneo client's most calls in flight at once, and its responses by status
+    peak_in_flight: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
 
 
 @contextmanager
-def akeneo_client(sandbox: Sandbox) -> Iterator[AkeneoClient]:
+def akeneo_client(sandbox: Sandbox, concurrency: int = MAX_CONCURRENCY) -> Iterator[AkeneoClient]:
     """A client of the sandbox Akeneo with the sandbox's credentials."""
     credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
-    with AkeneoClient(sandbox.akeneo_url, credentials) as client:
+    with AkeneoClient(sandbox.akeneo_url, credentials, concurrency=concurrency) as client:
         yield client
 
 
@@ -102,6 +108,7 @@ def run_pipeline(
     interval: tuple[datetime, datetime] | None = None,
     store: StateStore | None = None,
     run_id: str = "pipeline-test-run",
+    concurrency: int = MAX_CONCURRENCY,
 ) -> Delivered:
     """Run the core stages in order against ``sandbox``, up to and including ``until``.
 
@@ -117,6 +124,7 @@ def run_pipeline(
         of a differential run reads it, and ``record_success`` (run when ``until`` reaches it, or
         when the run stops before delivering) writes what the run delivered.
     :param run_id: the run's id, as the store records it.
+    :param concurrency: the Akeneo client's calls in flight at once (the DAG's: Akeneo's 4).
     :return: the delivered files, every stage's summary and warnings.
     :raises ConfigError: the configuration breaks a rule (before any stage runs).
     :raises CatalogError: the sandbox catalog breaks a rule (validate) or lacks a configured
@@ -135,7 +143,7 @@ def run_pipeline(
         result.warnings[name] = list(getattr(summary, "warnings", None) or [])
         return summary
 
-    with akeneo_client(sandbox) as client:
+    with akeneo_client(sandbox, concurrency) as client:
         calls = {
             "extract_structure": (extract_structure, client, config, run_dir),
             "validate": (validate_catalog, config, run_dir),
@@ -151,6 +159,8 @@ def run_pipeline(
         }
         for name in STAGES[: min(last, STAGES.index("download_media")) + 1]:
             stage(name, *calls[name], **(window if name == "extract" else {}))
+        result.peak_in_flight = client.peak_in_flight
+        result.statuses = dict(client.statuses)
     if last >= STAGES.index("transform"):
         stage("transform", transform_catalog, config, run_dir)
     for target in targets.registered():

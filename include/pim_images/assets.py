@@ -16,11 +16,13 @@ main media. Only values of the configured channel and locales are kept, as for p
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +30,7 @@ import msgspec
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import AkeneoClient
+from pim_images.akeneo.client import AkeneoClient, Lister, has_next, page_items
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
@@ -53,23 +55,41 @@ class AssetsSummary:
     checksums: dict[str, str] = field(default_factory=dict)
 
 
-def extract_assets(
-    client: AkeneoClient, config: PipelineConfig, run_dir: StagingPath, collections: list[Collection]
-) -> AssetsSummary:
-    """Write ``assets.jsonl``: every asset the collections may name, normalized.
+def start_assets(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    lister: Lister,
+    *,
+    windows: bool = False,
+) -> Callable[[], AssetsSummary]:
+    """Start listing every asset the collections may name on ``lister``; return the function
+    that writes ``assets.jsonl`` (normalized, in the order of one walk: family after family,
+    each in code order; PAM assets page after page) once they are read
+    (docs/akeneo.md#concurrent-listing).
 
-    :raises CatalogError: the PIM has no PAM endpoint (PAM exists on PIM < 4.0 only).
+    :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
+        than a page is walked in ``updated`` windows at once.
+    :return: a function that raises :class:`CatalogError` when the PIM has no PAM endpoint (PAM
+        exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
     checksums: dict[str, str] = {}
     if config.akeneoAssetSystem == "old":
-        assets = _checksummed(_iter_pam_assets(client, config), checksums)
+        pam = _pam_assets(client, config, lister)
+
+        def assets() -> Iterator[Asset]:
+            return _checksummed(pam(), checksums)
     else:
         # the families' structure was staged (and validated) by the structure step
         structure = records.ASSET_FAMILIES.read(run_dir)
-        assets = _iter_family_assets(client, config, structure, warnings)
-    count = records.ASSETS.write(run_dir, assets)
-    return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+        assets = _family_assets(client, config, structure, warnings, lister, windows=windows)
+
+    def finish() -> AssetsSummary:
+        count = records.ASSETS.write(run_dir, assets())
+        return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+
+    return finish
 
 
 @dataclass
@@ -95,6 +115,7 @@ def changed_assets(
     collections: list[Collection],
     start: datetime,
     store: StateStore,
+    lister: Lister,
 ) -> ChangedAssets:
     """The assets changed since ``start``: Asset Manager assets by their ``updated`` date
     (:func:`~pim_images.akeneo.resources.assets_updated_after`); PAM assets, which have no
@@ -104,13 +125,14 @@ def changed_assets(
     """
     if config.akeneoAssetSystem == "old":
         checksums: dict[str, str] = {}
-        assets = {a.key: a for a in _checksummed(_iter_pam_assets(client, config), checksums)}
+        assets = {a.key: a for a in _checksummed(_pam_assets(client, config, lister)(), checksums)}
         known = store.asset_checksums()
         return ChangedAssets({k for k, v in checksums.items() if known.get(k) != v}, assets, checksums)
     warnings: list[str] = []
     structure = records.ASSET_FAMILIES.read(run_dir)
     filters = resources.assets_updated_after(start)
-    found = {a.key: a for a in _iter_family_assets(client, config, structure, warnings, lambda _: [filters])}
+    listed = _family_assets(client, config, structure, warnings, lister, lambda _: [filters])
+    found = {a.key: a for a in listed()}
     return ChangedAssets(set(found), found, warnings=warnings)
 
 
@@ -121,6 +143,7 @@ def write_assets(
     changed: ChangedAssets,
     needed: set[str],
     products_endpoint: str | None,
+    lister: Lister,
 ) -> AssetsSummary:
     """Write ``assets.jsonl`` for a differential run: the ``needed`` assets (those its products
     reference), from what was read already and, for the others, by code on a 7.0 or SaaS PIM
@@ -146,7 +169,7 @@ def write_assets(
             def searches(family: str) -> list[resources.Filters | None]:
                 return [None]
 
-        for asset in _iter_family_assets(client, config, structure, [], searches):
+        for asset in _family_assets(client, config, structure, [], lister, searches)():
             if asset.key in needed:
                 have[asset.key] = asset
     count = records.ASSETS.write(run_dir, have.values())
@@ -190,15 +213,25 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
     return structure
 
 
-def _iter_family_assets(
+def _family_assets(
     client: AkeneoClient,
     config: PipelineConfig,
     structure: dict[str, AssetFamily | None],
     warnings: list[str],
+    lister: Lister,
     searches: Callable[[str], list[resources.Filters | None]] | None = None,
-) -> Iterator[Asset]:
-    """The assets of each family, normalized; ``searches`` gives the lists to read per family
-    (their ``search`` filters; default: one, the whole family)."""
+    *,
+    windows: bool = False,
+) -> Callable[[], Iterator[Asset]]:
+    """Start listing the assets of each family on ``lister``; return the function yielding them
+    normalized, family after family, each in code order (docs/akeneo.md#concurrent-listing).
+
+    :param searches: the lists to read per family (their ``search`` filters); default: the whole
+        family, one walk, or with ``windows`` one walk per ``updated`` window.
+    :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
+        than a page is cut in windows of about as many assets each (:func:`_window_cuts`).
+    """
+    families = []
     for family, family_structure in structure.items():
         if family_structure is None:
             continue
@@ -208,12 +241,80 @@ def _iter_family_assets(
         if main is None or main_type not in ("media_file", "media_link"):
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
-        for filters in searches(family) if searches else [None]:
-            family_assets = resources.iter_assets(
-                client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
-            )
-            for asset in family_assets:
-                yield _normalize_asset(family, asset, family_structure, config)
+        families.append((family, family_structure))
+    cuts = _window_cuts(client, config, [f for f, _ in families], lister) if windows and not searches else {}
+    walks = []
+    for index, (family, family_structure) in enumerate(families):
+        lists = searches(family) if searches else _windows(cuts.get(family, []))
+        for filters in lists:
+            walk = functools.partial(_family_walk, client, config, index, family, family_structure, filters)
+            walks.append(walk)
+    # windows share their ends: an asset updated at a cut is listed twice, and kept once
+    return lister.submit(walks, unique=True)
+
+
+def _family_walk(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    index: int,
+    family: str,
+    structure: AssetFamily,
+    filters: resources.Filters | None,
+) -> Iterator[tuple[tuple[int, str], Asset]]:
+    listed = resources.iter_assets(
+        client, family, channel=config.akeneoScope, locales=config.akeneoLocales, filters=filters
+    )
+    for asset in listed:
+        yield (index, asset["code"]), _normalize_asset(family, asset, structure, config)
+
+
+def _window_cuts(
+    client: AkeneoClient, config: PipelineConfig, families: list[str], lister: Lister
+) -> dict[str, list[datetime]]:
+    """Per family of more than one page, the ``updated`` dates that cut it in as many windows as
+    the client has calls in flight: the quartiles (for 4) of its first page's dates, a sample
+    (one request per family, at once). Any cut is correct (the windows cover every date); a good
+    one only balances the walks."""
+    scope, locales = config.akeneoScope, config.akeneoLocales
+
+    def sample(family: str) -> Iterator[tuple[None, tuple[str, list[datetime]]]]:
+        page = resources.first_assets_page(client, family, channel=scope, locales=locales)
+        if has_next(page):
+            items = page_items(page, f"{resources.ASSET_FAMILIES}/{family}/assets")
+            dates = sorted(date for a in items if (date := _second(a.get("updated"))) is not None)
+            yield None, (family, dates)
+
+    parts = client.concurrency
+    if parts <= 1:
+        return {}  # one walk at a time: nothing to balance
+    cuts = {}
+    for family, dates in lister.submit([functools.partial(sample, f) for f in families], merge=False)():
+        if len(dates) >= parts:
+            cuts[family] = sorted({dates[len(dates) * i // parts] for i in range(1, parts)})
+    return cuts
+
+
+def _second(value: Any) -> datetime | None:
+    """An ISO 8601 date to the second (the precision of the ``updated`` filter), in UTC; ``None``
+    when it is not one (an asset without ``updated``, before 6.0: it is then not sampled)."""
+    try:
+        date = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if date.tzinfo is None:
+        return None
+    return date.astimezone(UTC).replace(microsecond=0)
+
+
+def _windows(cuts: list[datetime]) -> list[resources.Filters | None]:
+    """The ``updated`` windows of ``cuts`` (sorted): before the first, between each two (ends
+    included), after the last; together they cover every date. No cut: one list, unfiltered."""
+    if not cuts:
+        return [None]
+    windows: list[resources.Filters | None] = [resources.assets_updated_window(None, cuts[0])]
+    windows += [resources.assets_updated_window(low, high) for low, high in itertools.pairwise(cuts)]
+    windows.append(resources.assets_updated_window(cuts[-1], None))
+    return windows
 
 
 def _normalize_asset(
@@ -306,14 +407,34 @@ def _download_path(value: dict[str, Any]) -> str | None:
 # -- PAM ----------------------------------------------------------------------------------
 
 
-def _iter_pam_assets(client: AkeneoClient, config: PipelineConfig) -> Iterator[Asset]:
-    try:
-        for asset in resources.iter_pam_assets(client):
-            yield Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
-    except AkeneoNotFoundError as exc:
-        raise CatalogError(
-            [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
-        ) from exc
+def _pam_assets(
+    client: AkeneoClient, config: PipelineConfig, lister: Lister
+) -> Callable[[], Iterator[Asset]]:
+    """Start listing the PAM assets on ``lister``; return the function yielding them in page
+    order. The PAM list takes no filter, so it is split by its ``page`` pagination (the method
+    this list always used): walk ``k`` of ``n`` reads pages ``k``, ``k + n``, ``k + 2n``...
+    until a page without ``next``; at most ``n - 1`` pages past the end are asked for
+    (docs/akeneo.md#concurrent-listing)."""
+    stride = max(1, client.concurrency)
+    walks = [functools.partial(_pam_walk, client, config, first, stride) for first in range(1, stride + 1)]
+    return lister.submit(walks)
+
+
+def _pam_walk(
+    client: AkeneoClient, config: PipelineConfig, page: int, stride: int
+) -> Iterator[tuple[tuple[int, int], Asset]]:
+    while True:
+        try:
+            body = resources.get_pam_assets_page(client, page)
+        except AkeneoNotFoundError as exc:
+            raise CatalogError(
+                [f"the PAM assets endpoint cannot be read ({exc}); PAM exists on PIM < 4.0 only"]
+            ) from exc
+        for position, asset in enumerate(page_items(body, resources.PAM_ASSETS)):
+            yield (page, position), Asset(family=None, code=asset["code"], files=_pam_files(asset, config))
+        if not has_next(body):
+            return
+        page += stride
 
 
 def _pam_files(asset: dict[str, Any], config: PipelineConfig) -> list[AssetFile]:

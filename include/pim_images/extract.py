@@ -10,6 +10,7 @@ configured channel and locales.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,14 +19,15 @@ from typing import Any
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient
+from pim_images.akeneo.client import PAGE_LIMIT, AkeneoClient, Lister
 from pim_images.akeneo.errors import AkeneoNotFoundError
-from pim_images.assets import changed_assets, extract_assets, read_asset_families, write_assets
+from pim_images.assets import changed_assets, read_asset_families, start_assets, write_assets
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
 from pim_images.models import (
     axes_of,
     extract_models,
+    family_groups,
     read_family_variants,
     read_models,
     root_of,
@@ -96,7 +98,24 @@ def extract_catalog(
     :param store: the state between runs; a differential run needs it, and is made full when it
         holds no earlier run.
     :raises StagingFileMissing: the structure was not extracted.
+
+    The lists are walked :attr:`~pim_images.akeneo.client.AkeneoClient.concurrency` at a time,
+    split by family and asset family, and written in the order of one walk over each
+    (docs/akeneo.md#concurrent-listing).
     """
+    with client.lister() as lister:
+        return _extract(client, config, run_dir, lister, updated_from, updated_to, store)
+
+
+def _extract(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    run_dir: StagingPath,
+    lister: Lister,
+    updated_from: datetime | None,
+    updated_to: datetime | None,
+    store: StateStore | None,
+) -> ExtractSummary:
     structure = records.STRUCTURE.read(run_dir)
     identifier = structure.identifier
     image_attributes = structure.image_attribute_codes
@@ -109,11 +128,29 @@ def extract_catalog(
         differential = False
     skipped: list[str] = []
     read = [*image_attributes, *(c.code for c in collections), *axes_of(family_variants)]
-    models = extract_models(client, config, run_dir, read, family_variants)
     endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
+    families = [f["code"] for f in resources.iter_families(client) if isinstance(f.get("code"), str)]
+    # products of each group of families, and those without family (filter.md, "On their family")
+    by_family = [resources.family_in(group) for group in family_groups(families, client.concurrency)]
+    partitions = [*by_family, resources.FAMILY_EMPTY] if by_family else [{}]
 
     def products(filters: resources.Filters, codes: list[str] = read) -> Iterator[Product]:
-        return _iter_product_records(client, config, endpoint, identifier, codes, skipped, filters)
+        """The products matching ``filters``, one walk per family group, merged in the order
+        one walk would give."""
+        walks = [
+            functools.partial(_product_walk, client, config, endpoint, identifier, codes, {**filters, **part})
+            for part in partitions
+        ]
+        return _unique(lister.submit(walks)(), skipped)
+
+    def chunked(searches: list[resources.Filters]) -> Iterator[Product]:
+        """The products of each search (a page of identifiers or parents at most), one walk each,
+        search after search."""
+        walks = [
+            functools.partial(_product_walk, client, config, endpoint, identifier, read, search)
+            for search in searches
+        ]
+        return _unique(lister.submit(walks, merge=False)(), skipped)
 
     def extracted(count: int, assets: int, asset_warnings: list[str], **more: Any) -> ExtractSummary:
         return ExtractSummary(
@@ -130,13 +167,24 @@ def extract_catalog(
 
     mode: dict[str, Any] = {"full": not differential}
     if not differential:
-        count = records.PRODUCTS.write(run_dir, products({}))
-        assets = extract_assets(client, config, run_dir, collections) if collections else None
+        # the products' walks first (a family is one walk: the longest), then the assets' (a large
+        # asset family is cut in windows), then the models': all share the allowance, and each
+        # file is written once its lists are read
+        listed = products({})
+        # a PIM that tells its version (6.0 and later, SaaS) takes updated ranges on assets
+        windows = structure.pim_version is not None
+        finish_assets = None
+        if collections:
+            finish_assets = start_assets(client, config, run_dir, lister, windows=windows)
+        models = extract_models(client, config, run_dir, read, family_variants, lister, families)
+        count = records.PRODUCTS.write(run_dir, listed)
+        assets = finish_assets() if finish_assets else None
         if assets and config.akeneoAssetSystem == "old":
             records.ASSET_CHECKSUMS.write(run_dir, assets.checksums)
         records.IMPORT_MODE.write(run_dir, mode)
         return extracted(count, assets.assets if assets else 0, assets.warnings if assets else [])
     assert store is not None and updated_from is not None and updated_to is not None
+    models = extract_models(client, config, run_dir, read, family_variants, lister, families)
     start, end = updated_from.astimezone(UTC) - OVERLAP, updated_to.astimezone(UTC)
     mode.update(updated_from=start.isoformat(), updated_to=end.isoformat())
     # 1. products updated in the interval
@@ -152,15 +200,14 @@ def extract_catalog(
 
     count = records.PRODUCTS.write(run_dir, tracked(products(resources.updated_between(start, end))))
     # 2. assets updated in the interval, and the delivered products that reference them
-    changed = changed_assets(client, config, run_dir, collections, start, store) if collections else None
+    changed = (
+        changed_assets(client, config, run_dir, collections, start, store, lister) if collections else None
+    )
     indexed = store.products_of_assets(changed.keys) if changed else {}
     # 3. simple products of a changed asset (one may have become a variant since: its master too)
     simple = sorted(ref for ref, kind in indexed.items() if kind == "simple" and ref not in seen)
-    extra = [
-        p
-        for chunk in _chunks(simple, PAGE_LIMIT)
-        for p in tracked(products(resources.identifier_in(identifier, chunk)))
-    ]
+    by_identifier = [resources.identifier_in(identifier, chunk) for chunk in _chunks(simple, PAGE_LIMIT)]
+    extra = list(tracked(chunked(by_identifier)))
     # 4. masters: of a changed product or model, of a changed asset, and those whose variants
     #    are no longer the ones last delivered (a variant joined, left, was disabled or deleted)
     model_records = read_models(run_dir)
@@ -173,12 +220,8 @@ def extract_catalog(
         if m.updated and start <= _parse(m.updated) <= end
     }
     codes = sorted(code for code in model_records if root_of(code, model_records) in roots)
-    more = (
-        r
-        for chunk in _chunks(codes, PAGE_LIMIT)
-        for r in products(resources.parent_in(chunk))
-        if r.identifier not in seen
-    )
+    by_parent = [resources.parent_in(chunk) for chunk in _chunks(codes, PAGE_LIMIT)]
+    more = (r for r in chunked(by_parent) if r.identifier not in seen)
     count += records.MASTER_PRODUCTS.write(run_dir, itertools.chain(extra, more))
     # 5. the assets the products of this run reference, changed or not
     assets_read = 0
@@ -187,7 +230,7 @@ def extract_catalog(
         levels = [m.values for code, m in model_records.items() if root_of(code, model_records) in roots]
         staged = (p.values for p in records.iter_products(run_dir))
         needed = {key for _, key in asset_refs([*levels, *staged], collections)}
-        summary = write_assets(client, config, run_dir, changed, needed, structure.products_endpoint)
+        summary = write_assets(client, config, run_dir, changed, needed, structure.products_endpoint, lister)
         assets_read, asset_warnings = summary.assets, summary.warnings
         if config.akeneoAssetSystem == "old":
             records.ASSET_CHECKSUMS.write(run_dir, summary.checksums)
@@ -448,48 +491,67 @@ def _attribute_record(attribute: dict[str, Any]) -> ImageAttribute:
     )
 
 
-def _iter_product_records(
+def _product_walk(
     client: AkeneoClient,
     config: PipelineConfig,
     endpoint: str,
     identifier: str,
     attribute_codes: list[str],
-    skipped: list[str],
-    extra_filters: dict[str, list[dict[str, Any]]],
-) -> Iterator[Product]:
+    filters: resources.Filters,
+) -> Iterator[tuple[str, Product | str]]:
+    """One walk of the products matching ``filters``: ``(sort key, product)``, or ``(sort key,
+    warning)`` for a product without identifier. The key is the order the PIM walks them in:
+    the uuid on ``products-uuid``, the identifier on ``products`` (whose items have no uuid
+    before 7.0)."""
     products = resources.iter_products(
         client,
         endpoint=endpoint,
         scope=config.akeneoScope,
         locales=config.akeneoLocales,
         attributes=[identifier, *attribute_codes],
-        filters=extra_filters,
+        filters=filters,
     )
     scope, locales = config.akeneoScope, config.akeneoLocales
-    # a product answered twice (a page shifted under the walk, a PIM bug) would be two products of
-    # one id downstream, its rows split in two blocks (docs/bad-input.md#what-is-skipped)
-    seen: set[str] = set()
+    by_uuid = endpoint == resources.PRODUCTS_UUID
     for product in products:
         values = product.get("values") or {}  # [] on PIMs before 4.0 when empty
         sku = _identifier_of(product, values, identifier)
+        key = str(product.get("uuid") or "") if by_uuid else (sku or "")
         if not sku:
-            skipped.append(f"product {product.get('uuid')!r} has no {identifier!r} value; skipped")
+            yield key, f"product {product.get('uuid')!r} has no {identifier!r} value; skipped"
             continue
-        if sku in seen:
-            skipped.append(f"product {sku!r} was answered twice by Akeneo; the second is skipped")
-            continue
-        seen.add(sku)
-        yield Product(
-            uuid=product.get("uuid"),
-            identifier=sku,
-            family=product.get("family"),
-            parent=product.get("parent"),
-            values={
-                code: selected
-                for code in attribute_codes
-                if (selected := select_values(values.get(code) or [], scope, locales))
-            },
+        yield (
+            key,
+            Product(
+                uuid=product.get("uuid"),
+                identifier=sku,
+                family=product.get("family"),
+                parent=product.get("parent"),
+                values={
+                    code: selected
+                    for code in attribute_codes
+                    if (selected := select_values(values.get(code) or [], scope, locales))
+                },
+            ),
         )
+
+
+def _unique(listed: Iterator[Product | str], skipped: list[str]) -> Iterator[Product]:
+    """The products of one list, each once: a warning of the walk goes to ``skipped``, as does
+    a product answered twice (a page shifted under the walk, a PIM bug: two products of one id
+    downstream would split its rows in two blocks, docs/bad-input.md#what-is-skipped)."""
+    seen: set[str] = set()
+    for product in listed:
+        if isinstance(product, str):
+            skipped.append(product)
+            continue
+        if product.identifier in seen:
+            skipped.append(
+                f"product {product.identifier!r} was answered twice by Akeneo; the second is skipped"
+            )
+            continue
+        seen.add(product.identifier)
+        yield product
 
 
 def _identifier_of(product: dict[str, Any], values: dict[str, Any], identifier: str) -> str | None:

@@ -11,12 +11,13 @@ of the attributes its set owns, never the inherited ones.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import AkeneoClient
+from pim_images.akeneo.client import AkeneoClient, Lister
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.records import AttributeSet, ProductModel, Value, Values
@@ -72,22 +73,52 @@ def extract_models(
     run_dir: StagingPath,
     attribute_codes: list[str],
     family_variants: dict[str, list[AttributeSet]],
+    lister: Lister,
+    families: list[str],
 ) -> int:
     """Write ``models.jsonl``: every product model with its image, collection and axis values.
 
     Every model is read, in a differential run too: a master's image list is canonical, so a
-    changed variant needs its whole master.
+    changed variant needs its whole master. The models are listed per group of families
+    (:func:`family_groups`), the groups at once on ``lister``, and written in code order (the
+    order of one walk over them all, docs/akeneo.md#concurrent-listing).
+
+    :param families: every family code of the PIM.
     """
+    if not family_variants:
+        return records.MODELS.write(run_dir, [])  # no family variant, no product model
+    scope, locales = config.akeneoScope, config.akeneoLocales
 
-    def lines() -> Iterator[ProductModel]:
-        if not family_variants:
-            return  # no family variant, no product model
-        for model in resources.iter_product_models(
-            client, scope=config.akeneoScope, locales=config.akeneoLocales
-        ):
-            yield model_record(model, attribute_codes, config.akeneoScope, config.akeneoLocales)
+    def walk(filters: resources.Filters | None) -> Iterator[tuple[str, ProductModel]]:
+        for model in resources.iter_product_models(client, scope=scope, locales=locales, filters=filters):
+            yield model["code"], model_record(model, attribute_codes, scope, locales)
 
-    return records.MODELS.write(run_dir, lines())
+    # a product model always has a family (its family variant's); no group when the PIM lists none
+    searches = [resources.family_in(group) for group in family_groups(families, client.concurrency)]
+    models = lister.submit([functools.partial(walk, filters) for filters in searches or [None]])
+    return records.MODELS.write(run_dir, models())
+
+
+#: Groups of families a list is split into, per call the client keeps in flight: enough for the
+#: walks to share out the allowance, few enough that short last pages cost little.
+GROUPS_PER_CALL = 4
+
+
+def family_groups(families: list[str], concurrency: int) -> list[list[str]]:
+    """``families`` (codes) cut into at most ``GROUPS_PER_CALL x concurrency`` runs of
+    consecutive codes, in code order, of sizes differing by one at most; each is one list walk
+    with a ``family IN`` filter (docs/akeneo.md#concurrent-listing)."""
+    codes = sorted(families)
+    count = min(len(codes), GROUPS_PER_CALL * max(1, concurrency))
+    if not count:
+        return []
+    size, extra = divmod(len(codes), count)
+    groups, start = [], 0
+    for index in range(count):
+        end = start + size + (index < extra)
+        groups.append(codes[start:end])
+        start = end
+    return groups
 
 
 def model_record(

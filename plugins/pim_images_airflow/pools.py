@@ -17,9 +17,10 @@ AKENEO_POOL = "akeneo_api"
 #: the allowance: calls in flight at once on the API connection
 AKENEO_POOL_SIZE = MAX_CONCURRENCY
 AKENEO_POOL_DESCRIPTION = "Akeneo API calls in flight, all pim_images_import runs together"
-#: slots of each Akeneo task: the calls it keeps in flight (structure and extract walk pages one
-#: after another; the media download runs MAX_CONCURRENCY downloads at once)
-AKENEO_SLOTS = {"extract_structure": 1, "extract": 1, "download_media": MAX_CONCURRENCY}
+#: slots of each Akeneo task: the calls it keeps in flight (the structure is read one call after
+#: another; extract walks MAX_CONCURRENCY lists at once, docs/akeneo.md#concurrent-listing; the
+#: media download runs MAX_CONCURRENCY downloads at once)
+AKENEO_SLOTS = {"extract_structure": 1, "extract": MAX_CONCURRENCY, "download_media": MAX_CONCURRENCY}
 
 
 def pool_set_command(airflow: str = "airflow") -> list[str]:

@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> None:
         "--latency-ms", type=float, default=0.0, help="milliseconds every Akeneo response waits (default: 0)"
     )
     parser.add_argument(
+        "--media-latency-ms",
+        type=float,
+        help="milliseconds media downloads wait instead of --latency-ms (default: --latency-ms)",
+    )
+    parser.add_argument(
         "--concurrency-limit",
         type=int,
         default=0,
@@ -128,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         typed_axes=args.typed_axes,
         faults=tuple(args.fault),
         latency_ms=args.latency_ms,
+        media_latency_ms=args.media_latency_ms,
         concurrency_limit=args.concurrency_limit,
         rate_limit=args.rate_limit,
     )

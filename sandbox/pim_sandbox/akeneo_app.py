@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from pim_sandbox.catalog import AssetHeader, MediaFile, ModelHeader, ProductHeader, SandboxCatalog
+    from pim_sandbox.catalog.versions import AkeneoProfile
 
 __all__ = [
     "AkeneoError",
@@ -593,6 +594,8 @@ class Limits:
         self._lock = threading.Lock()
         #: requests refused so far, by limit (``concurrency``, ``per_second``)
         self.refused: collections.Counter[str] = collections.Counter()
+        #: the most calls one connection had in flight at once so far (admitted calls only)
+        self.peak_in_flight = 0
 
     def enter(self, connection: str) -> str | None:
         """Admit a call of ``connection``, or return the name of the limit it breaks (not admitted).
@@ -613,6 +616,7 @@ class Limits:
             if self.per_second:
                 self._recent.append(self._clock())
             self._in_flight[connection] = self._in_flight.get(connection, 0) + 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight[connection])
         return None
 
     def leave(self, connection: str) -> None:
@@ -860,8 +864,10 @@ def _date_test(prop: str, operator: str, value: Any) -> Callable[[datetime], boo
 _IDENTIFIER_ATTRIBUTE = "sku"
 
 
-def _product_predicate(prop: str, item: dict[str, Any]) -> Predicate:
+def _product_predicate(prop: str, item: dict[str, Any], profile: AkeneoProfile) -> Predicate:
     operator, value = item["operator"], item.get("value")
+    if prop == "uuid" and not profile.since("7.0"):
+        raise _unsupported(prop, operator)  # filter.md: on uuid from 7.0
     if prop in ("updated", "created"):
         return _date_predicate(prop, operator, value)
     if prop == "family" and operator in ("IN", "NOT IN"):
@@ -908,8 +914,8 @@ def _parent_predicate(operator: str, value: Any) -> Predicate:
     raise _unsupported("parent", operator)
 
 
-def _product_predicates(search: dict[str, list[dict[str, Any]]]) -> list[Predicate]:
-    return [_product_predicate(prop, item) for prop, items in search.items() for item in items]
+def _product_predicates(search: dict[str, list[dict[str, Any]]], profile: AkeneoProfile) -> list[Predicate]:
+    return [_product_predicate(prop, item, profile) for prop, items in search.items() for item in items]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1234,7 +1240,7 @@ def _list_products(request: Request, catalog: SandboxCatalog, path: str) -> Resp
     (pagination.md, filter.md); ``path`` is the endpoint's."""
     pagination_type = _pagination_type(request, search_after=True)
     limit = _limit(request)
-    predicates = _product_predicates(_search(request))
+    predicates = _product_predicates(_search(request), catalog.profile)
     values = _value_filter(request, catalog)
     if values.scope is not None:
         predicates.append(_channel_tree_predicate(catalog, values.scope))
@@ -1429,10 +1435,15 @@ def _parse_iso_datetime(prop: str, value: Any) -> datetime:
     )
 
 
-def _asset_predicate(prop: str, item: dict[str, Any]) -> AssetPredicate:
+def _asset_predicate(prop: str, item: dict[str, Any], profile: AkeneoProfile) -> AssetPredicate:
     """Filter assets on ``updated`` or ``code`` (filter.md, "Filter assets"; the SaaS-only attribute value
-    filters are not served)."""
+    filters are not served), as far as this version takes them (``code`` from 7.0, ``updated`` other than
+    ``>`` from 6.0)."""
     operator, value = item["operator"], item.get("value")
+    if (prop == "code" and not profile.since("7.0")) or (
+        prop == "updated" and operator != ">" and not profile.since("6.0")
+    ):
+        raise _unsupported(prop, operator)
     if prop == "code" and operator == "IN":
         codes = set(_string_list(prop, value))
         return lambda header: header.code in codes
@@ -1542,7 +1553,9 @@ def _list_manager_assets(request: Request, catalog: SandboxCatalog, family: str)
     """``GET /asset-families/{f}/assets``: ``search`` on ``updated``/``code``, ``channel``/``locales`` value
     filters, ``search_after`` pages of 100 in code order (pagination.md, filter.md)."""
     _asset_family_or_404(catalog, family)
-    predicates = [_asset_predicate(prop, item) for prop, items in _search(request).items() for item in items]
+    search = _search(request)
+    profile = catalog.profile
+    predicates = [_asset_predicate(prop, item, profile) for prop, items in search.items() for item in items]
     values = _asset_value_filter(request, catalog)
     cursor = request.query_params.get("search_after")
     matching = (

@@ -55,6 +55,9 @@ class SandboxSettings:
     faults: tuple[str, ...] = ()
     #: milliseconds every Akeneo response waits (a real PIM's time and the network's); 0: none
     latency_ms: float = 0.0
+    #: milliseconds media downloads wait instead of ``latency_ms`` (e.g. a benchmark of a large
+    #: catalog at a lower download latency); ``None``: ``latency_ms`` like every response
+    media_latency_ms: float | None = None
     #: Akeneo calls in flight per connection beyond which a call gets a 429 (Akeneo: 4); 0: no limit
     concurrency_limit: int = 0
     #: Akeneo requests per second beyond which a call gets a 429 (Akeneo: 100); 0: no limit
@@ -120,12 +123,16 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         defects=settings.defects,
         typed_axes=settings.typed_axes,
     )
+    media_latency = settings.media_latency_ms
     app = create_sandbox_app(
         catalog,
-        latency=settings.latency_ms / 1000,
+        latency=settings.latency_ms / 1000 if media_latency is None else 0,
         concurrency_limit=settings.concurrency_limit,
         rate_limit=settings.rate_limit,
     )
+    if media_latency is not None:  # the largest matching latency applies: two disjoint rules
+        app.state.faults.latency(settings.latency_ms / 1000, _NOT_MEDIA)
+        app.state.faults.latency(media_latency / 1000, _MEDIA)
     settings.sftp_root.mkdir(parents=True, exist_ok=True)
     sftp = SandboxSFTPServer(
         settings.sftp_root,
@@ -165,6 +172,8 @@ def _unframed_cut(sandbox: Sandbox) -> Any:
 
 #: every media download: product media files, Asset Manager media files, PAM reference and variation files
 _MEDIA = r"/(media-files/.+/download|asset-media-files/.+|assets/.+/(reference|variation)-files/.+/download)$"
+#: every other path
+_NOT_MEDIA = rf"^(?!.*{_MEDIA})"
 
 
 def _products(sandbox: Sandbox) -> str:

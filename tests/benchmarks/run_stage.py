@@ -2,8 +2,9 @@
 
     .venv/bin/python tests/benchmarks/run_stage.py STAGE --url URL --run-dir DIR --cache DIR [...]
 
-Prints one JSON object: the stage's wall time (the call alone, not the interpreter's start), its
-items, the Akeneo requests (``client.attempts``) and statuses (``client.statuses``), the media
+Prints one JSON object: the stage's wall time (the call alone, not the interpreter's start) and
+CPU time (``getrusage``: user and system, every thread of the process), its items, the Akeneo
+requests (``client.attempts``) and statuses (``client.statuses``), the media
 downloaded, and the process's peak resident memory (``VmHWM``): run alone, the stage's own peak.
 With ``--urls FILE`` it also writes every URL the client requested, one a line, for the
 benchmark's sequential client to replay. The stages' arguments are the DAG's
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import resource
 import time
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +47,12 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def cpu_seconds() -> float:
+    """User and system CPU time of this process so far (all its threads), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config(CONFIG, json.loads(args.overrides))
     run_dir, cache = Path(args.run_dir), MediaCache(Path(args.cache))
@@ -73,10 +81,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     max_bytes=config.maxMediaBytes,
                 ),
             }[args.stage]
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             summary = call()
             figures["seconds"] = time.perf_counter() - started
+            figures["cpu_seconds"] = cpu_seconds() - cpu
             figures["requests"] = client.attempts
+            figures["peak_in_flight"] = client.peak_in_flight
+            figures["mean_in_flight"] = client.call_seconds / figures["seconds"] if figures["seconds"] else 0
             figures["statuses"] = {str(status): n for status, n in sorted(client.statuses.items())}
         if args.urls:
             Path(args.urls).write_text("".join(f"{url}\n" for url in urls))
@@ -91,10 +102,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 record_staged_run, store, run_dir, args.run_id, fingerprint=config.fingerprint()
             ),
         }[args.stage]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         summary = call()
         figures["seconds"] = time.perf_counter() - started
+        figures["cpu_seconds"] = cpu_seconds() - cpu
     figures["items"] = _items(args.stage, summary)
+    if args.stage == "extract":
+        figures["listed"] = {
+            "products": summary.products,
+            "models": summary.product_models,
+            "assets": summary.assets,
+        }
     if args.stage == "download_media":
         figures["downloads"] = summary.downloaded
     figures["peak_rss_mib"] = round(peak_rss_mib(), 1)
@@ -102,12 +120,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _items(stage: str, summary: Any) -> int | None:
-    """What the stage's items/s counts: products (media files for the media stage)."""
+    """What the stage's items/s counts: the records listed for the extract (products, product
+    models and assets: each came in a list page), media files for the media stage, products
+    for the others."""
     if stage == "download_media":
         return summary.media
     if stage == "record_success":
         return summary
-    if stage in {"extract", "transform", "render_sfcc", "render_bspk"}:
+    if stage == "extract":
+        return summary.products + summary.product_models + summary.assets
+    if stage in {"transform", "render_sfcc", "render_bspk"}:
         return summary.products
     return None
 

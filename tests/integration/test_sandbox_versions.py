@@ -3,8 +3,10 @@ each version serves, what it refuses (404 "No route found", as a real PIM), and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -94,3 +96,29 @@ def test_a_version_without_the_asked_asset_system_is_refused() -> None:
         generate_catalog(5, asset_system="old", akeneo_version="7.0")
     assert generate_catalog(5, asset_system="old").profile.name == "3.2"
     assert generate_catalog(5).profile.name == "7.0"
+
+
+def _status(client: httpx.Client, path: str, search: dict[str, Any]) -> int:
+    return client.get(f"{API}{path}", params={"search": json.dumps(search)}).status_code
+
+
+def test_each_version_takes_only_its_search_filters(pim: tuple[str, httpx.Client]) -> None:
+    """filter.md's availability notes: the partitions of the extract (``family IN``/``EMPTY`` on
+    products, ``family IN`` on models) everywhere; products on ``uuid`` and Asset Manager assets on
+    ``code`` from 7.0; assets' ``updated`` other than ``>`` from 6.0."""
+    version, client = pim
+    products = "/products" if SERVED[version][1] else "/products-uuid"
+    family = [{"operator": "IN", "value": ["shoes"]}]
+    assert _status(client, products, {"family": family}) == 200
+    assert _status(client, products, {"family": [{"operator": "EMPTY"}]}) == 200
+    assert _status(client, "/product-models", {"family": family}) == 200
+    uuid = {"uuid": [{"operator": "IN", "value": ["00000000-0000-0000-0000-000000000000"]}]}
+    assert _status(client, products, uuid) == (200 if version in ("7.0", "saas") else 422)
+    if SERVED[version][4]:
+        assets = "/asset-families/packshots/assets"
+        code = {"code": [{"operator": "IN", "value": ["sku_00001_front"]}]}
+        after = {"updated": [{"operator": ">", "value": "2026-01-01T00:00:00Z"}]}
+        before = {"updated": [{"operator": "<", "value": "2026-01-01T00:00:00Z"}]}
+        assert _status(client, assets, code) == (200 if version in ("7.0", "saas") else 422)
+        assert _status(client, assets, after) == 200
+        assert _status(client, assets, before) == (200 if version in ("7.0", "saas") else 422)

@@ -5,17 +5,25 @@ It knows Akeneo's protocol, not the pipeline's stages. Its verbs: :meth:`AkeneoC
 :meth:`AkeneoClient.download`. Thread-safe: the media stage calls it from several threads, and
 the connection pool's limit keeps the calls in flight within Akeneo's allowance
 (good-practices.md: a few concurrent calls per connection), token requests included.
+:meth:`AkeneoClient.lister` walks several lists at once, as many as that allowance
+(docs/akeneo.md#concurrent-listing).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import hashlib
+import heapq
 import json
+import operator
+import pickle
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -88,6 +96,8 @@ class AkeneoClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: calls in flight at once: the pool's limit, and the list walks :meth:`lister` runs at once
+        self.concurrency = concurrency
         self._origin = _origin(httpx.URL(self.base_url))
         self._api_prefix = httpx.URL(self.base_url).path.rstrip("/") + "/api/"
         self._origin_text = "{}://{}:{}".format(*self._origin)
@@ -112,6 +122,11 @@ class AkeneoClient:
         self.attempts = 0
         #: HTTP status -> responses received with it (429s and 5xx say how hard the PIM pushed back)
         self.statuses: collections.Counter[int] = collections.Counter()
+        #: API calls (JSON and downloads, each with its retries) under way now, and the most at once
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        #: seconds of those calls, added up: over a stage's wall time, the calls in flight on average
+        self.call_seconds = 0.0
         self._count_lock = threading.Lock()
 
     def __enter__(self) -> AkeneoClient:
@@ -122,6 +137,10 @@ class AkeneoClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def lister(self) -> Lister:
+        """A :class:`Lister` running at most :attr:`concurrency` list walks at once on this client."""
+        return Lister(self.concurrency)
 
     # -- verbs ---------------------------------------------------------------------------
 
@@ -163,13 +182,7 @@ class AkeneoClient:
     def iter_items(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Yield each item of a list endpoint, page after page."""
         for page in self.iter_pages(path, params):
-            embedded = page.get("_embedded")
-            items = embedded.get("items") if isinstance(embedded, dict) else None
-            if items is None and isinstance(embedded, dict):
-                items = embedded.get("_items")  # Swagger's spelling for asset lists (ERRATA.md)
-            if not isinstance(items, list):
-                raise AkeneoError(_endpoint("GET", path), "the list response has no '_embedded.items'")
-            yield from items
+            yield from page_items(page, path)
 
     def download(self, url: str, out: IO[bytes], *, max_bytes: int) -> Download:
         """GET a binary (a media file's download link), streamed into ``out``, never held whole.
@@ -202,7 +215,8 @@ class AkeneoClient:
                 written.append(self._stream_body(url, response, out, max_bytes))
                 return response
 
-        response = self._attempts("GET", url, attempt)
+        with self._call():
+            response = self._attempts("GET", url, attempt)
         _raise_for_status("GET", url, response)
         if response.status_code != 200 or not written:
             raise AkeneoError(_endpoint("GET", url), "the answer is not the file", response.status_code)
@@ -255,9 +269,25 @@ class AkeneoClient:
         call = functools.partial(
             self._http.request, method, url, params=params, headers={"Accept": accept}, auth=self._auth
         )
-        response = self._attempts(method, url, call)
+        with self._call():
+            response = self._attempts(method, url, call)
         _raise_for_status(method, url, response)
         return response
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        """Count one API call in flight for its whole time (retries and waits for a connection
+        included), keeping the peak in :attr:`peak_in_flight` and the time in :attr:`call_seconds`."""
+        with self._count_lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+                self.call_seconds += time.perf_counter() - started
 
     def _attempts(self, method: str, url: str, call: Callable[[], httpx.Response]) -> httpx.Response:
         """Run ``call`` under the retry policy.
@@ -300,6 +330,106 @@ class AkeneoClient:
     def _count_status(self, response: httpx.Response) -> None:
         with self._count_lock:
             self.statuses[response.status_code] += 1
+
+
+#: What a list walk yields: ``(sort key, item)``; :meth:`Lister.submit` merges walks by the key.
+Keyed = tuple[Any, Any]
+_NONE = object()
+
+
+class Lister:
+    """Walks of list endpoints run at once, at most ``concurrency`` of them (each walk one
+    request at a time: a ``search_after`` cursor is read page after page), each streamed to a
+    temporary file of its own on local disk as it comes (never gathered in memory), then read
+    back in a fixed order whatever the order the walks finished in
+    (docs/akeneo.md#concurrent-listing).
+
+    Every :meth:`submit` shares the same ``concurrency`` workers, so lists submitted together
+    (products, product models, assets) keep the allowance busy to their end. A context
+    manager: leaving it stops the walks still running (after their current request), waits for
+    them and removes their files.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="akeneo-list")
+        self._stop = threading.Event()
+        self._spools: list[_Spool] = []
+
+    def __enter__(self) -> Lister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for spool in self._spools:
+            spool.close()
+
+    def submit(
+        self, walks: Sequence[Callable[[], Iterable[Keyed]]], *, merge: bool = True, unique: bool = False
+    ) -> Callable[[], Iterator[Any]]:
+        """Start ``walks`` (queued behind those submitted before); return a function that yields
+        their items once they are read.
+
+        :param walks: each a function returning the ``(key, item)`` pairs of one list, sorted
+            by key when ``merge`` (the order the PIM serves them in, e.g. uuid or code).
+        :param merge: ``True``: the items of every walk merged by key (the order one walk over
+            the whole list would give, when each walk is a part of it in the same order), once
+            all are read; ``False``: each walk's items in turn, in the order of ``walks``, each
+            as soon as it and those before it are read.
+        :param unique: with ``merge``, an item whose key equals the one before is dropped (walks
+            that overlap by design, e.g. windows sharing their ends).
+        :return: the items, without their keys; raises what a walk raised.
+        """
+        spools = [_Spool() for _ in walks]
+        self._spools += spools
+        pairs = zip(spools, walks, strict=True)
+        futures = [self._pool.submit(self._fill, spool, walk) for spool, walk in pairs]
+
+        def items() -> Iterator[Any]:
+            if merge:
+                for future in futures:
+                    future.result()
+                last: Any = _NONE
+                for key, item in heapq.merge(*(iter(s) for s in spools), key=operator.itemgetter(0)):
+                    if unique and key == last:
+                        continue
+                    last = key
+                    yield item
+                return
+            for future, spool in zip(futures, spools, strict=True):
+                future.result()
+                for _, item in spool:
+                    yield item
+
+        return items
+
+    def _fill(self, spool: _Spool, walk: Callable[[], Iterable[Keyed]]) -> None:
+        for pair in walk():
+            if self._stop.is_set():
+                return
+            spool.write(pair)
+
+
+class _Spool:
+    """One walk's items, pickled one after another to an anonymous temporary file."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="pim-images-list-")
+
+    def write(self, pair: Keyed) -> None:
+        pickle.dump(pair, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[Keyed]:
+        self._file.flush()
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class _IncompleteBody(httpx.TransportError):
@@ -351,6 +481,27 @@ _AUTH_HINTS = {
 def _endpoint(method: str, url: str) -> str:
     """Method and path of a call, for messages: no host, no query string (it may be long)."""
     return f"{method} {urlsplit(url).path or url}"
+
+
+def page_items(page: dict[str, Any], path: str) -> list[Any]:
+    """The items of one list page (``_embedded.items``).
+
+    :raises AkeneoError: the page has no item list.
+    """
+    embedded = page.get("_embedded")
+    items = embedded.get("items") if isinstance(embedded, dict) else None
+    if items is None and isinstance(embedded, dict):
+        items = embedded.get("_items")  # Swagger's spelling for asset lists (ERRATA.md)
+    if not isinstance(items, list):
+        raise AkeneoError(_endpoint("GET", path), "the list response has no '_embedded.items'")
+    return items
+
+
+def has_next(page: dict[str, Any]) -> bool:
+    """Whether a list page links to a next one (pagination.md: the last page has no ``next``)."""
+    paginator = NextLinkPaginator()
+    paginator.update_state(page)
+    return paginator.has_next
 
 
 def search_param(filters: dict[str, list[dict[str, Any]]]) -> str:

@@ -164,16 +164,32 @@ def parent_in(codes: Sequence[str]) -> Filters:
     return {"parent": [{"operator": "IN", "value": list(codes)}]}
 
 
+def family_in(codes: Sequence[str]) -> Filters:
+    """Products, or product models, of one of the families ``codes`` (filter.md, "On their
+    family": products on every version, product models from 2.3)."""
+    return {"family": [{"operator": "IN", "value": list(codes)}]}
+
+
+#: Products without a family (filter.md, "On their family": every version).
+FAMILY_EMPTY: Filters = {"family": [{"operator": "EMPTY"}]}
+
+
 def iter_product_models(
-    client: AkeneoClient, *, scope: str, locales: Sequence[str]
+    client: AkeneoClient, *, scope: str, locales: Sequence[str], filters: Filters | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every product model with its values in ``scope`` and ``locales`` (``search_after``)."""
+    """Every product model with its values in ``scope`` and ``locales`` (``search_after``, in
+    code order).
+
+    :param filters: search filters, e.g. :func:`family_in`.
+    """
     params = {
         "pagination_type": "search_after",
         "limit": PAGE_LIMIT,
         "scope": scope,
         "locales": ",".join(locales),
     }
+    if filters:
+        params["search"] = search_param(filters)
     return client.iter_items(PRODUCT_MODELS, params)
 
 
@@ -229,6 +245,34 @@ def iter_assets(
     return client.iter_items(f"{ASSET_FAMILIES}/{quote(family)}/assets", params)
 
 
+def first_assets_page(
+    client: AkeneoClient, family: str, *, channel: str, locales: Sequence[str]
+) -> dict[str, Any]:
+    """The first page of an asset family's assets (up to 100, in code order, with ``next`` when
+    there are more): a sample of the family, to cut it in ``updated`` windows."""
+    return client.get_json(
+        f"{ASSET_FAMILIES}/{quote(family)}/assets", {"channel": channel, "locales": ",".join(locales)}
+    )
+
+
+def assets_updated_window(low: datetime | None, high: datetime | None) -> Filters:
+    """Asset Manager assets updated in a window (filter.md, assets "By update date"; PIM 6.0 and
+    SaaS): before ``high`` (``<``), after ``low`` (``>``), or between both, ends included
+    (``BETWEEN``); ISO 8601 in UTC, to the second."""
+    if low is None and high is None:
+        return {}
+    if low is None:
+        return {"updated": [{"operator": "<", "value": _iso(high)}]}
+    if high is None:
+        return {"updated": [{"operator": ">", "value": _iso(low)}]}
+    return {"updated": [{"operator": "BETWEEN", "value": [_iso(low), _iso(high)]}]}
+
+
+def _iso(value: datetime | None) -> str:
+    assert value is not None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def assets_updated_after(start: datetime) -> Filters:
     """Asset Manager assets updated after ``start`` (filter.md, assets "By update date"): ``>``,
     the one operator every Asset Manager version takes (``<`` and ``BETWEEN`` need 6.0); dates
@@ -250,6 +294,13 @@ def asset_media_file(code: str) -> str:
 def iter_pam_assets(client: AkeneoClient) -> Iterator[dict[str, Any]]:
     """Every PAM asset (PIM < 4.0), with its reference and variation files."""
     return client.iter_items(PAM_ASSETS, {"limit": PAGE_LIMIT})
+
+
+def get_pam_assets_page(client: AkeneoClient, page: int) -> dict[str, Any]:
+    """Page ``page`` (from 1) of the PAM assets, 100 a page (``page`` pagination, pam.md: the
+    PAM list takes no ``search``, so its pages are the only way to split it); the page has a
+    ``next`` link unless it is the last."""
+    return client.get_json(PAM_ASSETS, {"limit": PAGE_LIMIT, "page": page})
 
 
 def _akeneo_datetime(value: datetime) -> str:

@@ -25,6 +25,10 @@ saas     Asset Mgr    yes               404         yes             ``v2026...``
 - PHP encodes an empty ``values`` array as ``[]`` before 4.0, ``{}`` after.
 - The PAM exists up to 3.x (removed in 4.0, pam.md); the profiles before 4.0 serve it, the others
   the Asset Manager. A PIM has one of them.
+- Search filters each version takes (filter.md's availability notes): products on ``uuid`` from
+  7.0; Asset Manager assets on ``code`` from 7.0, on ``updated`` with ``<``, ``BETWEEN``,
+  ``NOT BETWEEN`` and ``SINCE LAST N DAYS`` from 6.0 (``>`` from 3.2). A filter a version does not
+  take gets its 422 (:meth:`AkeneoProfile.since`).
 
 The default (no version given) is the newest version of the asset system asked for: 7.0 for the
 Asset Manager, 3.2 for the PAM.
@@ -60,6 +64,12 @@ class AkeneoProfile:
     model_family: bool = True
     empty_values_as_list: bool = False
     system_information: dict[str, Any] | None = None
+
+    def since(self, version: str) -> bool:
+        """Whether this version is ``version`` (``major.minor``) or later; SaaS is later than all."""
+        if self.name == "saas":
+            return True
+        return tuple(map(int, self.name.split("."))) >= tuple(map(int, version.split(".")))
 
 
 PROFILES: dict[str, AkeneoProfile] = {
