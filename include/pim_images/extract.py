@@ -211,7 +211,8 @@ def _extract(
     # 4. masters: of a changed product or model, of a changed asset, and those whose variants
     #    are no longer the ones last delivered (a variant joined, left, was disabled or deleted)
     model_records = read_models(run_dir)
-    moved = _masters_whose_variants_changed(products, identifier, model_records, store)
+    parent_lists = resources.takes_parent_lists(endpoint)
+    moved, current = _masters_whose_variants_changed(products, identifier, model_records, store, parent_lists)
     roots = {ref for ref, kind in indexed.items() if kind == "master"} | moved
     roots |= {root_of(code, model_records) for code in parents if code in model_records}
     roots |= {
@@ -219,8 +220,14 @@ def _extract(
         for code, m in model_records.items()
         if m.updated and start <= _parse(m.updated) <= end
     }
-    codes = sorted(code for code in model_records if root_of(code, model_records) in roots)
-    by_parent = [resources.parent_in(chunk) for chunk in _chunks(codes, PAGE_LIMIT)]
+    if parent_lists:
+        codes = sorted(code for code in model_records if root_of(code, model_records) in roots)
+        by_parent = [resources.parent_in(chunk) for chunk in _chunks(codes, PAGE_LIMIT)]
+    else:
+        # before 7.0 no parent list filter (docs/akeneo.md#search-filters-per-version): the
+        # masters' variants as the walk above found them, by identifier
+        variants = sorted({ref for root in roots for ref in current.get(root, ())} - seen)
+        by_parent = [resources.identifier_in(identifier, chunk) for chunk in _chunks(variants, PAGE_LIMIT)]
     more = (r for r in chunked(by_parent) if r.identifier not in seen)
     count += records.MASTER_PRODUCTS.write(run_dir, itertools.chain(extra, more))
     # 5. the assets the products of this run reference, changed or not
@@ -250,19 +257,27 @@ def _masters_whose_variants_changed(
     identifier: str,
     models: dict[str, ProductModel],
     store: StateStore,
-) -> set[str]:
-    """Masters whose enabled variants now differ from those last delivered (the state store):
-    one walk over the variant products, their identifier and parent only (no other attribute)."""
+    parent_lists: bool = True,
+) -> tuple[set[str], dict[str, set[str]]]:
+    """Masters whose enabled variants now differ from those last delivered (the state store),
+    and each master's current enabled variants (master code -> identifiers): one walk over the
+    variant products, their identifier and parent only (no other attribute).
+
+    :param parent_lists: the PIM filters products on ``parent NOT EMPTY`` (7.0 and SaaS,
+        :func:`~pim_images.akeneo.resources.takes_parent_lists`); else the walk is over every
+        product, and keeps those with a parent (docs/akeneo.md#search-filters-per-version).
+    """
     current: dict[str, set[str]] = {}
-    for product in products(resources.VARIANTS_ONLY, []):
+    for product in products(resources.VARIANTS_ONLY if parent_lists else {}, []):
         if product.parent in models:
             current.setdefault(root_of(product.parent, models), set()).add(product.identifier)
     delivered = store.master_variants()
-    return {
+    moved = {
         master
         for master in set(current) | set(delivered)
         if master in models and current.get(master, set()) != delivered.get(master, set())
     }
+    return moved, current
 
 
 @dataclass(frozen=True)

@@ -889,6 +889,7 @@ def _product_predicate(prop: str, item: dict[str, Any], profile: AkeneoProfile) 
         codes = set(_string_list(prop, value))
         return lambda header: bool(codes.intersection(header.categories)) is (operator == "IN")
     if prop == "parent":
+        _check_parent_operator(operator, profile)
         return _parent_predicate(operator, value)
     if prop == _IDENTIFIER_ATTRIBUTE and operator in ("IN", "NOT IN"):
         # the identifier attribute's filter (filter.md, pim_catalog_identifier): up to 100 identifiers
@@ -897,6 +898,17 @@ def _product_predicate(prop: str, item: dict[str, Any], profile: AkeneoProfile) 
             raise AkeneoError(422, f'Filter on property "{prop}" accepts at most 100 values.')
         return lambda header: (header.identifier in identifiers) is (operator == "IN")
     raise _unsupported(prop, operator)
+
+
+def _check_parent_operator(operator: str, profile: AkeneoProfile) -> None:
+    """Refuse a ``parent`` filter this version does not take (filter.md, "On their parent": from 3.2;
+    ``IN``, ``EMPTY`` and ``NOT EMPTY`` from 7.0). Before 7.0 the API hands ``parent`` to the product
+    query builder as ``ancestor.code``, which takes ``=`` only, so its 422 names that field
+    (docs/akeneo.md#search-filters-per-version)."""
+    if not profile.since("3.2"):
+        raise _unsupported("parent", operator)
+    if operator != "=" and not profile.since("7.0"):
+        raise _unsupported("ancestor.code", operator)
 
 
 def _parent_predicate(operator: str, value: Any) -> Predicate:

@@ -105,7 +105,8 @@ def _status(client: httpx.Client, path: str, search: dict[str, Any]) -> int:
 def test_each_version_takes_only_its_search_filters(pim: tuple[str, httpx.Client]) -> None:
     """filter.md's availability notes: the partitions of the extract (``family IN``/``EMPTY`` on
     products, ``family IN`` on models) everywhere; products on ``uuid`` and Asset Manager assets on
-    ``code`` from 7.0; assets' ``updated`` other than ``>`` from 6.0."""
+    ``code`` from 7.0; assets' ``updated`` other than ``>`` from 6.0; products on ``parent`` with
+    ``=`` from 3.2, with ``IN``, ``EMPTY`` and ``NOT EMPTY`` from 7.0."""
     version, client = pim
     products = "/products" if SERVED[version][1] else "/products-uuid"
     family = [{"operator": "IN", "value": ["shoes"]}]
@@ -114,6 +115,11 @@ def test_each_version_takes_only_its_search_filters(pim: tuple[str, httpx.Client
     assert _status(client, "/product-models", {"family": family}) == 200
     uuid = {"uuid": [{"operator": "IN", "value": ["00000000-0000-0000-0000-000000000000"]}]}
     assert _status(client, products, uuid) == (200 if version in ("7.0", "saas") else 422)
+    descendants = {"parent": [{"operator": "=", "value": "MODEL-00001"}]}
+    assert _status(client, products, descendants) == (422 if version == "3.1" else 200)
+    lists = ({"operator": "IN", "value": ["MODEL-00001"]}, {"operator": "EMPTY"}, {"operator": "NOT EMPTY"})
+    for item in lists:
+        assert _status(client, products, {"parent": [item]}) == (200 if version in ("7.0", "saas") else 422)
     if SERVED[version][4]:
         assets = "/asset-families/packshots/assets"
         code = {"code": [{"operator": "IN", "value": ["sku_00001_front"]}]}
@@ -122,3 +128,20 @@ def test_each_version_takes_only_its_search_filters(pim: tuple[str, httpx.Client
         assert _status(client, assets, code) == (200 if version in ("7.0", "saas") else 422)
         assert _status(client, assets, after) == 200
         assert _status(client, assets, before) == (200 if version in ("7.0", "saas") else 422)
+
+
+@pytest.mark.parametrize(
+    ("version", "field"), [("3.1", "parent"), ("3.2", "ancestor.code"), ("5.0", "ancestor.code")]
+)
+def test_a_parent_list_filter_before_70_gets_akeneos_422(version: str, field: str) -> None:
+    """filter.md, "On their parent": ``IN``, ``EMPTY``, ``NOT EMPTY`` from 7.0, ``=`` from 3.2; from
+    3.2 the API hands ``parent`` to the query builder as ``ancestor.code``, which its 422 names
+    (docs/akeneo.md#search-filters-per-version)."""
+    search = json.dumps({"parent": [{"operator": "NOT EMPTY"}]})
+    with _client(version) as client:
+        response = client.get(f"{API}/products", params={"search": search})
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": 422,
+        "message": f'Filter on property "{field}" is not supported or does not support operator "NOT EMPTY"',
+    }

@@ -155,13 +155,23 @@ def identifier_in(attribute: str, identifiers: Sequence[str]) -> Filters:
     return {attribute: [{"operator": "IN", "value": list(identifiers)}]}
 
 
-#: Variant products only (filter.md, "On their parent").
+#: Variant products only (filter.md, "On their parent": 7.0 and SaaS, see :func:`takes_parent_lists`).
 VARIANTS_ONLY: Filters = {"parent": [{"operator": "NOT EMPTY"}]}
 
 
 def parent_in(codes: Sequence[str]) -> Filters:
-    """Products whose parent is one of the product models ``codes`` (at most a page of them)."""
+    """Products whose parent is one of the product models ``codes`` (at most a page of them;
+    filter.md, "On their parent": 7.0 and SaaS, see :func:`takes_parent_lists`)."""
     return {"parent": [{"operator": "IN", "value": list(codes)}]}
+
+
+def takes_parent_lists(endpoint: str) -> bool:
+    """Whether the PIM whose products endpoint is ``endpoint`` (the probe's) filters products on
+    ``parent`` with ``IN``, ``EMPTY`` and ``NOT EMPTY`` (:data:`VARIANTS_ONLY`, :func:`parent_in`):
+    7.0 and SaaS, the PIMs that serve :data:`PRODUCTS_UUID`. A PIM from 3.2 to 6.x takes ``=`` only,
+    one before 3.2 no ``parent`` filter; either answers 422 to the others
+    (docs/akeneo.md#search-filters-per-version)."""
+    return endpoint == PRODUCTS_UUID
 
 
 def family_in(codes: Sequence[str]) -> Filters:

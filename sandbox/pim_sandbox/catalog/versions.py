@@ -27,7 +27,9 @@ saas     Asset Mgr    yes               404         yes             ``v2026...``
   the Asset Manager. A PIM has one of them.
 - Search filters each version takes (filter.md's availability notes): products on ``uuid`` from
   7.0; Asset Manager assets on ``code`` from 7.0, on ``updated`` with ``<``, ``BETWEEN``,
-  ``NOT BETWEEN`` and ``SINCE LAST N DAYS`` from 6.0 (``>`` from 3.2). A filter a version does not
+  ``NOT BETWEEN`` and ``SINCE LAST N DAYS`` from 6.0 (``>`` from 3.2); products on ``parent`` with
+  ``=`` from 3.2, with ``IN``, ``EMPTY`` and ``NOT EMPTY`` from 7.0 (before 7.0 the 422 names
+  ``ancestor.code``, the field Akeneo's API hands the filter to). A filter a version does not
   take gets its 422 (:meth:`AkeneoProfile.since`).
 
 The default (no version given) is the newest version of the asset system asked for: 7.0 for the
