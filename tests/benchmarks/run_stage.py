@@ -7,17 +7,21 @@ CPU time (``getrusage``: user and system, every thread of the process), its item
 requests (``client.attempts``) and statuses (``client.statuses``), the media
 downloaded, and the process's peak resident memory (``VmHWM``): run alone, the stage's own peak.
 With ``--urls FILE`` it also writes every URL the client requested, one a line, for the
-benchmark's sequential client to replay. The stages' arguments are the DAG's
-(``dags/pim_images_import.py``), as in ``tests/pipeline.py``.
+benchmark's sequential client to replay. With ``--profile FILE`` the stage runs under
+``cProfile`` (CPU time) and its statistics are written to ``FILE`` (``pstats``); its times then include the
+profiler's overhead, so the benchmark profiles a stage in a run of its own. The stages'
+arguments are the DAG's (``dags/pim_images_import.py``), as in ``tests/pipeline.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import functools
 import json
 import resource
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ),
             }[args.stage]
             started, cpu = time.perf_counter(), cpu_seconds()
-            summary = call()
+            summary = _called(call, args.profile)
             figures["seconds"] = time.perf_counter() - started
             figures["cpu_seconds"] = cpu_seconds() - cpu
             figures["requests"] = client.attempts
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }[args.stage]
         started, cpu = time.perf_counter(), cpu_seconds()
-        summary = call()
+        summary = _called(call, args.profile)
         figures["seconds"] = time.perf_counter() - started
         figures["cpu_seconds"] = cpu_seconds() - cpu
     figures["items"] = _items(args.stage, summary)
@@ -117,6 +121,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["downloads"] = summary.downloaded
     figures["peak_rss_mib"] = round(peak_rss_mib(), 1)
     return figures
+
+
+def _called(call: Callable[[], Any], profile: str | None) -> Any:
+    """``call()``, under ``cProfile`` when ``profile`` names a file to write its statistics to;
+    its clock is the process's CPU time (``time.process_time``): on a busy machine wall time
+    would count other processes' turns."""
+    if not profile:
+        return call()
+    profiler = cProfile.Profile(time.process_time)
+    try:
+        return profiler.runcall(call)
+    finally:
+        profiler.dump_stats(profile)
 
 
 def _items(stage: str, summary: Any) -> int | None:
@@ -145,6 +162,7 @@ def main() -> None:
     parser.add_argument("--run-id", default="bench")
     parser.add_argument("--interval", nargs=2, metavar=("FROM", "TO"), help="a differential extract (ISO)")
     parser.add_argument("--urls", help="write the URLs the client requested to this file")
+    parser.add_argument("--profile", help="run the stage under cProfile, its statistics to this file")
     print(json.dumps(run(parser.parse_args())))
 
 
