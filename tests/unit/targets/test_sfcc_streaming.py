@@ -78,7 +78,12 @@ def _reference_metadata(definitions: list[Definition]) -> bytes:
         container = etree.SubElement(extension, m("custom-attribute-definitions"))
         groups: dict[tuple[str, str], list[str]] = {}
         for d in definitions:
-            container.append(render._definition_element(d))
+            definition = etree.SubElement(container, m("attribute-definition"), {"attribute-id": d.id})
+            etree.SubElement(definition, m("display-name"), {render.XML_LANG: "x-default"}).text = d.id
+            etree.SubElement(definition, m("type")).text = d.type
+            etree.SubElement(definition, m("localizable-flag")).text = str(d.localizable).lower()
+            etree.SubElement(definition, m("mandatory-flag")).text = "false"
+            etree.SubElement(definition, m("externally-managed-flag")).text = "true"
             groups.setdefault(d.group, []).append(d.id)
         group_definitions = etree.SubElement(extension, m("group-definitions"))
         for (group_id, name), ids in sorted(groups.items()):
