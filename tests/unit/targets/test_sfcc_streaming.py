@@ -38,6 +38,7 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
+    monkeypatch.setattr(render._SpooledMembers, "BATCH", 2)  # members spooled in several batches
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
     binaries = sorted(
