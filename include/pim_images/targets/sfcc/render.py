@@ -718,12 +718,41 @@ def write_site_archive(
         prefix = f"{catalog_dir}/static/default/"
         for path, sha256 in binaries:
             if local is not None:
-                with open(f"{local}/{sha256[:2]}/{sha256}", "rb", buffering=0) as src:
-                    _add(archive, prefix + path, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
+                _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
             else:
                 blob = blobs / sha256[:2] / sha256
                 with blob.open("rb") as src:
                     _add(archive, prefix + path, src, functools.partial(_size, blob), zipfile.ZIP_STORED)
+
+
+def _add_local(archive: zipfile.ZipFile, name: str, blob: str) -> None:
+    """Add the local file ``blob`` as the stored member ``name``: read whole by its file
+    descriptor when it is at most :data:`_WHOLE` bytes (no file object: opening one cost more
+    than reading a small image), else copied in chunks."""
+    fd = os.open(blob, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size <= _WHOLE:
+            data = os.read(fd, size)
+            while len(data) < size:  # a short read: rare on a local file, never assumed away
+                more = os.read(fd, size - len(data))
+                if not more:
+                    break
+                data += more
+            _write_stored(archive, _stored_info(name), data)
+            return
+    finally:
+        os.close(fd)
+    with open(blob, "rb", buffering=0) as src:
+        _add(archive, name, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
+
+
+def _stored_info(name: str) -> zipfile.ZipInfo:
+    """A stored member's ``ZipInfo``: fixed time and mode (:func:`write_site_archive`)."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def _size(path: StagingPath) -> int:
@@ -735,6 +764,10 @@ _CHUNK = 1 << 20
 #: A stored member of a known size up to this is read whole (one read the size of the file: a
 #: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
 _WHOLE = 8 << 20
+
+
+#: A stored member up to this many bytes is written with its header in one write.
+_JOINED = 64 << 10
 
 
 def _add(
@@ -778,8 +811,12 @@ def _write_stored(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) 
     info.CRC = zlib.crc32(data)
     info.header_offset = archive.start_dir  # where writestr seeks to before writing
     header = info.FileHeader(len(data) * 1.05 > zipfile.ZIP64_LIMIT)  # writestr's ZIP64 rule
-    archive.fp.write(header)  # type: ignore[union-attr]
-    archive.fp.write(data)  # type: ignore[union-attr]
+    # one write for a small member: a buffered write costs more than copying a few kilobytes
+    if len(data) <= _JOINED:
+        archive.fp.write(header + data)  # type: ignore[union-attr]
+    else:
+        archive.fp.write(header)  # type: ignore[union-attr]
+        archive.fp.write(data)  # type: ignore[union-attr]
     archive.start_dir = info.header_offset + len(header) + len(data)
     archive.filelist.append(info)
 
