@@ -30,7 +30,8 @@ figures to ``tests/benchmarks/results.jsonl``. ``make bench`` runs it at 10,000 
 - A stage that misses its products-per-CPU-second target is run once more under ``cProfile``
   (``run_stage.py --profile``: the profiler's overhead stays out of the table's figures); its
   top functions by cumulative and by own time are printed below the table, and its results
-  row keeps a short summary (``profile``: the top functions by own time, in seconds).
+  row keeps a short summary (``profile``: the top functions by own time, in seconds of the
+  profiled run: wall time, the profiler's clock, so their shares of its total are what count).
 
 Every temporary folder (staging, media cache, the sandbox's SFTP root) is removed at the end.
 """
@@ -293,8 +294,9 @@ def _why(row: dict[str, Any]) -> str:
     profile = row.get("profile")
     if not profile:
         return ""
-    top = ", ".join(f"{name} {own:.2f} s" for name, own, *_ in profile["top_own"][:3])
-    return f" (profiled: {profile['total_s']:.2f} s; most own time in {top})"
+    total = profile["total_s"] or 1
+    top = ", ".join(f"{name} {own / total:.0%}" for name, own, *_ in profile["top_own"][:3])
+    return f" (its profile's most own time: {top})"
 
 
 def _verdict(met: bool | None) -> str:
