@@ -153,9 +153,9 @@ class Definition:
 
 @dataclass(frozen=True)
 class Header:
-    """What the catalog's header declares, gathered in a first pass over the image lists (the
-    header comes before the first product); the metadata file's definitions are gathered in the
-    same pass, on disk (:class:`_Scratch`)."""
+    """What the catalog's header declares, gathered in the pass over the image lists
+    (:class:`_Gatherer`); the metadata file's definitions are gathered in the same pass, on
+    disk (:class:`_Scratch`)."""
 
     view_types: list[str]
     variation_attribute_id: str | None
@@ -263,43 +263,51 @@ class _Scratch:
             yield current, ids
 
 
-def catalog_header(
-    products: Iterable[ProductImages], config: PipelineConfig, scratch: _Scratch
-) -> tuple[Header, dict[int, str]]:
-    """One pass over the image lists: which products SFCC's files can carry, and the header.
+class _Gatherer:
+    """What the catalog's header declares, gathered product by product in the one pass over
+    the image lists (the header comes before the first product: the products' elements wait in
+    a temporary file), with which products SFCC's files can carry.
 
     The header holds every view type used (declaration order, then non-localized first and the
     locales in configured order) and its single variation attribute (catalog.xsd): the axis
     most image groups lead with. Every custom attribute with whether it is localized goes to
     ``scratch``. Each product is checked once, here (:func:`~.rules.product_problem`).
-
-    :returns: the header, and the warning of each product left out, by its position in ``products``.
     """
-    used: set[tuple[str, str | None]] = set()
-    first_axes: dict[str, int] = {}
-    skipped: dict[int, str] = {}
-    for index, product in enumerate(products):
+
+    def __init__(self, config: PipelineConfig, scratch: _Scratch) -> None:
+        self.config, self.scratch = config, scratch
+        self.used: set[tuple[str, str | None]] = set()
+        self.first_axes: dict[str, int] = {}
+
+    def admit(self, product: ProductImages) -> tuple[list[CustomAttribute], str | None]:
+        """The custom attributes of the product's and its members' collections, and the
+        warning that leaves it out if SFCC's files cannot carry it (``None``: it is written)."""
+        config = self.config
         every = [*product.collections, *(c for m in product.members for c in m.collections)]
         custom = custom_attributes(every, config)
         problem = product_problem(product, config, custom)
         if problem is not None:
             what, value, why = problem
-            skipped[index] = f"product {shown(product.product_ref)}: {what} {shown(value)}: {why}; skipped"
-            continue
+            return custom, f"product {shown(product.product_ref)}: {what} {shown(value)}: {why}; skipped"
+        first_axes = self.first_axes
         for image in product.images:
-            used.update((vt, image.locale) for vt in view_types_of(image, config))
+            self.used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
-        scratch.add_definitions(custom)
-    view_types = [
-        locale_view_type(base, locale)
-        for base in declared_view_types(config)
-        for locale in (None, *config.akeneoLocales)
-        if (base, locale) in used
-    ]
-    leading = min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None
-    variation_attribute_id = attribute_id(leading, config) if leading is not None else None
-    return Header(view_types=view_types, variation_attribute_id=variation_attribute_id), skipped
+        self.scratch.add_definitions(custom)
+        return custom, None
+
+    def header(self) -> Header:
+        config, first_axes = self.config, self.first_axes
+        view_types = [
+            locale_view_type(base, locale)
+            for base in declared_view_types(config)
+            for locale in (None, *config.akeneoLocales)
+            if (base, locale) in self.used
+        ]
+        leading = min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None
+        variation_attribute_id = attribute_id(leading, config) if leading is not None else None
+        return Header(view_types=view_types, variation_attribute_id=variation_attribute_id)
 
 
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
@@ -310,8 +318,9 @@ def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache,
     the value (docs/bad-input.md#products-that-cannot-be-written); each XML is validated
     against SFCC's schema once written (docs/bad-input.md#schema-validation).
 
-    Two passes over ``images.jsonl`` (the header comes before the first product); what grows
-    with the catalog (binaries, attribute definitions) is gathered on disk, and every file is
+    One pass over ``images.jsonl``: the header comes before the first product, so the products'
+    elements wait in a local temporary file until the pass has gathered it; what grows with
+    the catalog (binaries, attribute definitions) is gathered on disk, and every file is
     streamed, so memory stays flat whatever the catalog's size.
 
     :param stamp: the run's time stamp (from its data interval), part of every file name.
@@ -338,7 +347,7 @@ def _render(
     archive_name: str,
     scratch: _Scratch,
 ) -> SfccOutput:
-    header, skipped = catalog_header(records.IMAGES.read(run_dir), config, scratch)
+    gatherer = _Gatherer(config, scratch)
     declared = declared_view_types(config)
     per_asset = config.sfccCustomAttributeNaming == "per_asset"
     unmapped = unmapped_file_view_types(config)
@@ -346,9 +355,10 @@ def _render(
     counts = {"products": 0, "groups": 0, "members": 0}
 
     def products() -> Iterator[Product]:
-        for index, record in enumerate(records.IMAGES.read(run_dir)):
-            if index in skipped:
-                warnings.append(skipped[index])
+        for record in records.IMAGES.read(run_dir):
+            every_custom, skipped = gatherer.admit(record)
+            if skipped is not None:
+                warnings.append(skipped)
                 continue
             binaries = [
                 (i.path, i.sha256)
@@ -369,22 +379,30 @@ def _render(
             groups = image_groups(record.images, config, declared)
             counts["products"] += 1
             counts["groups"] += len(groups)
-            yield Product(product_id, groups, custom_attributes(record.collections, config))
+            # without members, the product's own collections are every collection
+            own = custom_attributes(record.collections, config) if record.members else every_custom
+            yield Product(product_id, groups, own)
             for member in record.members:
                 custom = custom_attributes(member.collections, config)
                 if custom:
                     counts["members"] += 1
                     yield Product(member.product_id, [], custom, with_images=False)
 
-    with (out / xml_name).open("wb") as f:
-        write_catalog_xml(
-            f,
-            config.sfccCatalogId,
-            header.view_types,
-            products(),
-            external_location(config),
-            header.variation_attribute_id,
-        )
+    # one pass: the products' elements wait in a local temporary file until the header, which
+    # the whole pass gathers, is written before them
+    with tempfile.TemporaryFile(prefix="pim-images-products-") as body:
+        _write_products(body, products())
+        header = gatherer.header()
+        body.seek(0)
+        with (out / xml_name).open("wb") as f:
+            _write_catalog(
+                f,
+                config.sfccCatalogId,
+                header.view_types,
+                lambda f: shutil.copyfileobj(body, f, 1 << 20),
+                external_location(config),
+                header.variation_attribute_id,
+            )
     check_against_schema(out / xml_name, "catalog.xsd")
     ids: list[str] = []
     with (out / METADATA_FILE).open("wb") as f:
@@ -461,6 +479,28 @@ def write_catalog_xml(
 ) -> None:
     """Stream a catalog XML: header image settings, then each product's image groups and
     image-related custom attributes (nothing else of the product, so MERGE keeps the rest)."""
+    _write_catalog(
+        f, catalog_id, view_types, lambda f: _write_products(f, products), external, variation_attribute
+    )
+
+
+def _write_products(f: IO[bytes], products: Iterable[Product]) -> None:
+    """Each product's elements as text (attribute values escaped as lxml does): lxml's
+    incremental writer costs several microseconds an element, a third of the render."""
+    for product in products:
+        f.write(_product_xml(product).encode())
+
+
+def _write_catalog(
+    f: IO[bytes],
+    catalog_id: str,
+    view_types: list[str],
+    write_products: Callable[[IO[bytes]], object],
+    external: tuple[str, str] | None,
+    variation_attribute: str | None,
+) -> None:
+    """The catalog XML, its declaration and header by lxml's incremental writer, then what
+    ``write_products`` writes to ``f``, then the end."""
 
     def q(name: str) -> str:
         return f"{{{CATALOG_NS}}}{name}"
@@ -488,11 +528,8 @@ def write_catalog_xml(
                 for name in ("alt-pattern", "title-pattern"):
                     with xf.element(q(name)):
                         xf.write(IMAGE_TEXT_PATTERN)
-            # each product's elements as text (attribute values escaped as lxml does): lxml's
-            # incremental writer costs several microseconds an element, a third of the render
             xf.flush()
-            for product in products:
-                f.write(_product_xml(product).encode())
+            write_products(f)
             xf.write("\n")
 
 
