@@ -190,3 +190,18 @@ def test_a_catalog_that_cannot_be_cut_is_checked_whole(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes().replace(b'product-id="B"', b'product-id=""'))
     with pytest.raises(OutputError, match=r"catalog\.xsd"):
         schema.check_against_schema(path, "catalog.xsd")
+
+
+@pytest.mark.parametrize("batch", [1, 3, 1000])  # a run a pair, a few runs, all in memory
+def test_binaries_come_back_sorted_by_path_once_each(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    monkeypatch.setattr(render._SortedRuns, "CHUNK", 2)
+    runs = render._SortedRuns(batch)
+    pairs = [(f"images/{n % 7}/é{n % 5}.jpg", f"sha{n}") for n in range(40)]
+    for start in range(0, len(pairs), 4):
+        runs.add(pairs[start : start + 4])
+    expected: dict[str, str] = {}
+    for path, sha256 in pairs:  # the first pair of a path is kept
+        expected.setdefault(path, sha256)
+    assert list(runs.sorted_unique()) == sorted(expected.items())
+    assert runs.count == len(expected)
+    runs.close()

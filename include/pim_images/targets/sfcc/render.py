@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import heapq
 import itertools
 import marshal
 import operator
@@ -164,8 +165,9 @@ class Header:
 class _Scratch:
     """The sets a render gathers whose size grows with the catalog, kept on disk so that memory
     stays flat (docs/architecture.md#streaming-and-memory): the binaries to put in the archive
-    (delivered path -> sha256, read back sorted by path) and the custom attribute definitions
-    (read back sorted by id). A private temporary SQLite database, deleted when closed.
+    (delivered path -> sha256, read back sorted by path: :class:`_SortedRuns`) and the custom
+    attribute definitions (read back sorted by id: a private temporary SQLite database). Both
+    deleted when closed.
     """
 
     #: rows buffered before they are inserted together, sorted (fewer, more local B-tree inserts)
@@ -180,7 +182,6 @@ class _Scratch:
             """
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
-            CREATE TABLE binaries (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE definitions (
                 id TEXT PRIMARY KEY, localizable INTEGER NOT NULL, type TEXT NOT NULL,
                 group_id TEXT NOT NULL, group_name TEXT NOT NULL
@@ -188,23 +189,18 @@ class _Scratch:
             """
         )
         self._known: dict[str, bool] = {}
-        self._binaries: list[tuple[str, str]] = []
+        self._binaries = _SortedRuns(self.BATCH)
         self._definitions: list[tuple[str, bool, str, str, str]] = []
 
     def close(self) -> None:
         self.db.close()
+        self._binaries.close()
 
     def add_binaries(self, pairs: list[tuple[str, str]]) -> None:
         """``(delivered path, sha256)``: a path is content-addressed, so its first sha256 is its only one."""
-        self._binaries += pairs
-        if len(self._binaries) >= self.BATCH:
-            self._flush()
+        self._binaries.add(pairs)
 
     def _flush(self) -> None:
-        if self._binaries:
-            self._binaries.sort()
-            self.db.executemany("INSERT OR IGNORE INTO binaries VALUES (?, ?)", self._binaries)
-            self._binaries.clear()
         if self._definitions:
             self.db.executemany(
                 "INSERT INTO definitions VALUES (?, ?, ?, ?, ?)"
@@ -214,13 +210,15 @@ class _Scratch:
             self._definitions.clear()
 
     def binaries(self) -> Iterator[tuple[str, str]]:
-        """Every binary once, sorted by delivered path (code point order: SQLite compares UTF-8 bytes)."""
-        self._flush()
-        yield from self.db.execute("SELECT path, sha256 FROM binaries ORDER BY path")
+        """Every binary once, sorted by delivered path (code point order)."""
+        return self._binaries.sorted_unique()
 
     def binary_count(self) -> int:
-        self._flush()
-        return self.db.execute("SELECT count(*) FROM binaries").fetchone()[0]
+        """How many binaries :meth:`binaries` gives (counted as it gives them, else now)."""
+        if self._binaries.count is None:
+            for _ in self._binaries.sorted_unique():
+                pass
+        return self._binaries.count or 0
 
     def add_definitions(self, attributes: list[CustomAttribute]) -> None:
         """Define each custom attribute: its first type and group, localizable when any of its values is."""
@@ -308,6 +306,77 @@ class _Gatherer:
         leading = min(first_axes, key=lambda a: (-first_axes[a], a)) if first_axes else None
         variation_attribute_id = attribute_id(leading, config) if leading is not None else None
         return Header(view_types=view_types, variation_attribute_id=variation_attribute_id)
+
+
+_PATH = operator.itemgetter(0)
+
+
+class _SortedRuns:
+    """``(path, sha256)`` pairs, read back sorted by path, each path once (its first pair), with
+    memory flat: pairs are sorted in runs of ``batch``,
+    each spilled to a temporary file in marshalled chunks of :data:`CHUNK` pairs, and the runs
+    merged when read. An SQLite table with the path as key (inserts, then a sorted select) cost
+    three times as much: 0.17 CPU s for the 45,000 binaries of 10,000 products.
+    """
+
+    CHUNK = 1000
+
+    def __init__(self, batch: int) -> None:
+        self._batch = batch
+        self._pending: list[tuple[str, str]] = []
+        self._file: IO[bytes] | None = None
+        self._runs: list[list[tuple[int, int]]] = []  # each run's chunks: (offset, length)
+        self._end = 0
+        #: distinct paths, once :meth:`sorted_unique` has been read to its end
+        self.count: int | None = None
+
+    def add(self, pairs: list[tuple[str, str]]) -> None:
+        self._pending += pairs
+        self.count = None
+        if len(self._pending) >= self._batch:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="pim-images-binaries-")
+        self._pending.sort(key=_PATH)  # stable: a path's first pair stays first
+        chunks = []
+        for start in range(0, len(self._pending), self.CHUNK):
+            data = marshal.dumps(self._pending[start : start + self.CHUNK])
+            self._file.write(data)
+            chunks.append((self._end, len(data)))
+            self._end += len(data)
+        self._file.flush()
+        self._runs.append(chunks)
+        self._pending = []
+
+    def _run(self, chunks: list[tuple[int, int]]) -> Iterator[tuple[str, str]]:
+        assert self._file is not None
+        fd = self._file.fileno()
+        for offset, length in chunks:
+            yield from marshal.loads(os.pread(fd, length, offset))
+
+    def sorted_unique(self) -> Iterator[tuple[str, str]]:
+        if self._runs and self._pending:
+            self._spill()
+        if self._runs:
+            pairs: Iterable[tuple[str, str]] = heapq.merge(
+                *(self._run(chunks) for chunks in self._runs), key=_PATH
+            )
+        else:
+            self._pending.sort(key=_PATH)  # stable: a path's first pair stays first
+            pairs = self._pending
+        count, last = 0, None
+        for pair in pairs:
+            if pair[0] != last:
+                last = pair[0]
+                count += 1
+                yield pair
+        self.count = count
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
