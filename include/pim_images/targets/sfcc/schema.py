@@ -87,7 +87,7 @@ def check_against_schema(path: StagingPath, schema: str) -> None:
 
 #: Bytes of a catalog validated at a time (0.25 to 1 MiB measured cheapest; a slice's tree
 #: takes some ten times its bytes).
-SLICE = 256 << 10
+SLICE = 128 << 10
 #: A product's start tag as the renderer writes it: where a catalog is cut into slices.
 PRODUCT_START = b"\n  <product "
 _PRODUCT = "{http://www.demandware.com/xml/impex/catalog/2006-10-31}product"
