@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from pim_images.errors import OutputError
 from pim_images.media import MediaCache
 from pim_images.records import ImageText
-from pim_images.targets.sfcc import render
+from pim_images.targets.sfcc import render, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
 
@@ -38,6 +39,7 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
+    monkeypatch.setattr(render._SpooledMembers, "BATCH", 2)  # members spooled in several batches
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
     binaries = sorted(
@@ -78,7 +80,12 @@ def _reference_metadata(definitions: list[Definition]) -> bytes:
         container = etree.SubElement(extension, m("custom-attribute-definitions"))
         groups: dict[tuple[str, str], list[str]] = {}
         for d in definitions:
-            container.append(render._definition_element(d))
+            definition = etree.SubElement(container, m("attribute-definition"), {"attribute-id": d.id})
+            etree.SubElement(definition, m("display-name"), {render.XML_LANG: "x-default"}).text = d.id
+            etree.SubElement(definition, m("type")).text = d.type
+            etree.SubElement(definition, m("localizable-flag")).text = str(d.localizable).lower()
+            etree.SubElement(definition, m("mandatory-flag")).text = "false"
+            etree.SubElement(definition, m("externally-managed-flag")).text = "true"
             groups.setdefault(d.group, []).append(d.id)
         group_definitions = etree.SubElement(extension, m("group-definitions"))
         for (group_id, name), ids in sorted(groups.items()):
@@ -125,3 +132,76 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     assert (first.get("attribute-id"), first.get(render.XML_LANG)) == (odd, "fr-FR")
     assert [v.text or "" for v in first] == [odd, ""]
     assert second.text == odd
+
+
+# -- the catalog's schema check, in slices -----------------------------------------------------
+
+
+def _catalog(tmp_path: Path, product_ids: list[str], after: dict[int, bytes] | None = None) -> Path:
+    """A catalog of products with one image each, as the renderer writes it; ``after`` puts
+    bytes after the product at an index."""
+    out = io.BytesIO()
+    products = [Product(i, [Group("large", (), [f"images/{n}.jpg"])], []) for n, i in enumerate(product_ids)]
+    render.write_catalog_xml(out, "cat", ["large"], products)
+    data = out.getvalue()
+    for index, extra in sorted((after or {}).items(), reverse=True):
+        cut = data.index(b"</product>", data.index(f'product-id="{product_ids[index]}"'.encode())) + 10
+        data = data[:cut] + extra + data[cut:]
+    path = tmp_path / "catalog.xml"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 300, 1 << 20])  # a product a slice, a few, one slice
+def test_a_catalog_checked_in_slices_passes_whole_and_is_refused_for_a_product_in_any_slice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_bytes: int
+) -> None:
+    monkeypatch.setattr(schema, "SLICE", slice_bytes)
+    ids = [f"SKU-{n}" for n in range(40)]
+    valid = _catalog(tmp_path, ids)
+    with valid.open("rb") as f:
+        assert schema._valid_in_slices(f, schema.sfcc_schema("catalog.xsd"))
+    schema.check_against_schema(valid, "catalog.xsd")
+    ids[33] = "X" * 101  # over product-id's maxLength
+    invalid = _catalog(tmp_path, ids)
+    with pytest.raises(OutputError, match=r"catalog\.xsd: .*maxLength.*'X{101}'"):
+        schema.check_against_schema(invalid, "catalog.xsd")
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 1 << 20])
+def test_slices_valid_alone_but_not_together_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_bytes: int
+) -> None:
+    # a recommendation may follow the products, never precede one: at a slice's end it is valid
+    monkeypatch.setattr(schema, "SLICE", slice_bytes)
+    ids = [f"SKU-{n}" for n in range(5)]
+    path = _catalog(tmp_path, ids, {2: b"\n  <recommendation/>"})
+    with pytest.raises(OutputError, match=r"catalog\.xsd: .*product.*not expected"):
+        schema.check_against_schema(path, "catalog.xsd")
+    schema.check_against_schema(_catalog(tmp_path, ids, {4: b"\n  <recommendation/>"}), "catalog.xsd")
+
+
+def test_a_catalog_that_cannot_be_cut_is_checked_whole(tmp_path: Path) -> None:
+    path = _catalog(tmp_path, ["A", "B"])
+    path.write_bytes(path.read_bytes().replace(b"\n  <product ", b"<product "))
+    with path.open("rb") as f:
+        assert not schema._valid_in_slices(f, schema.sfcc_schema("catalog.xsd"))
+    schema.check_against_schema(path, "catalog.xsd")
+    path.write_bytes(path.read_bytes().replace(b'product-id="B"', b'product-id=""'))
+    with pytest.raises(OutputError, match=r"catalog\.xsd"):
+        schema.check_against_schema(path, "catalog.xsd")
+
+
+@pytest.mark.parametrize("batch", [1, 3, 1000])  # a run a pair, a few runs, all in memory
+def test_binaries_come_back_sorted_by_path_once_each(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    monkeypatch.setattr(render._SortedRuns, "CHUNK", 2)
+    runs = render._SortedRuns(batch)
+    pairs = [(f"images/{n % 7}/é{n % 5}.jpg", f"sha{n}") for n in range(40)]
+    for start in range(0, len(pairs), 4):
+        runs.add(pairs[start : start + 4])
+    expected: dict[str, str] = {}
+    for path, sha256 in pairs:  # the first pair of a path is kept
+        expected.setdefault(path, sha256)
+    assert list(runs.sorted_unique()) == sorted(expected.items())
+    assert runs.count == len(expected)
+    runs.close()

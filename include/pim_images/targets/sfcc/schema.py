@@ -10,7 +10,9 @@ with the same copy.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -41,19 +43,34 @@ def sfcc_schema(name: str) -> etree.XMLSchema:
 
 
 def check_against_schema(path: StagingPath, schema: str) -> None:
-    """Validate the written file ``path`` against ``schema`` while parsing it, dropping each
-    product (each definition) once read, so memory stays flat whatever the catalog's size.
+    """Validate the written file ``path`` against ``schema``, so memory stays flat whatever the
+    catalog's size.
 
-    Its cost, measured on a 10,000-product catalog (23 MB): 0.6 CPU s validating while
-    parsing, a fifth of the SFCC render; parsing the whole tree then validating it takes
-    0.46 s but holds the catalog in memory (it grows with the catalog), and a parser target
-    (no tree) is not validated by lxml at all.
+    A catalog (``catalog.xsd``) is validated in slices of about :data:`SLICE` bytes, cut before
+    a product's start tag as the renderer writes it (:data:`PRODUCT_START`), each a document of
+    its own: the file's head (declaration, root, header), the slice's products, the root's end
+    tag. Slices that all validate, with only products after the head, make a valid file:
+    catalog.xsd has no identity constraint (no key, uniqueness or ID across products) and its
+    root holds the header, then products. Anything else (a slice that does not validate or
+    holds another element, a file without that start tag) and the metadata file are validated
+    whole while parsing, each record (:data:`RECORDS`) dropped once read: that check's verdict
+    and complaints are the ones reported.
+
+    Its cost, measured on a 10,000-product catalog (23 MB): 0.48 CPU s in slices, 0.6 s while
+    parsing; parsing the whole tree then validating it takes 0.46 s but holds the catalog in
+    memory, and a parser target (no tree) is not validated by lxml at all.
 
     :param schema: ``catalog.xsd`` or ``metadata.xsd``.
     :raises OutputError: the file does not validate; the error names the file and the
         schema's first complaints (with the line when the parser knows it). Such a file is never delivered.
     """
     with path.open("rb") as f:
+        if schema == "catalog.xsd" and _valid_in_slices(f, sfcc_schema(schema)):
+            return
+        f.seek(0)
+        # iterparse's complaints are lxml's global error log, which keeps earlier parses' (the
+        # slices', an earlier file's): emptied so that only this file's are quoted
+        etree.clear_error_log()
         try:
             for _, element in etree.iterparse(
                 f, events=("end",), tag=RECORDS[schema], schema=sfcc_schema(schema)
@@ -66,6 +83,50 @@ def check_against_schema(path: StagingPath, schema: str) -> None:
             raise OutputError(
                 [f"{path.name} does not validate against SFCC's {schema}: {c}" for c in complaints]
             ) from exc
+
+
+#: Bytes of a catalog validated at a time (0.125 to 1 MiB cost the same CPU; a slice's tree
+#: takes some ten times its bytes).
+SLICE = 128 << 10
+#: A product's start tag as the renderer writes it: where a catalog is cut into slices.
+PRODUCT_START = b"\n  <product "
+_PRODUCT = "{http://www.demandware.com/xml/impex/catalog/2006-10-31}product"
+_ROOT_NAME = re.compile(rb"<([^?!/\s>][^\s/>]*)")
+
+
+def _valid_in_slices(f: IO[bytes], schema: etree.XMLSchema) -> bool:
+    """Whether the catalog ``f`` validates slice by slice (:func:`check_against_schema`);
+    ``False`` as soon as a slice does not, or when the file cannot be cut."""
+    data = f.read(SLICE)
+    while (first := data.find(PRODUCT_START)) < 0:
+        more = f.read(SLICE)
+        if not more:
+            return False
+        data += more
+    head, data = data[:first], data[first:]
+    root_name = _ROOT_NAME.search(head.split(b"?>", 1)[-1])
+    if root_name is None:
+        return False
+    end_tag = b"</" + root_name.group(1) + b">"
+    parser = etree.XMLParser()
+    try:
+        # the head must leave only the root open: then each slice's body is whole elements
+        head_children = len(etree.fromstring(head + end_tag, parser))
+        at_end = False
+        while data:
+            cut = data.find(PRODUCT_START, SLICE)
+            while cut < 0 and not at_end:
+                more = f.read(SLICE)
+                at_end = not more
+                data += more
+                cut = data.find(PRODUCT_START, SLICE)
+            body, data = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+            root = etree.fromstring(head + body + (end_tag if data else b""), parser)
+            if not schema.validate(root) or any(c.tag != _PRODUCT for c in root[head_children:]):
+                return False
+    except etree.XMLSyntaxError:
+        return False
+    return True
 
 
 def _complaint(entry: etree._LogEntry) -> str:
