@@ -179,11 +179,19 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
         rows.append(row)
         print(_row_line(row), flush=True)
     recorded = run_stage("record_success", url, work / "full", cache, overrides, f"--store={store}")
-    rerun: dict[str, Any] = {"seconds": 0.0, "requests": 0, "downloads": 0, "statuses": {}, "peak_rss_mib": 0}
+    rerun: dict[str, Any] = {
+        "seconds": 0.0,
+        "requests": 0,
+        "downloads": 0,
+        "statuses": {},
+        "peak_rss_mib": 0,
+        "stage_seconds": {},
+    }
     for stage in FULL:
         extra = [f"--store={store}"] + (["--interval", *NO_CHANGE] if stage == "extract" else [])
         row = run_stage(stage, url, work / "no-change", cache, overrides, *extra)
         rerun["seconds"] += row["seconds"]
+        rerun["stage_seconds"][stage] = round(row["seconds"], 3)
         rerun["requests"] += row["requests"]
         rerun["downloads"] += row["downloads"]
         rerun["peak_rss_mib"] = max(rerun["peak_rss_mib"], row["peak_rss_mib"])
@@ -193,7 +201,8 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
             rerun["products"] = row["listed"]["products"]
     print(
         f"no-change differential run: {rerun['seconds']:.2f} s of stage time, {rerun['requests']} requests, "
-        f"{rerun['downloads']} downloads, {rerun['products']} products extracted",
+        f"{rerun['downloads']} downloads, {rerun['products']} products extracted; by stage: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in rerun["stage_seconds"].items()),
         flush=True,
     )
     for row in rows:
