@@ -1751,7 +1751,7 @@ def _list_pam_assets(request: Request, catalog: SandboxCatalog) -> Response:
         return _page_json({"_links": links, "_embedded": {"items": [item(header) for header in headers]}})
     page, with_count = _page(request), _with_count(request)
     offset = (page - 1) * limit
-    items = [item(header) for header in islice(catalog.iter_asset_headers(), offset, offset + limit)]
+    items = [item(header) for header in islice(catalog.iter_asset_headers_from(offset), limit)]
     count = sum(1 for _ in catalog.iter_asset_headers()) if with_count else None
     return _page_json(_offset_page(request, path, items, page, limit, count))
 
