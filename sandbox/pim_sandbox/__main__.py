@@ -109,6 +109,12 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="Akeneo requests per second beyond which a call gets a 429 (Akeneo's: 100; default: none)",
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="render every binary once before serving (in parallel), so that listing the catalog the "
+        "first time costs the sandbox little CPU (benchmarks); slower to start",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--akeneo-port", type=int, default=8081)
     parser.add_argument("--sftp-port", type=int, default=2222)
@@ -136,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         media_latency_ms=args.media_latency_ms,
         concurrency_limit=args.concurrency_limit,
         rate_limit=args.rate_limit,
+        warm=args.warm,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

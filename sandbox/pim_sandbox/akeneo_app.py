@@ -42,6 +42,7 @@ import re
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,92 @@ def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = N
     # PHP's json_encode escapes non-ASCII by default; ensure_ascii does the same.
     payload = json.dumps(content, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return Response(payload, status_code=status, media_type="application/json", headers=dict(headers or {}))
+
+
+def _encode(content: Any) -> bytes:
+    """``content`` as :func:`_json` writes it: compact, non-ASCII escaped as PHP's ``json_encode``."""
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+#: How a list page made by :func:`_page_json` ends before its items are spliced in.
+_NO_ITEMS_TAIL = b'"_embedded":{"items":[]}}'
+
+
+def _page_json(page: dict[str, Any]) -> Response:
+    """Answer a list page whose ``_embedded.items`` are already encoded (:class:`_ItemCache`): the
+    bytes are those :func:`_json` would write for the page with the items decoded (``_embedded`` is
+    the last key of every list page), without encoding the items again."""
+    items: list[bytes] = page["_embedded"]["items"]
+    head = _encode({**page, "_embedded": {"items": []}})
+    assert head.endswith(_NO_ITEMS_TAIL)
+    payload = b"".join((head[: -len(b"[]}}")], b"[", b",".join(items), b"]}}"))
+    return Response(payload, media_type="application/json")
+
+
+_ITEM_CACHES: weakref.WeakKeyDictionary[SandboxCatalog, _ItemCache] = weakref.WeakKeyDictionary()
+
+
+def _item_cache(catalog: SandboxCatalog) -> _ItemCache:
+    """The :class:`_ItemCache` of ``catalog`` (one per catalog, shared by the apps serving it)."""
+    cache = _ITEM_CACHES.get(catalog)
+    if cache is None:
+        cache = _ITEM_CACHES.setdefault(catalog, _ItemCache(catalog))
+    return cache
+
+
+class _ItemCache:
+    """The items of list pages, encoded (JSON bytes), by what makes them: the resource, the value filter
+    and the base URL; an LRU bounded in bytes, emptied whenever the catalog's changes move
+    (:attr:`CatalogChanges.revision <pim_sandbox.catalog.changes.CatalogChanges.revision>`), so a page
+    is always the catalog as it is now.
+
+    Building an item (its values, its media codes, which need the rendered binaries) costs about a
+    millisecond of CPU; a cached one is a dict lookup, so a catalog listed again (another partition,
+    a retried page, a second run) costs the sandbox next to nothing.
+
+    :param catalog: the catalog served (its version is fixed; its changes are watched).
+    :param max_bytes: bound of the encoded items kept.
+    """
+
+    def __init__(self, catalog: SandboxCatalog, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self._catalog = catalog
+        self._max_bytes = max_bytes
+        self._items: collections.OrderedDict[tuple[Any, ...], bytes] = collections.OrderedDict()
+        self._bytes = 0
+        self._version: tuple[Any, int] | None = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> tuple[Any, int]:
+        changes = self._catalog.changes
+        return changes, changes.revision
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], dict[str, Any]]) -> bytes:
+        """Return the encoded item of ``key``, built by ``build()`` when not cached."""
+        version = self._current()
+        with self._lock:
+            if self._version is None or version[0] is not self._version[0] or version[1] != self._version[1]:
+                self._items.clear()
+                self._bytes = 0
+                self._version = version
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        encoded = _encode(build())
+        with self._lock:
+            now = self._current()
+            if (
+                self._version is not None
+                and now[0] is self._version[0]
+                and now[1] == self._version[1] == version[1]
+                and key not in self._items
+            ):
+                self._items[key] = encoded
+                self._bytes += len(encoded)
+                while self._bytes > self._max_bytes and self._items:
+                    _, evicted = self._items.popitem(last=False)
+                    self._bytes -= len(evicted)
+        return encoded
 
 
 def _php_type(value: Any) -> str:
@@ -1038,7 +1125,7 @@ def _with_self_link(request: Request, path: str, resource: dict[str, Any]) -> di
 
 
 def _offset_page(
-    request: Request, path: str, items: list[dict[str, Any]], page: int, limit: int, count: int | None
+    request: Request, path: str, items: Sequence[Any], page: int, limit: int, count: int | None
 ) -> dict[str, Any]:
     """Wrap items as Akeneo's ``OffsetHalPaginator`` does.
 
@@ -1224,11 +1311,16 @@ def _matching(headers: Iterator[ProductHeader], predicates: list[Predicate]) -> 
 
 def _product_item(
     request: Request, catalog: SandboxCatalog, index: int, values: _ValueFilter, path: str
-) -> dict[str, Any]:
-    product = _versioned_product(catalog, catalog.product(index, _base_url(request)), path)
-    product["values"] = _versioned_values(catalog, values.apply(product["values"]))
-    key = product["uuid"] if path.endswith("-uuid") else quote(product["identifier"])
-    return _with_self_link(request, f"{path}/{key}", product)
+) -> bytes:
+    """Product ``index`` as an item of the list ``path`` shows it, encoded (cached: :class:`_ItemCache`)."""
+
+    def build() -> dict[str, Any]:
+        product = _versioned_product(catalog, catalog.product(index, _base_url(request)), path)
+        product["values"] = _versioned_values(catalog, values.apply(product["values"]))
+        key = product["uuid"] if path.endswith("-uuid") else quote(product["identifier"])
+        return _with_self_link(request, f"{path}/{key}", product)
+
+    return _item_cache(catalog).get(("product", path, index, values, _base_url(request)), build)
 
 
 def _versioned_product(catalog: SandboxCatalog, product: dict[str, Any], path: str) -> dict[str, Any]:
@@ -1257,7 +1349,7 @@ def _list_products(request: Request, catalog: SandboxCatalog, path: str) -> Resp
     if values.scope is not None:
         predicates.append(_channel_tree_predicate(catalog, values.scope))
     if pagination_type == "search_after":
-        return _json(_search_after_page(request, catalog, predicates, values, limit, path))
+        return _page_json(_search_after_page(request, catalog, predicates, values, limit, path))
     page, with_count = _page(request), _with_count(request)
     _check_offset_window(page, limit)
     offset = (page - 1) * limit
@@ -1273,7 +1365,7 @@ def _list_products(request: Request, catalog: SandboxCatalog, path: str) -> Resp
             if predicates
             else catalog.products_count
         )
-    return _json(_offset_page(request, path, items, page, limit, count))
+    return _page_json(_offset_page(request, path, items, page, limit, count))
 
 
 def _search_after_page(
@@ -1341,10 +1433,15 @@ def _model_predicate(prop: str, item: dict[str, Any]) -> ModelPredicate:
     raise _unsupported(prop, operator)
 
 
-def _model_item(request: Request, catalog: SandboxCatalog, code: str, values: _ValueFilter) -> dict[str, Any]:
-    model = _versioned_model(catalog, catalog.product_model(code, _base_url(request)))
-    model["values"] = _versioned_values(catalog, values.apply(model["values"]))
-    return _with_self_link(request, f"{_API}/product-models/{quote(code)}", model)
+def _model_item(request: Request, catalog: SandboxCatalog, code: str, values: _ValueFilter) -> bytes:
+    """Product model ``code`` as a list item, encoded (cached: :class:`_ItemCache`)."""
+
+    def build() -> dict[str, Any]:
+        model = _versioned_model(catalog, catalog.product_model(code, _base_url(request)))
+        model["values"] = _versioned_values(catalog, values.apply(model["values"]))
+        return _with_self_link(request, f"{_API}/product-models/{quote(code)}", model)
+
+    return _item_cache(catalog).get(("model", code, values, _base_url(request)), build)
 
 
 def _versioned_model(catalog: SandboxCatalog, model: dict[str, Any]) -> dict[str, Any]:
@@ -1374,7 +1471,7 @@ def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
         next_cursor = _encode_cursor(headers[-1].code) if len(headers) == limit else None
         links = _cursor_links(request, path, limit, cursor, next_cursor)
         items = [_model_item(request, catalog, header.code, values) for header in headers]
-        return _json({"_links": links, "_embedded": {"items": items}})
+        return _page_json({"_links": links, "_embedded": {"items": items}})
     page, with_count = _page(request), _with_count(request)
     _check_offset_window(page, limit)
     offset = (page - 1) * limit
@@ -1383,7 +1480,7 @@ def _list_product_models(request: Request, catalog: SandboxCatalog) -> Response:
         for header in islice(matching(), offset, offset + limit)
     ]
     count = sum(1 for _ in matching()) if with_count else None
-    return _json(_offset_page(request, path, items, page, limit, count))
+    return _page_json(_offset_page(request, path, items, page, limit, count))
 
 
 def _decode_code_cursor(cursor: str) -> str:
@@ -1578,14 +1675,17 @@ def _list_manager_assets(request: Request, catalog: SandboxCatalog, family: str)
     headers = list(islice(matching, _ASSET_PAGE_SIZE))
     path = f"{_API}/asset-families/{family}/assets"
     base = _base_url(request)
-    items = [
-        _with_self_link(
-            request, f"{path}/{header.code}", values.apply(catalog.asset(family, header.code, base))
-        )
-        for header in headers
-    ]
+    cache = _item_cache(catalog)
+
+    def item(code: str) -> bytes:
+        def build() -> dict[str, Any]:
+            return _with_self_link(request, f"{path}/{code}", values.apply(catalog.asset(family, code, base)))
+
+        return cache.get(("asset", family, code, values, base), build)
+
+    items = [item(header.code) for header in headers]
     last = headers[-1].code if headers else None
-    return _json(
+    return _page_json(
         {
             "_links": _search_after_links(request, path, len(headers), last, _ASSET_PAGE_SIZE),
             "_embedded": {"items": items},
@@ -1646,20 +1746,26 @@ def _list_pam_assets(request: Request, catalog: SandboxCatalog) -> Response:
     path = f"{_API}/assets"
     base = _base_url(request)
 
-    def item(header: AssetHeader) -> dict[str, Any]:
-        return _with_self_link(request, f"{path}/{header.code}", catalog.asset(None, header.code, base))
+    cache = _item_cache(catalog)
+
+    def item(header: AssetHeader) -> bytes:
+        code = header.code
+        return cache.get(
+            ("pam", code, base),
+            lambda: _with_self_link(request, f"{path}/{code}", catalog.asset(None, code, base)),
+        )
 
     if pagination_type == "search_after":
         cursor = request.query_params.get("search_after")
         headers = list(islice(catalog.iter_asset_headers(after=cursor), limit))
         last = headers[-1].code if headers else None
         links = _search_after_links(request, path, len(headers), last, limit)
-        return _json({"_links": links, "_embedded": {"items": [item(header) for header in headers]}})
+        return _page_json({"_links": links, "_embedded": {"items": [item(header) for header in headers]}})
     page, with_count = _page(request), _with_count(request)
     offset = (page - 1) * limit
-    items = [item(header) for header in islice(catalog.iter_asset_headers(), offset, offset + limit)]
+    items = [item(header) for header in islice(catalog.iter_asset_headers_from(offset), limit)]
     count = sum(1 for _ in catalog.iter_asset_headers()) if with_count else None
-    return _json(_offset_page(request, path, items, page, limit, count))
+    return _page_json(_offset_page(request, path, items, page, limit, count))
 
 
 def _pam_asset_or_404(request: Request, catalog: SandboxCatalog, code: str) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class SandboxSettings:
     concurrency_limit: int = 0
     #: Akeneo requests per second beyond which a call gets a 429 (Akeneo: 100); 0: no limit
     rate_limit: int = 0
+    #: render every binary once before serving (:meth:`SandboxCatalog.warm`), so that the first
+    #: listing of a large catalog costs the sandbox little CPU (a benchmark); slower to start
+    warm: bool = False
 
 
 @dataclass
@@ -123,6 +126,8 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         defects=settings.defects,
         typed_axes=settings.typed_axes,
     )
+    if settings.warm:
+        catalog.warm()
     media_latency = settings.media_latency_ms
     app = create_sandbox_app(
         catalog,

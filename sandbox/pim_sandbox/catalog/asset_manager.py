@@ -140,7 +140,7 @@ class AssetManagerAssets(Assets):
         value: dict[str, Any] = {"locale": slot.locale, "channel": slot.channel, "data": slot.data}
         kind = attribute["type"]
         if isinstance(slot.data, _AssetFile):
-            media = self._renderer.render_asset_file(slot.data)
+            media = self._renderer.describe(slot.data)
             value["data"] = media.code
             value["attribute_type"] = kind
             value["_links"] = {"download": {"href": base_url + ASSET_MEDIA_PATH.format(code=media.code)}}

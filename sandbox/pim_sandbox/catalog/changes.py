@@ -23,9 +23,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pim_sandbox.catalog.common import _iso
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _UNSET: Any = object()
 #: the catalog's identifier attribute (``pim_catalog_identifier``): a change of its value renames
@@ -42,15 +45,61 @@ class _Change:
     deleted: bool = False
 
 
+class _Tracked(dict[K, V]):
+    """A dict that counts its changes in its owner's :attr:`CatalogChanges.revision` (a test may
+    edit the dicts of :class:`CatalogChanges` directly, e.g. to restore them)."""
+
+    def __init__(self, owner: CatalogChanges) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self._owner.revision += 1
+
+    def __delitem__(self, key: K) -> None:
+        super().__delitem__(key)
+        self._owner.revision += 1
+
+    def __ior__(self, other: Any) -> _Tracked[K, V]:
+        self._owner.revision += 1
+        return super().__ior__(other)
+
+    def clear(self) -> None:
+        super().clear()
+        self._owner.revision += 1
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._owner.revision += 1
+
+    def pop(self, *args: Any) -> Any:
+        self._owner.revision += 1
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[K, V]:
+        self._owner.revision += 1
+        return super().popitem()
+
+    def setdefault(self, key: K, default: Any = None) -> Any:
+        self._owner.revision += 1
+        return super().setdefault(key, default)
+
+
 class CatalogChanges:
-    """The changes made to a catalog since it was generated (module docstring)."""
+    """The changes made to a catalog since it was generated (module docstring).
+
+    :ivar revision: grows with every change (recorded, or made to the dicts directly), so that a
+        cache of what the API shows can tell it is stale.
+    """
 
     def __init__(self) -> None:
-        self.products: dict[int, _Change] = {}
-        self.models: dict[str, _Change] = {}
-        self.assets: dict[tuple[str | None, str], _Change] = {}
+        self.revision = 0
+        self.products: dict[int, _Change] = _Tracked(self)
+        self.models: dict[str, _Change] = _Tracked(self)
+        self.assets: dict[tuple[str | None, str], _Change] = _Tracked(self)
         #: PAM asset code -> the code of the asset whose files it now has
-        self.pam_uploads: dict[str, str] = {}
+        self.pam_uploads: dict[str, str] = _Tracked(self)
 
     def __bool__(self) -> bool:
         return bool(self.products or self.models or self.assets or self.pam_uploads)

@@ -14,12 +14,13 @@ share the cache; a derived file (a thumbnail, a PAM variation) is rendered from 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,9 +167,34 @@ class MediaRenderer:
     :param max_bytes: bound of the cache of rendered media; a miss only costs rendering again.
     """
 
-    def __init__(self, seed: int, max_bytes: int) -> None:
+    def __init__(self, seed: int, max_bytes: int, max_descriptions: int = 2_000_000) -> None:
         self.seed = seed
         self._media = _MediaCache(max_bytes)
+        # spec -> the media file without its bytes: what a resource shows of it (code, size, type)
+        self._descriptions: dict[Hashable, MediaFile] = {}
+        self._max_descriptions = max_descriptions
+        self._lock = threading.Lock()
+
+    def describe(self, spec: _MediaSpec | _AssetFile) -> MediaFile:
+        """Return the media file of ``spec`` without its bytes (``content`` empty): what a resource
+        shows of it. Its code is the SHA-1 of the bytes (module docstring), so the file is rendered
+        the first time; the description is then kept (about 0.4 kB; at most ``max_descriptions``,
+        the oldest forgotten first), so that listing a resource again renders nothing."""
+        described = self._descriptions.get(spec)
+        if described is not None:
+            return described
+        media = self.render(spec) if isinstance(spec, _MediaSpec) else self.render_asset_file(spec)
+        described = dataclasses.replace(media, content=b"")
+        self.remember([(spec, described)])
+        return described
+
+    def remember(self, descriptions: Iterable[tuple[Hashable, MediaFile]]) -> None:
+        """Keep descriptions made elsewhere (:meth:`describe`; another process warming the catalog)."""
+        with self._lock:
+            for spec, described in descriptions:
+                if len(self._descriptions) >= self._max_descriptions:
+                    del self._descriptions[next(iter(self._descriptions))]
+                self._descriptions[spec] = described
 
     def render(self, spec: _MediaSpec) -> MediaFile:
         cached = self._media.get(spec)
@@ -208,7 +234,7 @@ class MediaRenderer:
         self, values: dict[str, list[dict[str, Any]]], slots: list[_Slot], base_url: str
     ) -> None:
         for slot in slots:
-            media = self.render(slot.spec)
+            media = self.describe(slot.spec)
             href = base_url + MEDIA_DOWNLOAD_PATH.format(code=media.code)
             values.setdefault(slot.attribute, []).append(
                 {

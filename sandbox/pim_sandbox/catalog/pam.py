@@ -93,7 +93,7 @@ class PamAssets(Assets):
         }
         if spec.channel is not None:
             entry["scope"] = spec.channel
-        entry["code"] = self._renderer.render_asset_file(spec).code
+        entry["code"] = self._renderer.describe(spec).code
         return entry
 
     def _pam_files(self, header: AssetHeader) -> tuple[list[_AssetFile], list[_AssetFile], bool]:

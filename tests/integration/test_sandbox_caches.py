@@ -1,0 +1,107 @@
+"""The sandbox's caches (encoded list items, media descriptions, a warmed catalog) change nothing
+the API answers: the same bytes as a cold catalog's, and every change to the catalog shows at once.
+
+Over real HTTP (uvicorn in a thread), one small catalog per test.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from pim_sandbox.catalog import SandboxCatalog, generate_catalog
+
+try:  # tests/integration is a plain folder today; keep working if it becomes a package
+    from .sandbox_api import authorised_client
+except ImportError:
+    from sandbox_api import authorised_client  # type: ignore[no-redef]
+
+API = "/api/rest/v1"
+
+
+def _pages(client: httpx.Client, path: str, params: dict[str, str | int]) -> list[bytes]:
+    """Every page of a list, as raw bytes, following ``next``."""
+    pages, url, query = [], path, params
+    while url:
+        response = client.get(url, params=query)
+        assert response.status_code == 200, response.text
+        pages.append(response.content)
+        url, query = response.json()["_links"].get("next", {}).get("href"), None
+    return pages
+
+
+def _lists(catalog: SandboxCatalog) -> dict[str, list[bytes]]:
+    """The lists a pipeline reads, each walked twice (the second walk served from the cache),
+    with the base URL taken out (each server has its own port)."""
+    search = json.dumps({"enabled": [{"operator": "=", "value": True}]})
+    values = {"scope": "ecommerce", "locales": "en_US,de_DE"}
+    lists = {
+        "products-sa": (f"{API}/products", {"pagination_type": "search_after", "limit": 7}),
+        "products-page": (f"{API}/products", {"limit": 8, "with_count": "true", **values}),
+        "models": (f"{API}/product-models", {"pagination_type": "search_after", "limit": 5, **values}),
+    }
+    if catalog.profile.products_uuid:
+        lists["products-uuid"] = (
+            f"{API}/products-uuid",
+            {"pagination_type": "search_after", "limit": 9, "search": search, **values},
+        )
+    if catalog.asset_system == "new":
+        for family in catalog.asset_families:
+            lists[family] = (f"{API}/asset-families/{family}/assets", {"channel": "ecommerce"})
+    else:
+        lists["pam-page"] = (f"{API}/assets", {"limit": 6})
+        lists["pam"] = (f"{API}/assets", {"pagination_type": "search_after", "limit": 6})
+    walked = {}
+    with authorised_client(catalog) as client:
+        base = str(client.base_url).rstrip("/").encode()
+        for name, (path, params) in lists.items():
+            first, second = _pages(client, path, params), _pages(client, path, params)
+            assert first == second, name
+            walked[name] = [page.replace(base, b"BASE") for page in first]
+    return walked
+
+
+@pytest.mark.parametrize("version", ["7.0", "3.2"])
+def test_a_warmed_catalog_answers_the_same_bytes(version: str) -> None:
+    cold = generate_catalog(40, akeneo_version=version, models=3)
+    warmed = generate_catalog(40, akeneo_version=version, models=3)
+
+    described = warmed.warm(processes=2, chunk=16)
+
+    assert described > 40
+    assert _lists(warmed) == _lists(cold)
+
+
+def test_a_change_shows_in_the_next_page_and_its_undoing_too() -> None:
+    catalog = generate_catalog(30)
+    path = f"{API}/products-uuid"
+    params = {"pagination_type": "search_after", "limit": 10}
+    with authorised_client(catalog) as client:
+        before = _pages(client, path, params)
+        name = catalog.product(3)["values"]["name"]
+        renamed = [{**name[0], "data": "Renamed"}]
+        saved = dict(catalog.changes.products)
+        catalog.changes.change_product(3, datetime(2031, 1, 1, tzinfo=UTC), values={"name": renamed})
+        changed = _pages(client, path, params)
+        catalog.changes.products.clear()  # undone as a test does it: the dict edited directly
+        catalog.changes.products.update(saved)
+        after = _pages(client, path, params)
+
+    items = json.loads(changed[0])["_embedded"]["items"]
+    assert items[3]["values"]["name"] == renamed
+    assert items[3]["updated"].startswith("2031-01-01")
+    assert changed[1:] == before[1:] and changed[0] != before[0]
+    assert after == before
+
+
+@pytest.mark.parametrize("version", ["3.2", "7.0"])
+def test_an_offset_page_of_assets_starts_where_the_whole_walk_is(version: str) -> None:
+    """The PAM's ``page`` pagination starts at its offset without walking there: the same assets."""
+    catalog = generate_catalog(60, akeneo_version=version)
+    walk = list(catalog.iter_asset_headers())
+
+    for position in range(len(walk) + 2):
+        assert list(catalog.iter_asset_headers_from(position)) == walk[position:]
