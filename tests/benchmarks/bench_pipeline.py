@@ -76,6 +76,15 @@ NO_CHANGE = ("2027-01-01T00:00:00+00:00", "2027-01-02T00:00:00+00:00")
 MAX_IN_FLIGHT, PAGE = 4, 100
 
 
+def machine() -> dict[str, Any]:
+    """The machine figures came from (kept with each run's figures)."""
+    return {
+        "system": " ".join(platform.uname()[:3] + platform.uname()[4:5]),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
 def start_sandbox(args: argparse.Namespace, root: Path) -> tuple[subprocess.Popen[str], str]:
     """Start ``python -m pim_sandbox`` with the latency and limits; return it and its Akeneo URL."""
     command = [
@@ -432,11 +441,7 @@ def main() -> None:
         print(HEADER, flush=True)
         result = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "system": " ".join(platform.uname()[:3] + platform.uname()[4:5]),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-            },
+            "machine": machine(),
             "settings": {
                 "products": args.products,
                 "models": args.models,

@@ -55,7 +55,6 @@ import io
 import json
 import logging
 import os
-import platform
 import posixpath
 import shutil
 import sys
@@ -69,6 +68,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_pipeline import machine
 from lxml import etree
 
 HERE = Path(__file__).resolve().parent
@@ -578,11 +578,7 @@ def main() -> None:
     try:
         result = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "system": " ".join(platform.uname()[:3] + platform.uname()[4:5]),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-            },
+            "machine": machine(),
             "settings": {
                 "products": args.products,
                 "models": args.models,

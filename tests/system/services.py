@@ -168,3 +168,24 @@ def failure_logs(home: Path) -> str:
         if "error" in text.lower() and ("Traceback" in text or "failed" in text):
             found.append(f"--- {log.relative_to(home)}\n{text[-3000:]}")
     return "\n".join(found[-4:]) or "(no task log with an error)"
+
+
+@contextmanager
+def airflow_standalone(
+    airflow: str, env: dict[str, str], cwd: Path, home: Path
+) -> Iterator[subprocess.Popen]:
+    """``airflow standalone`` (scheduler, API server, LocalExecutor...) in a process group of its
+    own, logging to ``home/standalone.log``, until the block ends; then the whole group stopped."""
+    with (home / "standalone.log").open("wb") as log:
+        process = subprocess.Popen(
+            [airflow, "standalone"],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            stop_group(process)

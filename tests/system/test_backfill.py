@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from services import failure_logs, query_sqlite, stop_group
+from services import airflow_standalone, failure_logs, query_sqlite
 from smtp_server import SmtpServer
 
 from pim_images_airflow.pools import pool_set_command
@@ -104,20 +104,8 @@ def airflow(sandbox: Sandbox, smtp: SmtpServer, tmp_path: Path) -> Iterator[Path
     ):  # fmt: skip
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{command}: " + done.stdout[-3000:] + done.stderr[-3000:]
-    log = (home / "standalone.log").open("wb")
-    process = subprocess.Popen(
-        [AIRFLOW, "standalone"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with airflow_standalone(AIRFLOW, env, ROOT, home):
         yield home / "airflow.db"
-    finally:
-        stop_group(process)
-        log.close()
 
 
 def _wait(what: str, check, home: Path, timeout: float = TIMEOUT):

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 from pipeline import run_pipeline
-from services import failure_logs, free_port, query_sqlite, stop_group
+from services import airflow_standalone, failure_logs, free_port, query_sqlite
 
 from pim_images.deliver import file_stamp
 from pim_images_airflow.pools import pool_set_command
@@ -103,20 +103,8 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
     ):
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{command}: " + done.stdout[-3000:] + done.stderr[-3000:]
-    log = (home / "standalone.log").open("wb")
-    process = subprocess.Popen(
-        [AIRFLOW, "standalone"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with airflow_standalone(AIRFLOW, env, ROOT, home):
         yield home
-    finally:
-        stop_group(process)
-        log.close()
 
 
 def _until(
