@@ -201,9 +201,13 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
     }
     for stage in FULL:
         extra = [f"--store={store}"] + (["--interval", *NO_CHANGE] if stage == "extract" else [])
+        sandbox_cpu = process_cpu_seconds(sandbox_pid)
         row = run_stage(stage, url, work / "no-change", cache, overrides, *extra)
         rerun["seconds"] += row["seconds"]
         rerun["stage_seconds"][stage] = round(row["seconds"], 3)
+        rerun["sandbox_cpu_seconds"] = rerun.get("sandbox_cpu_seconds", 0.0) + (
+            process_cpu_seconds(sandbox_pid) - sandbox_cpu
+        )
         rerun["requests"] += row["requests"]
         rerun["downloads"] += row["downloads"]
         rerun["peak_rss_mib"] = max(rerun["peak_rss_mib"], row["peak_rss_mib"])
@@ -214,7 +218,8 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
     print(
         f"no-change differential run: {rerun['seconds']:.2f} s of stage time, {rerun['requests']} requests, "
         f"{rerun['downloads']} downloads, {rerun['products']} products extracted; by stage: "
-        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in rerun["stage_seconds"].items()),
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in rerun["stage_seconds"].items())
+        + f"; the sandbox's CPU meanwhile: {rerun['sandbox_cpu_seconds']:.2f} s",
         flush=True,
     )
     for row in rows:
