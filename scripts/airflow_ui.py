@@ -87,6 +87,9 @@ def airflow_env(connections: dict[str, str], api_port: int, password: str) -> di
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
         # a task's first call to the API server takes seconds on a small, busy machine (5 s default)
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # a task queued before the API server listens (standalone starts both at once; a busy
+        # machine) retries its first call, 1 s doubling, for minutes instead of 5 tries (some 5 s)
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_port("AIRFLOW_WORKER_LOG_PORT")),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_port("AIRFLOW_TRIGGER_LOG_PORT")),
         "PIM_IMAGES_STAGING": f"file://{STAGING}",

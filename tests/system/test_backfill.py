@@ -83,6 +83,9 @@ def airflow(sandbox: Sandbox, smtp: SmtpServer, tmp_path: Path) -> Iterator[Path
         # a task's first call to the API server (SQLite, a contended CI machine, the deadline
         # callbacks starting at once) took 7 s: 5 s, the default, killed the task before it ran
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # a task queued before the API server listens (standalone starts both at once; a busy
+        # machine) retries its first call, 1 s doubling, for minutes instead of 5 tries (some 5 s)
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
         "PIM_IMAGES_STAGING": f"file://{home}/pim_images",
         "PIM_IMAGES_DEADLINE_HOURS": DEADLINE_HOURS,
         "AIRFLOW_CONN_PIM_IMAGES_ALERTS": smtp.connection("ops@example.com"),

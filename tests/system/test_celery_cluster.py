@@ -155,6 +155,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox, store: S
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
             # a task's first call to the API server can take several seconds on a busy machine
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+            # a task queued before the API server listens (standalone starts both at once; a busy
+            # machine) retries its first call, 1 s doubling, for minutes instead of 5 tries (some 5 s)
+            "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
             "AIRFLOW__API_AUTH__JWT_SECRET": "pim-images-system-test-secret",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),

@@ -88,6 +88,9 @@ def airflow(sandbox: Sandbox, tmp_path: Path) -> Iterator[Path]:
         # on a loaded machine the API server may take over the default 5 s to start a task; a
         # timed-out start is retried, refused as already started, and fails a task with no retries
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # a task queued before the API server listens (standalone starts both at once; a busy
+        # machine) retries its first call, 1 s doubling, for minutes instead of 5 tries (some 5 s)
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "PIM_IMAGES_STAGING": f"file://{home}/pim_images",
         # the DAG's retries, after 1 s instead of 30 s doubling (tests/airflow_home/config)
