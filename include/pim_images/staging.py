@@ -67,11 +67,6 @@ def run_folder(run_id: str) -> str:
     return "runs/" + re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
 
 
-#: The file the run report's teardown writes last (:data:`pim_images.report.REPORT`): a run
-#: folder holding it belongs to a run that ended.
-_ENDED = "report.json"
-
-
 @dataclass(frozen=True)
 class Retention:
     """What :func:`remove_old_runs` did: the run folders removed and kept (names under ``runs/``)."""
@@ -84,9 +79,9 @@ def remove_old_runs(base: StagingPath, cutoff: datetime, keep: Collection[str] =
     """Remove the run folders under ``<base>/runs/`` nothing was written to since ``cutoff``
     (docs/runs.md#retention).
 
-    A folder's last write is its ``report.json``'s (the teardown writes it last, when the run
-    ended), else the newest of its files: a run in progress writes at every stage, so its folder
-    is recent, and a run that died without its report is removed once its last file is as old.
+    A folder's last write is its newest file's: a run in progress (a new one, or an old run
+    cleared and running again beside its old report) writes at every stage, so its folder is
+    recent, and a run that died without its report is removed once its last file is as old.
     The media cache and the state store are not under ``runs/`` and never touched.
 
     :param base: the staging base (a local folder or a bucket, ``StagingPath``).
@@ -112,11 +107,10 @@ def remove_old_runs(base: StagingPath, cutoff: datetime, keep: Collection[str] =
 
 
 def _last_write(folder: Any) -> float | None:
-    """When ``folder`` was last written (POSIX seconds), ``None`` when it holds no file (an
-    object store has no empty folders; a local one just created by a starting run)."""
-    report = folder / _ENDED
-    if report.exists():
-        return float(report.stat().st_mtime)
+    """When ``folder`` was last written (POSIX seconds): its newest file, ``report.json``
+    included (an old run cleared and running again writes new files beside its old report),
+    ``None`` when it holds no file (an object store has no empty folders; a local one just
+    created by a starting run)."""
     times = [float(p.stat().st_mtime) for p in folder.rglob("*") if p.is_file()]
     return max(times, default=None)
 

@@ -1,9 +1,10 @@
 """Old run folders are removed from staging (docs/runs.md#retention), on a local folder and in an
 S3-compatible bucket (moto's server, over HTTP, through Airflow's ``ObjectStoragePath``).
 
-Each case stages four run folders: an ended run and a run that died without its report, both
-last written before the cutoff; then, after it, a run in progress (no report yet) and an ended
-run. Only the two old ones go; the current run's folder stays however old, and so do the media
+Each case stages five run folders: an ended run and a run that died without its report, both
+last written before the cutoff; then, after it, a run in progress (no report yet), an ended
+run, and an old run running again (its old report, a new file). Only the two old ones go;
+the current run's folder stays however old, and so do the media
 cache and the state store beside ``runs/``.
 """
 
@@ -44,11 +45,14 @@ def _stage_runs(base: Any, backdate: Callable[[], datetime]) -> datetime:
     _write(base / "runs" / "ended-old" / "report.json")
     _write(base / "runs" / "died-old" / "sfcc" / "catalog.xml")
     _write(base / "runs" / "current" / "products.jsonl")
+    _write(base / "runs" / "rerun-old" / "report.json")
     _write(base / "media-cache" / "keys" / "k.json")
     _write(base / "state.sqlite", b"db")
     cutoff = backdate()
     _write(base / "runs" / "in-progress" / "products.jsonl")
     _write(base / "runs" / "ended-new" / "report.json")
+    # an old run cleared and running again: its new files beside its old report
+    _write(base / "runs" / "rerun-old" / "products.jsonl")
     return cutoff
 
 
@@ -66,7 +70,7 @@ def test_old_run_folders_go_from_a_local_folder(tmp_path: Path) -> None:
     cutoff = _stage_runs(tmp_path, backdate)
     done = remove_old_runs(tmp_path, cutoff, keep={"current"})
     assert done.removed == ["died-old", "ended-old"]
-    assert _names(tmp_path) == {"current", "in-progress", "ended-new"}
+    assert _names(tmp_path) == {"current", "in-progress", "ended-new", "rerun-old"}
     assert (tmp_path / "media-cache" / "keys" / "k.json").exists() and (tmp_path / "state.sqlite").exists()
     # without the current run's protection, its folder is as old as the others
     assert remove_old_runs(tmp_path, cutoff).removed == ["current"]
@@ -91,6 +95,7 @@ def test_old_run_folders_go_from_a_bucket(store: S3Store, monkeypatch: pytest.Mo
         "current",
         "in-progress",
         "ended-new",
+        "rerun-old",
     }
     assert {"retention/media-cache/keys/k.json", "retention/state.sqlite"} <= keys.keys()
     # the DAG's call: a day's retention keeps every folder written in the last seconds
