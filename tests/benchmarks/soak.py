@@ -68,7 +68,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench_pipeline import machine
+from bench_pipeline import FULL, machine
 from lxml import etree
 
 HERE = Path(__file__).resolve().parent
@@ -80,17 +80,8 @@ STAMP = "20270101T000000Z"
 SFTP_CONN_ID = "soak_sftp"
 #: every media download (as pim_sandbox.environment's faults)
 MEDIA = r"/(media-files/.+/download|asset-media-files/.+|assets/.+/(reference|variation)-files/.+/download)$"
-TASKS = (
-    "extract_structure",
-    "validate",
-    "extract",
-    "download_media",
-    "transform",
-    "render_sfcc",
-    "render_bspk",
-    "deliver_sfcc",
-    "deliver_bspk",
-)
+#: the DAG's stages, as the bench runs them, then the deliveries
+TASKS = (*FULL, "deliver_sfcc", "deliver_bspk")
 
 
 def dag_retries() -> dict[str, int]:
