@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,9 +37,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    event,
     insert,
     inspect,
     select,
+    text,
 )
 
 from pim_images import records
@@ -122,6 +125,29 @@ def sqlite_url(path: str) -> str:
 #: Seconds a writer of a SQLite state store waits for another run's write to end.
 SQLITE_LOCK_WAIT = 120.0
 
+#: The PostgreSQL advisory lock a write transaction holds to its end ("pimimg" in ASCII)
+WRITE_LOCK_KEY = 0x70696D696D67
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Give a SQLite engine real transactions, a write one holding the write lock from its start.
+
+    Python's sqlite3 begins a transaction only before INSERT, UPDATE or DELETE: a table created
+    (the first migration) runs outside any, and a transaction that reads, then writes, can meet
+    another writer half-way and fail at once, the busy timeout unused. So SQLAlchemy, not the
+    driver, begins every transaction, and :meth:`StateStore._writing` begins ``IMMEDIATE``: two
+    runs opening a new store at once (a backfill beside the schedule) take turns.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        writing = connection.get_execution_options().get("pim_images_writing", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
 
 class StateStore:
     """The pipeline's state between runs; opening it creates or migrates its tables.
@@ -135,16 +161,31 @@ class StateStore:
         if isinstance(engine, str):
             # SQLite lets one writer in at a time: a run beside another (a backfill and the
             # schedule) waits for the lock instead of failing after sqlite3's default 5 s
-            options = {"connect_args": {"timeout": SQLITE_LOCK_WAIT}} if engine.startswith("sqlite") else {}
+            sqlite = engine.startswith("sqlite")
+            options = {"connect_args": {"timeout": SQLITE_LOCK_WAIT}} if sqlite else {}
             engine = create_engine(engine, **options)
+            if sqlite:
+                _sqlite_transactions(engine)
         self.engine = engine
         self.migrate()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, run after any other run's has ended: on SQLite it holds the write
+        lock from its first statement (:func:`_sqlite_transactions`), on PostgreSQL an advisory
+        lock (:data:`WRITE_LOCK_KEY`) to its commit. Every write replaces rows (delete, then
+        insert): two at once would insert the same key twice."""
+        with self.engine.execution_options(pim_images_writing=True).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+            yield connection
 
     # -- schema ---------------------------------------------------------------------------
 
     def migrate(self) -> int:
-        """Bring the tables to :data:`SCHEMA_VERSION`; returns the version found before."""
-        with self.engine.begin() as connection:
+        """Bring the tables to :data:`SCHEMA_VERSION`; returns the version found before. Runs
+        opening the store at once migrate it one after the other (:meth:`_writing`)."""
+        with self._writing() as connection:
             if not inspect(connection).has_table(settings.name):
                 settings.create(connection)
             found = int(self._get(connection, "schema_version") or 0)
@@ -170,7 +211,7 @@ class StateStore:
             return self._get(connection, "fingerprint")
 
     def record_fingerprint(self, fingerprint: str) -> None:
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             self._set(connection, "fingerprint", fingerprint)
 
     def fingerprint_changed(self, fingerprint: str) -> bool:
@@ -254,7 +295,7 @@ class StateStore:
         """
         refs = _storable(refs)
         count = 0
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             if full:
                 for table in (products, asset_products, master_variants):
                     connection.execute(delete(table))
@@ -331,7 +372,7 @@ class StateStore:
             }
             for name, size, sha256 in files
         ]
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(
                 delete(deliveries).where(deliveries.c.run_id == run_id, deliveries.c.target == target)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,31 @@ def test_what_no_database_can_hold_is_named_and_not_remembered(
     messages = [r.getMessage() for r in caplog.records]
     assert any("product 'SKU-\\x00': holds '\\x00'" in m for m in messages)
     assert any("product 'M-1': variant 'V-\\x00'" in m for m in messages)
+
+
+def test_runs_opening_and_writing_a_new_store_at_once_take_turns(tmp_path: Path) -> None:
+    """A backfill's first run and the schedule's start together on a store nobody created yet:
+    each creates the tables and records a run, none fails ("table ... already exists", or
+    "database is locked" at once for a transaction that read before it wrote)."""
+    outcomes: list[str] = []
+    for round_ in range(10):
+        path = str(tmp_path / f"state-{round_}.sqlite")
+        barrier = threading.Barrier(4)
+
+        def run(name: str, path: str = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                store = StateStore(sqlite_url(path))
+                store.record_run(name, [ProductRefs(name, "simple")], full=False)
+                outcomes.append("ok")
+            except Exception as error:
+                outcomes.append(f"{name}: {type(error).__name__}: {error}"[:300])
+
+        threads = [threading.Thread(target=run, args=(f"run-{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [o for o in outcomes if o != "ok"] == []
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT count(*) FROM pim_images_products").fetchone() == (4,)
