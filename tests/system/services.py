@@ -161,12 +161,18 @@ def query_sqlite(db: Path, sql: str, *args: object) -> list[tuple]:
 
 
 def failure_logs(home: Path) -> str:
-    """The end of each failed task's log, for a failure in CI (where nothing else is kept)."""
+    """The error lines of each failed task's log (its last 30 at most, 500 characters each), a
+    line each, for a failure in CI (where nothing else is kept, and a long line is folded)."""
     found = []
     for log in sorted((home / "logs").rglob("*.log")):
         text = log.read_text(errors="replace")
         if "error" in text.lower() and ("Traceback" in text or "failed" in text):
-            found.append(f"--- {log.relative_to(home)}\n{text[-3000:]}")
+            lines = [
+                line[:500]
+                for line in text.splitlines()
+                if '"level":"error"' in line or "Error" in line or "Traceback" in line
+            ]
+            found.append(f"--- {log.relative_to(home)}\n" + "\n".join(lines[-30:]))
     return "\n".join(found[-4:]) or "(no task log with an error)"
 
 

@@ -141,7 +141,9 @@ def test_a_backfill_runs_three_intervals_one_at_a_time(airflow, sandbox: Sandbox
         "SELECT run_id, task_id, state, try_number FROM task_instance WHERE dag_id = ? AND state = 'failed'",
         DAG_ID,
     )
-    assert [state for _, state in runs] == ["success"] * 3, (runs, failed, failure_logs(home))
+    assert [state for _, state in runs] == ["success"] * 3, "\n".join(
+        [*map(str, runs), *map(str, failed), failure_logs(home)]
+    )
     assert most_running <= 1
     # each interval's files, named by its end (the scheduled run's, if done, by its own end)
     names = {p.name for p in sandbox.sftp_root.rglob("PRODUCT-IMAGES_V2_*.csv")}

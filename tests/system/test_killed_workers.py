@@ -249,7 +249,7 @@ def test_killed_task_processes_are_retried_into_one_whole_delivery(
     states = dict(
         query_sqlite(home / "airflow.db", "SELECT task_id, state FROM task_instance WHERE dag_id = ?", DAG_ID)
     )
-    assert state == "success", (states, failure_logs(home))
+    assert state == "success", f"{states}\n{failure_logs(home)}"
     assert set(states.values()) == {"success"}, states
     # each killed task ran twice (killed, then retried); the others once
     assert {task: tries[task] for task in KILLED} == dict.fromkeys(KILLED, 2), tries
