@@ -1,5 +1,5 @@
 """The SFCC renderer's streaming writers give the bytes of their whole-in-memory counterparts:
-the archive is zipfile's own, the metadata file lxml's pretty-printed tree, and a product's
+the archive is the bytes zipfile writes, the metadata file lxml's pretty-printed tree, and a product's
 values read back as written (docs/architecture.md#streaming-and-memory)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from lxml import etree
 from pim_images.errors import OutputError
 from pim_images.media import MediaCache
 from pim_images.records import ImageText
+from pim_images.targets.sfcc import archive as zip_writer
 from pim_images.targets.sfcc import render, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
@@ -34,12 +35,20 @@ def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
 
 
 @pytest.mark.parametrize("chunk", [1 << 20, 7])  # 7 bytes: every member copied in chunks
+@pytest.mark.parametrize("limits", ["zip", "zip64", "count"])
 def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, limits: str
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
-    monkeypatch.setattr(render._SpooledMembers, "BATCH", 2)  # members spooled in several batches
+    # zipfile's limits and the writer's lowered alike: ZIP64 headers, extra fields (sizes,
+    # offsets) and end records, which 2 GiB or 65,535 members would otherwise take
+    if limits == "zip64":
+        for module in (zipfile, zip_writer):
+            monkeypatch.setattr(module, "ZIP64_LIMIT", 120)
+    if limits != "zip":
+        monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 3)
+        monkeypatch.setattr(zip_writer, "COUNT_LIMIT", 3)
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
     binaries = sorted(

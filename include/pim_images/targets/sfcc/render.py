@@ -15,8 +15,6 @@ deliver identical files.
 
 from __future__ import annotations
 
-import collections
-import functools
 import heapq
 import itertools
 import marshal
@@ -25,10 +23,7 @@ import os
 import re
 import shutil
 import sqlite3
-import struct
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +37,7 @@ from pim_images.media import MediaCache
 from pim_images.records import Image, ImageText, ProductImages
 from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
+from pim_images.targets.sfcc.archive import DEFLATED, STORED, ZipWriter
 from pim_images.targets.sfcc.rules import (
     FORMATS,
     IMAGE_TEXT_PATTERN,
@@ -803,38 +799,46 @@ def write_site_archive(
     """The site-import zip (docs/sfcc.md#site-import-archive): ``<name>/meta/...``,
     ``<name>/catalogs/<id>/catalog.xml`` and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
 
+    :param f: where the archive goes: a seekable file (each member's header is written again
+        once its CRC is known, as zipfile does on a seekable file).
     :param binaries: ``(delivered path, sha256)`` of each binary, sorted by path, each once.
 
     Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
-    bytes; images are stored, not deflated (JPEG and PNG are compressed already). Every member
-    is copied in chunks (nothing is read whole), and the list of members zipfile keeps for the
-    central directory is kept on disk (:class:`_SpooledMembers`), so memory stays flat whatever
-    the number of binaries.
+    bytes; images are stored, not deflated (JPEG and PNG are compressed already). The archive
+    is the bytes zipfile writes for those members (:class:`~.archive.ZipWriter`); every member
+    is copied in chunks or read whole when small, and the central directory waits in a
+    temporary file, so memory stays flat whatever the number of binaries.
     """
     catalog_dir = f"{name}/catalogs/{catalog_id}"
     blobs = cache.root / "blobs"
     # a local cache's blobs are opened by their path string: pathlib's joins cost more than the copy
     local = os.fspath(blobs) if isinstance(blobs, Path) else None
-    with tempfile.TemporaryFile(prefix="pim-images-members-") as spool, zipfile.ZipFile(f, "w") as archive:
-        archive.filelist = _SpooledMembers(spool)  # type: ignore[assignment]
-        archive.NameToInfo = _Unindexed()
-        for member, xml in (
-            (f"{name}/meta/{METADATA_FILE}", metadata_xml),
-            (f"{catalog_dir}/catalog.xml", catalog_xml),
-        ):
-            with xml.open("rb") as src:
-                _add(archive, member, src, xml.stat().st_size, zipfile.ZIP_DEFLATED)
-        prefix = f"{catalog_dir}/static/default/"
-        for path, sha256 in binaries:
-            if local is not None:
-                _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
-            else:
-                blob = blobs / sha256[:2] / sha256
-                with blob.open("rb") as src:
-                    _add(archive, prefix + path, src, functools.partial(_size, blob), zipfile.ZIP_STORED)
+    archive = ZipWriter(f, _ZIP_TIME)
+    for member, xml in (
+        (f"{name}/meta/{METADATA_FILE}", metadata_xml),
+        (f"{catalog_dir}/catalog.xml", catalog_xml),
+    ):
+        with xml.open("rb") as src:
+            archive.add_chunks(member, _chunks(src), _size(xml), DEFLATED)
+    prefix = f"{catalog_dir}/static/default/"
+    for path, sha256 in binaries:
+        if local is not None:
+            _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
+        else:
+            blob = blobs / sha256[:2] / sha256
+            with blob.open("rb") as src:
+                # the size is asked of the store (a call on a bucket) only when the first
+                # chunk is not the whole blob
+                data = src.read(_CHUNK)
+                if len(data) < _CHUNK:
+                    archive.add_stored(prefix + path, data)
+                else:
+                    chunks = itertools.chain([data], _chunks(src))
+                    archive.add_chunks(prefix + path, chunks, _size(blob), STORED)
+    archive.close()
 
 
-def _add_local(archive: zipfile.ZipFile, name: str, blob: str) -> None:
+def _add_local(archive: ZipWriter, name: str, blob: str) -> None:
     """Add the local file ``blob`` as the stored member ``name``: read whole by its file
     descriptor when it is at most :data:`_WHOLE` bytes (no file object: opening one cost more
     than reading a small image), else copied in chunks."""
@@ -848,20 +852,18 @@ def _add_local(archive: zipfile.ZipFile, name: str, blob: str) -> None:
                 if not more:
                     break
                 data += more
-            _write_stored(archive, _stored_info(name), data)
+            archive.add_stored(name, data)
             return
     finally:
         os.close(fd)
     with open(blob, "rb", buffering=0) as src:
-        _add(archive, name, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
+        archive.add_chunks(name, _chunks(src), os.fstat(src.fileno()).st_size, STORED)
 
 
-def _stored_info(name: str) -> zipfile.ZipInfo:
-    """A stored member's ``ZipInfo``: fixed time and mode (:func:`write_site_archive`)."""
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    return info
+def _chunks(src: IO[bytes]) -> Iterator[bytes]:
+    """``src`` read :data:`_CHUNK` bytes at a time, to its end."""
+    while chunk := src.read(_CHUNK):
+        yield chunk
 
 
 def _size(path: StagingPath) -> int:
@@ -873,144 +875,3 @@ _CHUNK = 1 << 20
 #: A stored member of a known size up to this is read whole (one read the size of the file: a
 #: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
 _WHOLE = 8 << 20
-
-
-#: A stored member up to this many bytes is written with its header in one write.
-_JOINED = 64 << 10
-
-
-def _add(
-    archive: zipfile.ZipFile, name: str, src: IO[bytes], size: int | Callable[[], int], compression: int
-) -> None:
-    """Copy ``src`` into ``archive`` as ``name``, ``_CHUNK`` bytes at a time.
-
-    :param size: the member's size, or how to learn it when the first read does not hold the
-        whole member: zipfile gives a member of over 4 GiB a ZIP64 header only when told its size.
-    """
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    if compression == zipfile.ZIP_STORED and not callable(size) and size <= _WHOLE:
-        _write_stored(archive, info, src.read())
-        return
-    data = src.read(_CHUNK)
-    if callable(size) and len(data) < _CHUNK:  # the whole member
-        if compression == zipfile.ZIP_STORED:
-            _write_stored(archive, info, data)
-        else:
-            archive.writestr(info, data)
-        return
-    info.file_size = size() if callable(size) else size
-    with archive.open(info, "w") as member:
-        member.write(data)
-        shutil.copyfileobj(src, member, _CHUNK)
-
-
-def _write_stored(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
-    """The bytes ``archive.writestr(info, data)`` writes for a stored member, in one go.
-
-    ``writestr`` writes a header with no CRC, the data, then seeks back to write the header
-    again with it, and forward again: three seeks, each a flush of the file's buffer, for
-    every image. Here the CRC is computed first and the final header written once, by
-    zipfile's own ``ZipInfo.FileHeader``; the member is then recorded as ``writestr`` records
-    it (``start_dir``, ``filelist``: zipfile's attributes, Python 3.11). The unit tests check
-    the archive against ``writestr``'s, byte for byte.
-    """
-    info.file_size = info.compress_size = len(data)
-    info.CRC = zlib.crc32(data)
-    info.header_offset = archive.start_dir  # where writestr seeks to before writing
-    header = info.FileHeader(len(data) * 1.05 > zipfile.ZIP64_LIMIT)  # writestr's ZIP64 rule
-    # one write for a small member: a buffered write costs more than copying a few kilobytes
-    if len(data) <= _JOINED:
-        archive.fp.write(header + data)  # type: ignore[union-attr]
-    else:
-        archive.fp.write(header)  # type: ignore[union-attr]
-        archive.fp.write(data)  # type: ignore[union-attr]
-    archive.start_dir = info.header_offset + len(header) + len(data)
-    archive.filelist.append(info)
-
-
-#: What zipfile's ``_write_end_record`` (Python 3.11) reads of a member for the central directory.
-_CENTRAL = (
-    "filename",
-    "flag_bits",
-    "date_time",
-    "compress_type",
-    "comment",
-    "extra",
-    "create_system",
-    "create_version",
-    "extract_version",
-    "reserved",
-    "internal_attr",
-    "external_attr",
-    "header_offset",
-    "CRC",
-    "compress_size",
-    "file_size",
-)
-
-
-class _Member(collections.namedtuple("_Member", _CENTRAL)):
-    """A written member as the central directory reads it (:class:`_SpooledMembers`)."""
-
-    __slots__ = ()
-    _encodeFilenameFlags = zipfile.ZipInfo._encodeFilenameFlags
-
-
-class _SpooledMembers:
-    """The members ``zipfile.ZipFile`` has written, which it keeps to write the central
-    directory when it closes, kept in a temporary file instead of a list.
-
-    zipfile (Python 3.11) only appends to ``filelist``, takes its length and iterates it once
-    when closing, reading in ``_write_end_record`` the attributes of :data:`_CENTRAL` and
-    calling ``_encodeFilenameFlags``: those are what this provides. Members are kept as tuples
-    of those attributes, :data:`BATCH` at a time (marshal, each batch after its length), and
-    read back as :class:`_Member` tuples: rebuilding ``ZipInfo`` objects slot by slot cost 4
-    microseconds a member, a twentieth of the render.
-    """
-
-    #: members marshalled together
-    BATCH = 1000
-    _values = operator.attrgetter(*_CENTRAL)
-    _member = functools.partial(tuple.__new__, _Member)
-
-    def __init__(self, spool: IO[bytes]) -> None:
-        self._spool = spool
-        self._count = 0
-        self._pending: list[tuple[object, ...]] = []
-
-    def append(self, info: zipfile.ZipInfo) -> None:
-        self._pending.append(self._values(info))
-        self._count += 1
-        if len(self._pending) >= self.BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = marshal.dumps(self._pending)
-            self._spool.write(struct.pack("<I", len(data)) + data)
-            self._pending.clear()
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[_Member]:
-        self._flush()
-        end = self._spool.tell()
-        self._spool.seek(0)
-        read = self._spool.read
-        try:
-            while self._spool.tell() < end:
-                (length,) = struct.unpack("<I", read(4))
-                yield from map(self._member, marshal.loads(read(length)))
-        finally:
-            self._spool.seek(end)
-
-
-class _Unindexed(dict):  # type: ignore[type-arg]
-    """zipfile's name -> member index, not kept: member names are unique by construction (sorted
-    distinct paths under fixed folders), and only duplicate-name warnings read it."""
-
-    def __setitem__(self, key: object, value: object) -> None:
-        pass
