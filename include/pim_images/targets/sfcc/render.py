@@ -15,6 +15,7 @@ deliver identical files.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import marshal
@@ -95,36 +96,47 @@ def image_groups(
     """
     declared = declared_view_types(config) if view_types is None else view_types
     texts: dict[str, dict[str, list[ImageText]]] = {}
-    # (variation, view type, locale) -> paths in image order: one pass over the images
-    buckets: dict[tuple[tuple[tuple[str, str], ...], str, str | None], list[str]] = {}
-    variations: dict[tuple[tuple[str, str], ...], None] = {}
+    # variation -> (view type, locale) -> paths in image order: one pass over the images
+    buckets: dict[tuple[tuple[str, str], ...], dict[tuple[str, str | None], list[str]]] = {}
     for image in images:
         if image.format not in FORMATS:
             continue
         variation = tuple(image.variation)
-        variations.setdefault(variation, None)
-        if image.texts:
-            texts.setdefault(image.path, image.texts)
+        per_variation = buckets.get(variation)
+        if per_variation is None:
+            per_variation = buckets[variation] = {}
+        path, locale = image.path, image.locale
+        if image.texts and path not in texts:
+            texts[path] = image.texts
         for view_type in view_types_of(image, config):
-            buckets.setdefault((variation, view_type, image.locale), []).append(image.path)
+            paths = per_variation.get((view_type, locale))
+            if paths is None:
+                per_variation[(view_type, locale)] = [path]
+            else:
+                paths.append(path)
     groups: list[Group] = []
-    locales = (None, *config.akeneoLocales)
-    for variation in variations:
+    rank = _group_rank(tuple(declared), tuple(config.akeneoLocales))
+    for variation, per_variation in buckets.items():
         written = tuple((attribute_id(axis, config), value) for axis, value in variation)
-        for view_type in declared:
-            for locale in locales:
-                paths = buckets.get((variation, view_type, locale))
-                if paths:
-                    unique = list(dict.fromkeys(paths))
-                    groups.append(
-                        Group(
-                            locale_view_type(view_type, locale),
-                            written,
-                            unique,
-                            {p: texts[p] for p in unique if p in texts},
-                        )
-                    )
+        for key in sorted((k for k in per_variation if k in rank), key=rank.__getitem__):
+            paths = per_variation[key]
+            unique = list(dict.fromkeys(paths)) if len(paths) > 1 else paths
+            shown_texts = {p: texts[p] for p in unique if p in texts} if texts else _NO_TEXTS
+            groups.append(Group(locale_view_type(*key), written, unique, shown_texts))
     return groups
+
+
+#: The texts of a group none of whose images has any (shared: groups' texts are read only).
+_NO_TEXTS: dict[str, dict[str, list[ImageText]]] = {}
+
+
+@functools.lru_cache(maxsize=8)
+def _group_rank(view_types: tuple[str, ...], locales: tuple[str, ...]) -> dict[tuple[str, str | None], int]:
+    """Where each ``(view type, locale)`` group comes among a variation's: view types in
+    declaration order, each non-localized first, then per locale in configured order; a
+    pair not in it gets no group."""
+    pairs = [(view_type, locale) for view_type in view_types for locale in (None, *locales)]
+    return {pair: index for index, pair in enumerate(pairs)}
 
 
 class Group(NamedTuple):

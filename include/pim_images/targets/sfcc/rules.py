@@ -209,6 +209,8 @@ def xml_text_problem(text: str) -> str | None:
 
     Tab, line feed and carriage return are carried (lxml escapes them where it must).
     """
+    if text.isascii() and text.isprintable():  # U+0020 to U+007E: the common case, in C
+        return None
     bad = _NOT_XML_CHAR.search(text)
     if bad:
         return f"holds {bad.group()!r} at position {bad.start()}, which XML cannot carry"
@@ -221,6 +223,12 @@ def xml_id_problem(text: str, limit: int) -> str | None:
     That type is 1 to ``limit`` characters matching ``\\S|(\\S(.*)\\S)``: no whitespace at either
     end, and no line break anywhere (an XSD ``.`` matches neither line feed nor carriage return).
     """
+    if text.isascii() and text.isprintable():  # U+0020 to U+007E: only spaces to look at
+        if not text:
+            return "empty"
+        if len(text) > limit:
+            return f"longer than {limit} characters"
+        return "starts or ends with whitespace" if text[0] == " " or text[-1] == " " else None
     problem = xml_text_problem(text)
     if problem:
         return problem
