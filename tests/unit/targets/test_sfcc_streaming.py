@@ -41,6 +41,7 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
+    monkeypatch.setattr(zip_writer, "BATCH", 64)  # small members batched, larger ones not
     # zipfile's limits and the writer's lowered alike: ZIP64 headers, extra fields (sizes,
     # offsets) and end records, which 2 GiB or 65,535 members would otherwise take
     if limits == "zip64":

@@ -31,6 +31,8 @@ _UNIX = 3
 #: bit 11 of the flags: the name is UTF-8 (set only when it is not ASCII, as zipfile does).
 _UTF8_NAME = 0x800
 STORED, DEFLATED = 0, 8
+#: Bytes of small members (and of central-directory records) gathered before one write.
+BATCH = 1 << 18
 
 _local = struct.Struct("<4s2B4HL2L2H")
 _central = struct.Struct("<4s4B4HL2L5H2L")
@@ -60,6 +62,12 @@ class ZipWriter:
         self._external = mode << 16
         self._directory = tempfile.TemporaryFile(prefix="pim-images-directory-")
         self._count = 0
+        # small members and central records are written :data:`BATCH` bytes at a time: a
+        # buffered write a member cost more than joining them
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._records: list[bytes] = []
+        self._records_bytes = 0
 
     def _name(self, name: str) -> tuple[bytes, int]:
         try:
@@ -122,7 +130,7 @@ class ZipWriter:
             offset = 0xFFFFFFFF
         extra_data = struct.pack(f"<HH{len(extra)}Q", 1, 8 * len(extra), *extra) if extra else b""
         version = _ZIP64_VERSION if zip64 or extra else _DEFAULT_VERSION
-        self._directory.write(
+        record = (
             _central.pack(
                 b"PK\001\002",
                 version,
@@ -147,17 +155,34 @@ class ZipWriter:
             + name
             + extra_data
         )
+        self._records.append(record)
+        self._records_bytes += len(record)
+        if self._records_bytes >= BATCH:
+            self._directory.write(b"".join(self._records))
+            self._records.clear()
+            self._records_bytes = 0
         self._count += 1
 
+    def _flush(self) -> None:
+        """Write the small members waiting in :attr:`_pending`."""
+        if self._pending:
+            self._f.write(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_bytes = 0
+
     def add_stored(self, name: str, data: bytes) -> None:
-        """A stored member whose bytes are all in hand: its header and bytes in one write."""
+        """A stored member whose bytes are all in hand (written with other small ones)."""
         encoded, flags = self._name(name)
         size, crc = len(data), zlib.crc32(data)
         zip64 = size * 1.05 > ZIP64_LIMIT  # zipfile's rule: decided before the bytes are known
         header = self._header(encoded, flags, STORED, crc, size, size, zip64)
-        if size <= 1 << 16:  # one write for a small member: a buffered write costs more than a copy
-            self._f.write(header + data)
+        if size < BATCH:
+            self._pending += (header, data)
+            self._pending_bytes += len(header) + size
+            if self._pending_bytes >= BATCH:
+                self._flush()
         else:
+            self._flush()
             self._f.write(header)
             self._f.write(data)
         self._record(encoded, flags, STORED, crc, size, size, self._offset, zip64)
@@ -173,6 +198,7 @@ class ZipWriter:
         """
         encoded, flags = self._name(name)
         zip64 = size * 1.05 > ZIP64_LIMIT
+        self._flush()
         offset = self._offset
         f = self._f
         f.seek(offset)
@@ -205,8 +231,11 @@ class ZipWriter:
 
     def close(self) -> None:
         """Write the central directory and the end records (ZIP64's too past zipfile's limits)."""
+        self._flush()
         f, directory = self._f, self._directory
         try:
+            directory.write(b"".join(self._records))
+            self._records.clear()
             start = self._offset
             directory.seek(0)
             shutil.copyfileobj(directory, f, 1 << 20)
