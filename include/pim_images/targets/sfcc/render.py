@@ -36,7 +36,7 @@ from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
 from pim_images.records import Image, ImageText, ProductImages
-from pim_images.report import StageSummary, shown
+from pim_images.report import StageSummary, Warnings, shown
 from pim_images.staging import StagingPath
 from pim_images.targets.sfcc.archive import DEFLATED, STORED, ZipWriter
 from pim_images.targets.sfcc.rules import (
@@ -75,10 +75,20 @@ class SfccOutput(StageSummary):
     image_groups: int
     binaries: int
     view_types: list[str]
+    #: the first :data:`SUMMARY_IDS` ids of the custom attributes the metadata file defines
+    #: (sorted), the summary's sample: there are as many as the catalog's assets
     custom_attributes: list[str] = field(default_factory=list)
+    #: how many custom attributes the metadata file defines
+    custom_attributes_total: int = 0
     #: sub-models and variants written for their own collections (custom attributes only)
     member_products: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: warnings counted, not kept (past the report's :data:`~pim_images.report.MAX_REPORT_WARNINGS`)
+    warnings_dropped: int = 0
+
+
+#: Custom attribute ids the summary lists (it goes to XCom and the run report).
+SUMMARY_IDS = 100
 
 
 def image_groups(
@@ -180,8 +190,8 @@ class _Scratch:
     deleted when closed.
     """
 
-    #: rows buffered before they are inserted together, sorted (fewer, more local B-tree inserts)
-    BATCH = 20_000
+    #: rows buffered before they are inserted together (some 300 bytes each in memory)
+    BATCH = 2_000
     #: binaries sorted in memory at a time (a run of :class:`_SortedRuns`): some 250 bytes each
     RUN = 5_000
     #: definitions already stored, with their ``localizable``: most products repeat the same
@@ -432,7 +442,9 @@ def _render(
     declared = declared_view_types(config)
     per_asset = config.sfccCustomAttributeNaming == "per_asset"
     unmapped = unmapped_file_view_types(config)
-    warnings: list[str] = [_unmapped_note(unmapped)] if unmapped else []
+    warnings = Warnings()
+    if unmapped:
+        warnings.append(_unmapped_note(unmapped))
     counts = {"products": 0, "groups": 0, "members": 0}
 
     def products() -> Iterator[Product]:
@@ -485,7 +497,7 @@ def _render(
                 header.variation_attribute_id,
             )
     check_against_schema(out / xml_name, "catalog.xsd")
-    ids: list[str] = []
+    ids = _Ids()
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, _counted(scratch.definitions(), ids), scratch.groups)
     check_against_schema(out / METADATA_FILE, "metadata.xsd")
@@ -512,8 +524,10 @@ def _render(
         member_products=counts["members"],
         binaries=scratch.binary_count(),
         view_types=header.view_types,
-        custom_attributes=ids,
-        warnings=warnings,
+        custom_attributes=ids.first,
+        custom_attributes_total=ids.count,
+        warnings=warnings.kept,
+        warnings_dropped=warnings.dropped,
     )
 
 
@@ -531,10 +545,20 @@ def _unmapped_note(view_types: list[str]) -> str:
     )
 
 
-def _counted(definitions: Iterable[Definition], ids: list[str]) -> Iterator[Definition]:
-    """``definitions``, noting each id in ``ids`` as it goes by (the summary lists them)."""
+class _Ids:
+    """The custom attribute ids the summary names: the first :data:`SUMMARY_IDS`, and how many."""
+
+    def __init__(self) -> None:
+        self.first: list[str] = []
+        self.count = 0
+
+
+def _counted(definitions: Iterable[Definition], ids: _Ids) -> Iterator[Definition]:
+    """``definitions``, counting them in ``ids`` as they go by (and keeping the first ids)."""
     for definition in definitions:
-        ids.append(definition.id)
+        if ids.count < SUMMARY_IDS:
+            ids.first.append(definition.id)
+        ids.count += 1
         yield definition
 
 
