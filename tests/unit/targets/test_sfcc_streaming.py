@@ -126,7 +126,8 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     odd = 'a&b<c>d"e\tf\ng\rh é'
     texts = {"alt": [ImageText(odd, "fr_FR")], "title": [ImageText("")]}
     custom = [CustomAttribute(odd, "fr_FR", [odd, ""]), CustomAttribute("t", None, [odd], "string")]
-    product = Product(odd, [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts})], custom)
+    groups = [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts}), Group("plain", (), ["q", odd])]
+    product = Product(odd, groups, custom)
     out = io.BytesIO()
     render.write_catalog_xml(out, "cat", [odd], [product])
     root = etree.fromstring(out.getvalue())
@@ -138,6 +139,8 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     assert group[1].get("path") == odd
     alt, title = group[2]
     assert (alt.text, alt.get(render.XML_LANG), title.text) == (odd, "fr-FR", None)
+    plain = root.findall("c:product/c:images/c:image-group", ns)[1]  # images without texts
+    assert [image.get("path") for image in plain] == ["q", odd]
     first, second = root.find("c:product/c:custom-attributes", ns)
     assert (first.get("attribute-id"), first.get(render.XML_LANG)) == (odd, "fr-FR")
     assert [v.text or "" for v in first] == [odd, ""]

@@ -298,6 +298,8 @@ class _Gatherer:
         self.config, self.scratch = config, scratch
         self.used: set[tuple[str, str | None]] = set()
         self.first_axes: dict[str, int] = {}
+        # what decides an image's view types and locale (view_types_of): each seen once
+        self._seen: set[tuple[str, str | None, str | None, str | None]] = set()
 
     def admit(self, product: ProductImages) -> tuple[list[CustomAttribute], str | None]:
         """The custom attributes of the product's and its members' collections, and the
@@ -309,9 +311,12 @@ class _Gatherer:
         if problem is not None:
             what, value, why = problem
             return custom, f"product {shown(product.product_ref)}: {what} {shown(value)}: {why}; skipped"
-        first_axes = self.first_axes
+        first_axes, seen = self.first_axes, self._seen
         for image in product.images:
-            self.used.update((vt, image.locale) for vt in view_types_of(image, config))
+            kind = (image.kind, image.link_attribute, image.file_attribute, image.locale)
+            if kind not in seen:
+                seen.add(kind)
+                self.used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
         self.scratch.add_definitions(custom)
@@ -664,6 +669,10 @@ def _t(value: str) -> str:
     return value.translate(_TEXT_ESCAPES) if _TEXT_TO_ESCAPE.search(value) else value
 
 
+#: Between the paths of two ``image`` elements without texts.
+_IMAGE_BETWEEN = '"></image><image path="'
+
+
 def _product_xml(product: Product) -> str:
     """One ``product`` element, with the line break and indentation before it, byte for byte as
     lxml's incremental writer wrote it (an empty element as a start and an end tag)."""
@@ -676,6 +685,10 @@ def _product_xml(product: Product) -> str:
         parts += ('\n      <image-group view-type="', _a(group.view_type), '">')
         for axis, value in group.variation:
             parts += ('<variation attribute-id="', _a(axis), '" value="', _a(value), '"></variation>')
+        if not group.texts and not _TO_ESCAPE.search("".join(group.paths)):
+            # the group's paths in one go: one look for characters to escape, one join
+            parts += ('<image path="', _IMAGE_BETWEEN.join(group.paths), '"></image></image-group>')
+            continue
         for path in group.paths:
             texts = group.texts.get(path)
             if texts:
