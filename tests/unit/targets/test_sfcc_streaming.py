@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from pim_images import records, report
+from pim_images.config import load_config
 from pim_images.errors import OutputError
 from pim_images.media import MediaCache
-from pim_images.records import ImageText
+from pim_images.records import CollectionValue, Image, ImageText, ProductImages
 from pim_images.targets.sfcc import archive as zip_writer
 from pim_images.targets.sfcc import render, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
 
 NAME = "pim-images_cat_20260301T000000Z"
+CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
 
 def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
@@ -218,3 +221,29 @@ def test_binaries_come_back_sorted_by_path_once_each(monkeypatch: pytest.MonkeyP
     assert list(runs.sorted_unique()) == sorted(expected.items())
     assert runs.count == len(expected)
     runs.close()
+
+
+def test_the_summary_names_the_first_ids_and_warnings_and_counts_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what grows with the catalog is counted, not held (docs/architecture.md#streaming-and-memory)
+    monkeypatch.setattr(render, "SUMMARY_IDS", 1)
+    monkeypatch.setattr(report, "MAX_REPORT_WARNINGS", 2)
+    run_dir = tmp_path / "run"
+    products = [
+        ProductImages(
+            f"SKU-{n}",
+            [Image(attribute="main_image", locale=None, format="BMP", path=f"images/{n}.bmp")],
+            [CollectionValue(f"collection_{n}", [f"asset_{n}"])],
+        )
+        for n in range(3)
+    ]
+    records.IMAGES.write(run_dir, products)
+    cache = MediaCache(tmp_path / "cache")
+    result = render.render_sfcc(load_config(CONFIG), run_dir, cache, "20260101T000000Z")
+    assert (result.custom_attributes, result.custom_attribute_definitions) == (["akeneo_collection0"], 3)
+    assert [w.split(" image")[0] for w in result.warnings] == ["product 'SKU-0'", "product 'SKU-1'"]
+    assert result.warnings_dropped == 1
+    assert result.to_dict()["warnings_total"] == 3
+    metadata = (run_dir / "sfcc" / METADATA_FILE).read_bytes()
+    assert metadata.count(b"<attribute-definition ") == 3

@@ -79,7 +79,7 @@ class SfccOutput(StageSummary):
     #: (sorted), the summary's sample: there are as many as the catalog's assets
     custom_attributes: list[str] = field(default_factory=list)
     #: how many custom attributes the metadata file defines
-    custom_attributes_total: int = 0
+    custom_attribute_definitions: int = 0
     #: sub-models and variants written for their own collections (custom attributes only)
     member_products: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -534,7 +534,7 @@ def _render(
         binaries=scratch.binary_count(),
         view_types=header.view_types,
         custom_attributes=ids.first,
-        custom_attributes_total=ids.count,
+        custom_attribute_definitions=ids.count,
         warnings=warnings.kept,
         warnings_dropped=warnings.dropped,
     )
