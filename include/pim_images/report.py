@@ -41,8 +41,11 @@ def shown(value: object, limit: int = 40) -> str:
 class StageSummary:
     """Base of the stage summaries (dataclasses with a ``warnings`` list).
 
-    The summary keeps every warning for the report; :meth:`to_dict`, which goes to XCom,
-    keeps the first :data:`~pim_images.staging.MAX_WARNINGS` and their total.
+    The summary keeps the warnings for the report: every one, or the first
+    :data:`MAX_REPORT_WARNINGS` (all the report quotes) with the number of the others in a
+    ``warnings_dropped`` field (:class:`Warnings`), so that a stage's memory does not grow with
+    its warnings. :meth:`to_dict`, which goes to XCom, keeps the first
+    :data:`~pim_images.staging.MAX_WARNINGS` and their total.
     """
 
     warnings: list[str]
@@ -52,8 +55,25 @@ class StageSummary:
         warnings = data.get("warnings")
         if warnings is not None:
             data["warnings"] = warnings[:MAX_WARNINGS]
-            data["warnings_total"] = len(warnings)
+            data["warnings_total"] = len(warnings) + data.pop("warnings_dropped", 0)
         return data
+
+
+class Warnings:
+    """A stage's warnings as it gathers them: the first ``keep`` (:data:`MAX_REPORT_WARNINGS`,
+    all the report quotes) in :attr:`kept`, the others only counted (:attr:`dropped`): the
+    summary's ``warnings`` and ``warnings_dropped`` (:class:`StageSummary`)."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.kept: list[str] = []
+        self.dropped = 0
+        self._keep = MAX_REPORT_WARNINGS if keep is None else keep
+
+    def append(self, message: str) -> None:
+        if len(self.kept) < self._keep:
+            self.kept.append(message)
+        else:
+            self.dropped += 1
 
 
 def record_stage(run_dir: StagingPath, stage: str, summary: Any) -> dict[str, Any]:
@@ -65,7 +85,7 @@ def record_stage(run_dir: StagingPath, stage: str, summary: Any) -> dict[str, An
         "summary": summary.to_dict() if hasattr(summary, "to_dict") else dict(summary),
         "errors": [],
         "warnings": warnings[:MAX_REPORT_WARNINGS],
-        "warnings_total": len(warnings),
+        "warnings_total": len(warnings) + getattr(summary, "warnings_dropped", 0),
     }
     staging.write_json(_stage_path(run_dir, stage), entry)
     return entry

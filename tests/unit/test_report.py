@@ -11,6 +11,7 @@ from pim_images.report import (
     MAX_REPORT_WARNINGS,
     REPORT,
     StageSummary,
+    Warnings,
     assemble_report,
     record_failure,
     record_stage,
@@ -42,6 +43,28 @@ def test_the_report_caps_the_warnings_it_lists_but_counts_them_all(tmp_path: Pat
     report = assemble_report(tmp_path, STAGES, run=RUN)
     assert report["warnings_total"] == MAX_REPORT_WARNINGS + 1
     assert len(report["warnings"]) == MAX_REPORT_WARNINGS
+
+
+@dataclass(frozen=True)
+class BoundedSummary(StageSummary):
+    products: int
+    warnings: list[str] = field(default_factory=list)
+    warnings_dropped: int = 0
+
+
+def test_warnings_kept_up_to_what_the_report_lists_are_counted_beyond(tmp_path: Path) -> None:
+    gathered = Warnings()
+    for i in range(MAX_REPORT_WARNINGS + 3):
+        gathered.append(f"w{i}")
+    assert (len(gathered.kept), gathered.dropped) == (MAX_REPORT_WARNINGS, 3)
+    summary = BoundedSummary(products=1, warnings=gathered.kept, warnings_dropped=gathered.dropped)
+    data = summary.to_dict()
+    first = [f"w{i}" for i in range(MAX_WARNINGS)]
+    assert data == {"products": 1, "warnings": first, "warnings_total": MAX_REPORT_WARNINGS + 3}
+    record_stage(tmp_path, "transform", summary)
+    report = assemble_report(tmp_path, STAGES, run=RUN)
+    assert report["warnings_total"] == MAX_REPORT_WARNINGS + 3
+    assert [w["message"] for w in report["warnings"]] == gathered.kept
 
 
 def test_a_successful_run_lists_each_stage_its_warnings_and_the_configuration_change(tmp_path: Path) -> None:

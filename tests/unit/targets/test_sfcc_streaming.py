@@ -1,5 +1,5 @@
 """The SFCC renderer's streaming writers give the bytes of their whole-in-memory counterparts:
-the archive is zipfile's own, the metadata file lxml's pretty-printed tree, and a product's
+the archive is the bytes zipfile writes, the metadata file lxml's pretty-printed tree, and a product's
 values read back as written (docs/architecture.md#streaming-and-memory)."""
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from pim_images import records, report
+from pim_images.config import load_config
 from pim_images.errors import OutputError
 from pim_images.media import MediaCache
-from pim_images.records import ImageText
+from pim_images.records import CollectionValue, Image, ImageText, ProductImages
+from pim_images.targets.sfcc import archive as zip_writer
 from pim_images.targets.sfcc import render, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
 
 NAME = "pim-images_cat_20260301T000000Z"
+CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
 
 def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
@@ -34,12 +38,21 @@ def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
 
 
 @pytest.mark.parametrize("chunk", [1 << 20, 7])  # 7 bytes: every member copied in chunks
+@pytest.mark.parametrize("limits", ["zip", "zip64", "count"])
 def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, limits: str
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
-    monkeypatch.setattr(render._SpooledMembers, "BATCH", 2)  # members spooled in several batches
+    monkeypatch.setattr(zip_writer, "BATCH", 64)  # small members batched, larger ones not
+    # zipfile's limits and the writer's lowered alike: ZIP64 headers, extra fields (sizes,
+    # offsets) and end records, which 2 GiB or 65,535 members would otherwise take
+    if limits == "zip64":
+        for module in (zipfile, zip_writer):
+            monkeypatch.setattr(module, "ZIP64_LIMIT", 120)
+    if limits != "zip":
+        monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 3)
+        monkeypatch.setattr(zip_writer, "COUNT_LIMIT", 3)
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
     binaries = sorted(
@@ -116,7 +129,8 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     odd = 'a&b<c>d"e\tf\ng\rh é'
     texts = {"alt": [ImageText(odd, "fr_FR")], "title": [ImageText("")]}
     custom = [CustomAttribute(odd, "fr_FR", [odd, ""]), CustomAttribute("t", None, [odd], "string")]
-    product = Product(odd, [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts})], custom)
+    groups = [Group(odd, ((odd, odd),), [odd, "p"], {"p": texts}), Group("plain", (), ["q", odd])]
+    product = Product(odd, groups, custom)
     out = io.BytesIO()
     render.write_catalog_xml(out, "cat", [odd], [product])
     root = etree.fromstring(out.getvalue())
@@ -128,6 +142,8 @@ def test_values_with_markup_and_whitespace_read_back_as_written() -> None:
     assert group[1].get("path") == odd
     alt, title = group[2]
     assert (alt.text, alt.get(render.XML_LANG), title.text) == (odd, "fr-FR", None)
+    plain = root.findall("c:product/c:images/c:image-group", ns)[1]  # images without texts
+    assert [image.get("path") for image in plain] == ["q", odd]
     first, second = root.find("c:product/c:custom-attributes", ns)
     assert (first.get("attribute-id"), first.get(render.XML_LANG)) == (odd, "fr-FR")
     assert [v.text or "" for v in first] == [odd, ""]
@@ -205,3 +221,29 @@ def test_binaries_come_back_sorted_by_path_once_each(monkeypatch: pytest.MonkeyP
     assert list(runs.sorted_unique()) == sorted(expected.items())
     assert runs.count == len(expected)
     runs.close()
+
+
+def test_the_summary_names_the_first_ids_and_warnings_and_counts_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what grows with the catalog is counted, not held (docs/architecture.md#streaming-and-memory)
+    monkeypatch.setattr(render, "SUMMARY_IDS", 1)
+    monkeypatch.setattr(report, "MAX_REPORT_WARNINGS", 2)
+    run_dir = tmp_path / "run"
+    products = [
+        ProductImages(
+            f"SKU-{n}",
+            [Image(attribute="main_image", locale=None, format="BMP", path=f"images/{n}.bmp")],
+            [CollectionValue(f"collection_{n}", [f"asset_{n}"])],
+        )
+        for n in range(3)
+    ]
+    records.IMAGES.write(run_dir, products)
+    cache = MediaCache(tmp_path / "cache")
+    result = render.render_sfcc(load_config(CONFIG), run_dir, cache, "20260101T000000Z")
+    assert (result.custom_attributes, result.custom_attribute_definitions) == (["akeneo_collection0"], 3)
+    assert [w.split(" image")[0] for w in result.warnings] == ["product 'SKU-0'", "product 'SKU-1'"]
+    assert result.warnings_dropped == 1
+    assert result.to_dict()["warnings_total"] == 3
+    metadata = (run_dir / "sfcc" / METADATA_FILE).read_bytes()
+    assert metadata.count(b"<attribute-definition ") == 3

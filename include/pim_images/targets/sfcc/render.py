@@ -7,7 +7,7 @@ at a time (the declaration and header by lxml's incremental writer, each product
 lxml's escaping, the same bytes at a fraction of the cost), the metadata XML in slices, and
 the archive member by member; what grows with the catalog (its binaries, the attribute
 definitions) is gathered on disk. Memory stays flat whatever the catalog's size
-(docs/architecture.md#streaming-and-memory): 69 MiB peak at 10,000 products, 87 MiB at 100,000.
+(docs/architecture.md#streaming-and-memory): 79 MiB peak at 10,000 products, 85 MiB at 100,000.
 
 Outputs are deterministic (same input, same bytes, same names), so retries and backfills
 deliver identical files.
@@ -15,7 +15,6 @@ deliver identical files.
 
 from __future__ import annotations
 
-import collections
 import functools
 import heapq
 import itertools
@@ -25,10 +24,7 @@ import os
 import re
 import shutil
 import sqlite3
-import struct
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +36,9 @@ from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.media import MediaCache
 from pim_images.records import Image, ImageText, ProductImages
-from pim_images.report import StageSummary, shown
+from pim_images.report import StageSummary, Warnings, shown
 from pim_images.staging import StagingPath
+from pim_images.targets.sfcc.archive import DEFLATED, STORED, ZipWriter
 from pim_images.targets.sfcc.rules import (
     FORMATS,
     IMAGE_TEXT_PATTERN,
@@ -78,10 +75,20 @@ class SfccOutput(StageSummary):
     image_groups: int
     binaries: int
     view_types: list[str]
+    #: the first :data:`SUMMARY_IDS` ids of the custom attributes the metadata file defines
+    #: (sorted), the summary's sample: there are as many as the catalog's assets
     custom_attributes: list[str] = field(default_factory=list)
+    #: how many custom attributes the metadata file defines
+    custom_attribute_definitions: int = 0
     #: sub-models and variants written for their own collections (custom attributes only)
     member_products: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: warnings counted, not kept (past the report's :data:`~pim_images.report.MAX_REPORT_WARNINGS`)
+    warnings_dropped: int = 0
+
+
+#: Custom attribute ids the summary lists (it goes to XCom and the run report).
+SUMMARY_IDS = 100
 
 
 def image_groups(
@@ -99,36 +106,47 @@ def image_groups(
     """
     declared = declared_view_types(config) if view_types is None else view_types
     texts: dict[str, dict[str, list[ImageText]]] = {}
-    # (variation, view type, locale) -> paths in image order: one pass over the images
-    buckets: dict[tuple[tuple[tuple[str, str], ...], str, str | None], list[str]] = {}
-    variations: dict[tuple[tuple[str, str], ...], None] = {}
+    # variation -> (view type, locale) -> paths in image order: one pass over the images
+    buckets: dict[tuple[tuple[str, str], ...], dict[tuple[str, str | None], list[str]]] = {}
     for image in images:
         if image.format not in FORMATS:
             continue
         variation = tuple(image.variation)
-        variations.setdefault(variation, None)
-        if image.texts:
-            texts.setdefault(image.path, image.texts)
+        per_variation = buckets.get(variation)
+        if per_variation is None:
+            per_variation = buckets[variation] = {}
+        path, locale = image.path, image.locale
+        if image.texts and path not in texts:
+            texts[path] = image.texts
         for view_type in view_types_of(image, config):
-            buckets.setdefault((variation, view_type, image.locale), []).append(image.path)
+            paths = per_variation.get((view_type, locale))
+            if paths is None:
+                per_variation[(view_type, locale)] = [path]
+            else:
+                paths.append(path)
     groups: list[Group] = []
-    locales = (None, *config.akeneoLocales)
-    for variation in variations:
+    rank = _group_rank(tuple(declared), tuple(config.akeneoLocales))
+    for variation, per_variation in buckets.items():
         written = tuple((attribute_id(axis, config), value) for axis, value in variation)
-        for view_type in declared:
-            for locale in locales:
-                paths = buckets.get((variation, view_type, locale))
-                if paths:
-                    unique = list(dict.fromkeys(paths))
-                    groups.append(
-                        Group(
-                            locale_view_type(view_type, locale),
-                            written,
-                            unique,
-                            {p: texts[p] for p in unique if p in texts},
-                        )
-                    )
+        for key in sorted((k for k in per_variation if k in rank), key=rank.__getitem__):
+            paths = per_variation[key]
+            unique = list(dict.fromkeys(paths)) if len(paths) > 1 else paths
+            shown_texts = {p: texts[p] for p in unique if p in texts} if texts else _NO_TEXTS
+            groups.append(Group(locale_view_type(*key), written, unique, shown_texts))
     return groups
+
+
+#: The texts of a group none of whose images has any (shared: groups' texts are read only).
+_NO_TEXTS: dict[str, dict[str, list[ImageText]]] = {}
+
+
+@functools.lru_cache(maxsize=8)
+def _group_rank(view_types: tuple[str, ...], locales: tuple[str, ...]) -> dict[tuple[str, str | None], int]:
+    """Where each ``(view type, locale)`` group comes among a variation's: view types in
+    declaration order, each non-localized first, then per locale in configured order; a
+    pair not in it gets no group."""
+    pairs = [(view_type, locale) for view_type in view_types for locale in (None, *locales)]
+    return {pair: index for index, pair in enumerate(pairs)}
 
 
 class Group(NamedTuple):
@@ -172,8 +190,8 @@ class _Scratch:
     deleted when closed.
     """
 
-    #: rows buffered before they are inserted together, sorted (fewer, more local B-tree inserts)
-    BATCH = 20_000
+    #: rows buffered before they are inserted together (some 300 bytes each in memory)
+    BATCH = 2_000
     #: binaries sorted in memory at a time (a run of :class:`_SortedRuns`): some 250 bytes each
     RUN = 5_000
     #: definitions already stored, with their ``localizable``: most products repeat the same
@@ -280,6 +298,8 @@ class _Gatherer:
         self.config, self.scratch = config, scratch
         self.used: set[tuple[str, str | None]] = set()
         self.first_axes: dict[str, int] = {}
+        # what decides an image's view types and locale (view_types_of): each seen once
+        self._seen: set[tuple[str, str | None, str | None, str | None]] = set()
 
     def admit(self, product: ProductImages) -> tuple[list[CustomAttribute], str | None]:
         """The custom attributes of the product's and its members' collections, and the
@@ -291,9 +311,12 @@ class _Gatherer:
         if problem is not None:
             what, value, why = problem
             return custom, f"product {shown(product.product_ref)}: {what} {shown(value)}: {why}; skipped"
-        first_axes = self.first_axes
+        first_axes, seen = self.first_axes, self._seen
         for image in product.images:
-            self.used.update((vt, image.locale) for vt in view_types_of(image, config))
+            kind = (image.kind, image.link_attribute, image.file_attribute, image.locale)
+            if kind not in seen:
+                seen.add(kind)
+                self.used.update((vt, image.locale) for vt in view_types_of(image, config))
             if image.variation and image.format in FORMATS:  # only written images' groups count
                 first_axes[image.variation[0][0]] = first_axes.get(image.variation[0][0], 0) + 1
         self.scratch.add_definitions(custom)
@@ -424,7 +447,9 @@ def _render(
     declared = declared_view_types(config)
     per_asset = config.sfccCustomAttributeNaming == "per_asset"
     unmapped = unmapped_file_view_types(config)
-    warnings: list[str] = [_unmapped_note(unmapped)] if unmapped else []
+    warnings = Warnings()
+    if unmapped:
+        warnings.append(_unmapped_note(unmapped))
     counts = {"products": 0, "groups": 0, "members": 0}
 
     def products() -> Iterator[Product]:
@@ -477,26 +502,30 @@ def _render(
                 header.variation_attribute_id,
             )
     check_against_schema(out / xml_name, "catalog.xsd")
-    ids: list[str] = []
+    ids = _Ids()
     with (out / METADATA_FILE).open("wb") as f:
         write_metadata_xml(f, _counted(scratch.definitions(), ids), scratch.groups)
     check_against_schema(out / METADATA_FILE, "metadata.xsd")
-    # zipfile writes other bytes (data descriptors) to a stream it cannot seek back in, as an
-    # upload to a bucket is: the archive is built in a local temporary file, then copied to
-    # staging, so that it is the same bytes wherever staging is (docs/runs.md#staging)
-    with tempfile.TemporaryFile(prefix="pim-images-archive-") as local:
-        write_site_archive(
-            local,
-            archive_name,
-            config.sfccCatalogId,
-            out / xml_name,
-            out / METADATA_FILE,
-            scratch.binaries(),
-            cache,
-        )
-        local.seek(0)
-        with (out / f"{archive_name}.zip").open("wb") as f:
-            shutil.copyfileobj(local, f, 1 << 20)
+    # the archive's writer seeks back to each copied member's header, which an upload to a
+    # bucket cannot: there it is built in a local temporary file, then copied to staging, so
+    # that it is the same bytes wherever staging is (docs/runs.md#staging); a local staging
+    # folder takes it directly (no copy of its 60 MB at 10,000 products), under a
+    # temporary name until it is whole
+    archive_args = (archive_name, config.sfccCatalogId, out / xml_name, out / METADATA_FILE)
+    if isinstance(out, Path):
+        partial = out / f"{archive_name}.zip.partial"
+        try:
+            with partial.open("wb") as f:
+                write_site_archive(f, *archive_args, scratch.binaries(), cache)
+            os.replace(partial, out / f"{archive_name}.zip")
+        finally:
+            partial.unlink(missing_ok=True)
+    else:
+        with tempfile.TemporaryFile(prefix="pim-images-archive-") as local:
+            write_site_archive(local, *archive_args, scratch.binaries(), cache)
+            local.seek(0)
+            with (out / f"{archive_name}.zip").open("wb") as f:
+                shutil.copyfileobj(local, f, 1 << 20)
     return SfccOutput(
         files=[f"{archive_name}.zip", xml_name],
         products=counts["products"],
@@ -504,8 +533,10 @@ def _render(
         member_products=counts["members"],
         binaries=scratch.binary_count(),
         view_types=header.view_types,
-        custom_attributes=ids,
-        warnings=warnings,
+        custom_attributes=ids.first,
+        custom_attribute_definitions=ids.count,
+        warnings=warnings.kept,
+        warnings_dropped=warnings.dropped,
     )
 
 
@@ -523,10 +554,20 @@ def _unmapped_note(view_types: list[str]) -> str:
     )
 
 
-def _counted(definitions: Iterable[Definition], ids: list[str]) -> Iterator[Definition]:
-    """``definitions``, noting each id in ``ids`` as it goes by (the summary lists them)."""
+class _Ids:
+    """The custom attribute ids the summary names: the first :data:`SUMMARY_IDS`, and how many."""
+
+    def __init__(self) -> None:
+        self.first: list[str] = []
+        self.count = 0
+
+
+def _counted(definitions: Iterable[Definition], ids: _Ids) -> Iterator[Definition]:
+    """``definitions``, counting them in ``ids`` as they go by (and keeping the first ids)."""
     for definition in definitions:
-        ids.append(definition.id)
+        if ids.count < SUMMARY_IDS:
+            ids.first.append(definition.id)
+        ids.count += 1
         yield definition
 
 
@@ -632,6 +673,10 @@ def _t(value: str) -> str:
     return value.translate(_TEXT_ESCAPES) if _TEXT_TO_ESCAPE.search(value) else value
 
 
+#: Between the paths of two ``image`` elements without texts.
+_IMAGE_BETWEEN = '"></image><image path="'
+
+
 def _product_xml(product: Product) -> str:
     """One ``product`` element, with the line break and indentation before it, byte for byte as
     lxml's incremental writer wrote it (an empty element as a start and an end tag)."""
@@ -644,6 +689,10 @@ def _product_xml(product: Product) -> str:
         parts += ('\n      <image-group view-type="', _a(group.view_type), '">')
         for axis, value in group.variation:
             parts += ('<variation attribute-id="', _a(axis), '" value="', _a(value), '"></variation>')
+        if not group.texts and not _TO_ESCAPE.search("".join(group.paths)):
+            # the group's paths in one go: one look for characters to escape, one join
+            parts += ('<image path="', _IMAGE_BETWEEN.join(group.paths), '"></image></image-group>')
+            continue
         for path in group.paths:
             texts = group.texts.get(path)
             if texts:
@@ -803,38 +852,46 @@ def write_site_archive(
     """The site-import zip (docs/sfcc.md#site-import-archive): ``<name>/meta/...``,
     ``<name>/catalogs/<id>/catalog.xml`` and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
 
+    :param f: where the archive goes: a seekable file (each member's header is written again
+        once its CRC is known, as zipfile does on a seekable file).
     :param binaries: ``(delivered path, sha256)`` of each binary, sorted by path, each once.
 
     Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
-    bytes; images are stored, not deflated (JPEG and PNG are compressed already). Every member
-    is copied in chunks (nothing is read whole), and the list of members zipfile keeps for the
-    central directory is kept on disk (:class:`_SpooledMembers`), so memory stays flat whatever
-    the number of binaries.
+    bytes; images are stored, not deflated (JPEG and PNG are compressed already). The archive
+    is the bytes zipfile writes for those members (:class:`~.archive.ZipWriter`); every member
+    is copied in chunks or read whole when small, and the central directory waits in a
+    temporary file, so memory stays flat whatever the number of binaries.
     """
     catalog_dir = f"{name}/catalogs/{catalog_id}"
     blobs = cache.root / "blobs"
     # a local cache's blobs are opened by their path string: pathlib's joins cost more than the copy
     local = os.fspath(blobs) if isinstance(blobs, Path) else None
-    with tempfile.TemporaryFile(prefix="pim-images-members-") as spool, zipfile.ZipFile(f, "w") as archive:
-        archive.filelist = _SpooledMembers(spool)  # type: ignore[assignment]
-        archive.NameToInfo = _Unindexed()
-        for member, xml in (
-            (f"{name}/meta/{METADATA_FILE}", metadata_xml),
-            (f"{catalog_dir}/catalog.xml", catalog_xml),
-        ):
-            with xml.open("rb") as src:
-                _add(archive, member, src, xml.stat().st_size, zipfile.ZIP_DEFLATED)
-        prefix = f"{catalog_dir}/static/default/"
-        for path, sha256 in binaries:
-            if local is not None:
-                _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
-            else:
-                blob = blobs / sha256[:2] / sha256
-                with blob.open("rb") as src:
-                    _add(archive, prefix + path, src, functools.partial(_size, blob), zipfile.ZIP_STORED)
+    archive = ZipWriter(f, _ZIP_TIME)
+    for member, xml in (
+        (f"{name}/meta/{METADATA_FILE}", metadata_xml),
+        (f"{catalog_dir}/catalog.xml", catalog_xml),
+    ):
+        with xml.open("rb") as src:
+            archive.add_chunks(member, _chunks(src), _size(xml), DEFLATED)
+    prefix = f"{catalog_dir}/static/default/"
+    for path, sha256 in binaries:
+        if local is not None:
+            _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
+        else:
+            blob = blobs / sha256[:2] / sha256
+            with blob.open("rb") as src:
+                # the size is asked of the store (a call on a bucket) only when the first
+                # chunk is not the whole blob
+                data = src.read(_CHUNK)
+                if len(data) < _CHUNK:
+                    archive.add_stored(prefix + path, data)
+                else:
+                    chunks = itertools.chain([data], _chunks(src))
+                    archive.add_chunks(prefix + path, chunks, _size(blob), STORED)
+    archive.close()
 
 
-def _add_local(archive: zipfile.ZipFile, name: str, blob: str) -> None:
+def _add_local(archive: ZipWriter, name: str, blob: str) -> None:
     """Add the local file ``blob`` as the stored member ``name``: read whole by its file
     descriptor when it is at most :data:`_WHOLE` bytes (no file object: opening one cost more
     than reading a small image), else copied in chunks."""
@@ -848,20 +905,18 @@ def _add_local(archive: zipfile.ZipFile, name: str, blob: str) -> None:
                 if not more:
                     break
                 data += more
-            _write_stored(archive, _stored_info(name), data)
+            archive.add_stored(name, data)
             return
     finally:
         os.close(fd)
     with open(blob, "rb", buffering=0) as src:
-        _add(archive, name, src, os.fstat(src.fileno()).st_size, zipfile.ZIP_STORED)
+        archive.add_chunks(name, _chunks(src), os.fstat(src.fileno()).st_size, STORED)
 
 
-def _stored_info(name: str) -> zipfile.ZipInfo:
-    """A stored member's ``ZipInfo``: fixed time and mode (:func:`write_site_archive`)."""
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    return info
+def _chunks(src: IO[bytes]) -> Iterator[bytes]:
+    """``src`` read :data:`_CHUNK` bytes at a time, to its end."""
+    while chunk := src.read(_CHUNK):
+        yield chunk
 
 
 def _size(path: StagingPath) -> int:
@@ -873,144 +928,3 @@ _CHUNK = 1 << 20
 #: A stored member of a known size up to this is read whole (one read the size of the file: a
 #: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
 _WHOLE = 8 << 20
-
-
-#: A stored member up to this many bytes is written with its header in one write.
-_JOINED = 64 << 10
-
-
-def _add(
-    archive: zipfile.ZipFile, name: str, src: IO[bytes], size: int | Callable[[], int], compression: int
-) -> None:
-    """Copy ``src`` into ``archive`` as ``name``, ``_CHUNK`` bytes at a time.
-
-    :param size: the member's size, or how to learn it when the first read does not hold the
-        whole member: zipfile gives a member of over 4 GiB a ZIP64 header only when told its size.
-    """
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    if compression == zipfile.ZIP_STORED and not callable(size) and size <= _WHOLE:
-        _write_stored(archive, info, src.read())
-        return
-    data = src.read(_CHUNK)
-    if callable(size) and len(data) < _CHUNK:  # the whole member
-        if compression == zipfile.ZIP_STORED:
-            _write_stored(archive, info, data)
-        else:
-            archive.writestr(info, data)
-        return
-    info.file_size = size() if callable(size) else size
-    with archive.open(info, "w") as member:
-        member.write(data)
-        shutil.copyfileobj(src, member, _CHUNK)
-
-
-def _write_stored(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
-    """The bytes ``archive.writestr(info, data)`` writes for a stored member, in one go.
-
-    ``writestr`` writes a header with no CRC, the data, then seeks back to write the header
-    again with it, and forward again: three seeks, each a flush of the file's buffer, for
-    every image. Here the CRC is computed first and the final header written once, by
-    zipfile's own ``ZipInfo.FileHeader``; the member is then recorded as ``writestr`` records
-    it (``start_dir``, ``filelist``: zipfile's attributes, Python 3.11). The unit tests check
-    the archive against ``writestr``'s, byte for byte.
-    """
-    info.file_size = info.compress_size = len(data)
-    info.CRC = zlib.crc32(data)
-    info.header_offset = archive.start_dir  # where writestr seeks to before writing
-    header = info.FileHeader(len(data) * 1.05 > zipfile.ZIP64_LIMIT)  # writestr's ZIP64 rule
-    # one write for a small member: a buffered write costs more than copying a few kilobytes
-    if len(data) <= _JOINED:
-        archive.fp.write(header + data)  # type: ignore[union-attr]
-    else:
-        archive.fp.write(header)  # type: ignore[union-attr]
-        archive.fp.write(data)  # type: ignore[union-attr]
-    archive.start_dir = info.header_offset + len(header) + len(data)
-    archive.filelist.append(info)
-
-
-#: What zipfile's ``_write_end_record`` (Python 3.11) reads of a member for the central directory.
-_CENTRAL = (
-    "filename",
-    "flag_bits",
-    "date_time",
-    "compress_type",
-    "comment",
-    "extra",
-    "create_system",
-    "create_version",
-    "extract_version",
-    "reserved",
-    "internal_attr",
-    "external_attr",
-    "header_offset",
-    "CRC",
-    "compress_size",
-    "file_size",
-)
-
-
-class _Member(collections.namedtuple("_Member", _CENTRAL)):
-    """A written member as the central directory reads it (:class:`_SpooledMembers`)."""
-
-    __slots__ = ()
-    _encodeFilenameFlags = zipfile.ZipInfo._encodeFilenameFlags
-
-
-class _SpooledMembers:
-    """The members ``zipfile.ZipFile`` has written, which it keeps to write the central
-    directory when it closes, kept in a temporary file instead of a list.
-
-    zipfile (Python 3.11) only appends to ``filelist``, takes its length and iterates it once
-    when closing, reading in ``_write_end_record`` the attributes of :data:`_CENTRAL` and
-    calling ``_encodeFilenameFlags``: those are what this provides. Members are kept as tuples
-    of those attributes, :data:`BATCH` at a time (marshal, each batch after its length), and
-    read back as :class:`_Member` tuples: rebuilding ``ZipInfo`` objects slot by slot cost 4
-    microseconds a member, a twentieth of the render.
-    """
-
-    #: members marshalled together
-    BATCH = 1000
-    _values = operator.attrgetter(*_CENTRAL)
-    _member = functools.partial(tuple.__new__, _Member)
-
-    def __init__(self, spool: IO[bytes]) -> None:
-        self._spool = spool
-        self._count = 0
-        self._pending: list[tuple[object, ...]] = []
-
-    def append(self, info: zipfile.ZipInfo) -> None:
-        self._pending.append(self._values(info))
-        self._count += 1
-        if len(self._pending) >= self.BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = marshal.dumps(self._pending)
-            self._spool.write(struct.pack("<I", len(data)) + data)
-            self._pending.clear()
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[_Member]:
-        self._flush()
-        end = self._spool.tell()
-        self._spool.seek(0)
-        read = self._spool.read
-        try:
-            while self._spool.tell() < end:
-                (length,) = struct.unpack("<I", read(4))
-                yield from map(self._member, marshal.loads(read(length)))
-        finally:
-            self._spool.seek(end)
-
-
-class _Unindexed(dict):  # type: ignore[type-arg]
-    """zipfile's name -> member index, not kept: member names are unique by construction (sorted
-    distinct paths under fixed folders), and only duplicate-name warnings read it."""
-
-    def __setitem__(self, key: object, value: object) -> None:
-        pass
