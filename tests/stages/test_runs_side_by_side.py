@@ -24,7 +24,7 @@ import pytest
 from pipeline import Delivered, run_pipeline
 
 from pim_images.media import MediaCache
-from pim_images.store import OVERLAPPED, StateStore, sqlite_url
+from pim_images.store import OVERLAPPED, StateStore, record_staged_run, sqlite_url
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 BOTH = {"akeneoImageType": "both", "akeneoImageImportType": "both"}
@@ -154,3 +154,28 @@ def test_two_runs_at_once_both_deliver_whole(
     if configs[0] is configs[1]:  # one configuration, an unchanged catalog: a lone full run's index
         assert _index(store_file) == alone[id(BOTH)][1]
     assert StateStore(sqlite_url(str(store_file))).last_fingerprint() == OVERLAPPED
+
+
+@pytest.mark.usefixtures("sftp_conn")
+def test_a_run_recording_after_another_delivered_makes_the_next_run_full(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A manual run trying the images-only configuration beside the scheduled run: the manual
+    run delivers first, the scheduled one delivers after it (its files are the drops' last) and
+    records, then the manual run's ``record_success`` (it waited for a retry) records its own
+    fingerprint. Taken alone, the store would say "images only" while the drops hold the other
+    configuration's lists, and the next images-only run would be differential over them."""
+    store = StateStore(sqlite_url(str(tmp_path / "state.sqlite")))
+    cache = MediaCache(tmp_path / "media-cache")
+    drop = {"sfccRemoteDir": "/recorded-late/sfcc", "bspkRemoteDir": "/recorded-late/bspk"}
+    run_pipeline(sandbox, {**BOTH, **drop}, tmp_path / "before", cache=cache, store=store, run_id="before")
+    seen = store.last_run()  # the manual run's validate_config
+    manual = run_pipeline(
+        sandbox, {**IMAGES, **drop}, tmp_path / "manual", cache=cache, stamp="20260302T101500Z"
+    )
+    scheduled = run_pipeline(
+        sandbox, {**BOTH, **drop}, tmp_path / "scheduled", cache=cache, store=store, run_id="scheduled"
+    )
+    record_staged_run(store, manual.run_dir, "manual", fingerprint=manual.config.fingerprint(), seen=seen)
+    assert store.fingerprint_changed(manual.config.fingerprint())
+    assert store.fingerprint_changed(scheduled.config.fingerprint())
