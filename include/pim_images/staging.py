@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,10 +51,25 @@ MAX_WARNINGS = 50
 
 
 def write_json(path: StagingPath, data: Any) -> None:
-    """Write one JSON document, keys sorted so that reruns write identical bytes."""
+    """Write one JSON document, keys sorted so that reruns write identical bytes, whole
+    (:func:`write_whole`)."""
+    write_whole(path, json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def write_whole(path: StagingPath, data: bytes) -> None:
+    """Write ``data`` so that a reader (the runs page listing every run's report while another
+    run writes its own) sees the old whole file or the new one, never a cut one: on a local disk
+    under a name unique to this writer, then renamed; in a bucket one PUT of the whole object
+    (docs/runs.md#run-report)."""
+    if not is_local(path):
+        with path.open("wb") as f:
+            f.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        f.write(json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8"))
+    partial = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+    with partial.open("wb") as f:
+        f.write(data)
+    partial.rename(path)
 
 
 def read_json(path: StagingPath) -> Any:
