@@ -59,18 +59,23 @@ def _index(store_file: Path) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _alone(sandbox: Sandbox, base: Path, overrides: dict[str, Any]) -> tuple[Delivered, dict[str, Any]]:
-    base.mkdir(parents=True)
-    store_file = base / "state.sqlite"
-    run = run_pipeline(
-        sandbox,
-        {**overrides, "sfccRemoteDir": "/alone/sfcc", "bspkRemoteDir": "/alone/bspk"},
-        base / "runs" / "alone",
-        cache=MediaCache(base / "media-cache"),
-        store=StateStore(sqlite_url(str(store_file))),
-        run_id="alone",
-    )
-    return run, _index(store_file)
+@pytest.fixture(scope="module")
+def alone(sandbox: Sandbox, sftp_conn: None, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
+    """Each configuration's run alone (its own store and cache): ``id(config)`` -> (run, index)."""
+    found = {}
+    for n, config in enumerate((BOTH, IMAGES)):
+        base = tmp_path_factory.mktemp(f"alone-{n}")
+        store_file = base / "state.sqlite"
+        run = run_pipeline(
+            sandbox,
+            {**config, "sfccRemoteDir": "/alone/sfcc", "bspkRemoteDir": "/alone/bspk"},
+            base / "runs" / "alone",
+            cache=MediaCache(base / "media-cache"),
+            store=StateStore(sqlite_url(str(store_file))),
+            run_id="alone",
+        )
+        found[id(config)] = (run, _index(store_file))
+    return found
 
 
 @pytest.mark.usefixtures("sftp_conn")
@@ -84,16 +89,13 @@ def _alone(sandbox: Sandbox, base: Path, overrides: dict[str, Any]) -> tuple[Del
 )
 def test_two_runs_at_once_both_deliver_whole(
     sandbox: Sandbox,
+    alone: dict[int, Any],
     tmp_path: Path,
     case: str,
     configs: tuple[dict[str, Any], dict[str, Any]],
     intervals: tuple[Any, Any],
 ) -> None:
     dice = random.Random(f"{SEED}-{case}")
-    alone = {
-        id(c): _alone(sandbox, tmp_path / f"alone-{n}", c)
-        for n, c in enumerate({id(c): c for c in configs}.values())
-    }
     base = tmp_path / "shared"
     base.mkdir()
     cache = MediaCache(base / "media-cache")
