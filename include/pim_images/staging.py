@@ -148,8 +148,11 @@ def _remove_tree(folder: Any) -> None:
     if isinstance(folder, Path) or is_local(folder):
         # fsspec's local rm is a plain rmtree, which stops at the first file another run removed
         shutil.rmtree(getattr(folder, "path", folder), onerror=_gone_is_fine)
-    else:  # ObjectStoragePath in a bucket: deleting an object already deleted is no error
-        folder.fs.rm(folder.path, recursive=True)
+    else:  # ObjectStoragePath in a bucket: deleting an object already deleted is no error,
+        try:  # but a folder another run emptied first is "not found"
+            folder.fs.rm(folder.path, recursive=True)
+        except FileNotFoundError:
+            pass
 
 
 def _gone_is_fine(_function: Any, _path: str, exc_info: Any) -> None:

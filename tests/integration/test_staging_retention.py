@@ -156,3 +156,29 @@ def _retention_beside(
         remove_old_runs(base, cutoff, keep={name})
     except BaseException as exc:  # the test's assertion names it
         failures.append(exc)
+
+
+def test_two_runs_removing_old_folders_from_a_bucket_at_once_both_go_on(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same side by side in a bucket (docs/runs.md#retention)."""
+    base = ObjectStoragePath(store.staging_url(CONN_ID, "side-by-side"))
+    for i in range(20):
+        _write(base / "runs" / f"old-{i}" / "report.json")
+    time.sleep(1.1)  # S3's LastModified has a resolution of one second
+    cutoff = datetime.now(UTC)
+    time.sleep(1.1)
+    for name in ("backfill", "scheduled"):
+        _write(base / "runs" / name / "report" / "validate_config.json")
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
+        for name in ("backfill", "scheduled")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert {k.split("/")[2] for k in store.keys("side-by-side/")} == {"backfill", "scheduled"}
