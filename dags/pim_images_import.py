@@ -385,7 +385,8 @@ def _check_configuration() -> dict[str, Any]:
         "config": config.to_dict(),
         "fingerprint": fingerprint,
         "configuration_changed": changed,
-        # what record_success compares with: a run of another configuration recording meanwhile
+        # what record_success compares with: another run recording meanwhile overlapped this one
+        # (docs/runs.md#runs-side-by-side)
         "state_seen": store.last_run(),
     }
 
