@@ -62,7 +62,7 @@ from pim_images.media import MediaCache, download_media
 from pim_images.outline import run_note
 from pim_images.records import target_dir
 from pim_images.state import adopt_legacy_fingerprint
-from pim_images.store import record_staged_run
+from pim_images.store import NOT_SEEN, OVERLAPPED, record_staged_run
 from pim_images.transform import transform_catalog
 from pim_images.validate import validate_catalog
 from pim_images_airflow import metrics
@@ -336,7 +336,11 @@ def pim_images_import() -> None:
         def record() -> dict[str, Any]:
             fingerprint = checked["fingerprint"]
             products = record_staged_run(
-                state_store(), _run_dir(), get_current_context()["run_id"], fingerprint=fingerprint
+                state_store(),
+                _run_dir(),
+                get_current_context()["run_id"],
+                fingerprint=fingerprint,
+                seen=checked.get("state_seen", NOT_SEEN),  # a run started before this release: none
             )
             return {"fingerprint": fingerprint, "products": products}
 
@@ -368,11 +372,23 @@ def _check_configuration() -> dict[str, Any]:
     store = state_store()
     adopt_legacy_fingerprint(store, _staging_base())
     changed = store.fingerprint_changed(fingerprint)
-    if changed:
+    if changed and store.last_fingerprint() == OVERLAPPED:
+        log.warning(
+            "two runs overlapped since the last successful run (either's files may be the drops' "
+            "last): this run is a full import"
+        )
+    elif changed:
         log.warning(
             "image-related configuration changed since the last successful run: this run is a full import"
         )
-    return {"config": config.to_dict(), "fingerprint": fingerprint, "configuration_changed": changed}
+    return {
+        "config": config.to_dict(),
+        "fingerprint": fingerprint,
+        "configuration_changed": changed,
+        # what record_success compares with: another run recording meanwhile overlapped this one
+        # (docs/runs.md#runs-side-by-side)
+        "state_seen": store.last_run(),
+    }
 
 
 def _updated_interval(

@@ -136,6 +136,7 @@ def run_pipeline(
     result = Delivered(config=config, run_dir=run_dir)
     window: dict[str, Any] = {"updated_from": interval[0], "updated_to": interval[1]} if interval else {}
     window["store"] = store
+    seen = store.last_run() if store is not None else None  # as the DAG's validate_config reads it
 
     def stage(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         summary = call(*args, **kwargs)
@@ -179,7 +180,15 @@ def run_pipeline(
         folder = sandbox.sftp_root / remote_dir.lstrip("/")
         result.files[name] = {file: (folder / file).read_bytes() for file in rendered.files}
     if store is not None and last >= STAGES.index("transform"):
-        stage("record_success", record_staged_run, store, run_dir, run_id, fingerprint=config.fingerprint())
+        stage(
+            "record_success",
+            record_staged_run,
+            store,
+            run_dir,
+            run_id,
+            fingerprint=config.fingerprint(),
+            seen=seen,
+        )
     return result
 
 

@@ -161,8 +161,7 @@ def assemble_report(
         },
     }
     staging.write_json(run_dir / REPORT, report)
-    with (run_dir / REPORT_PAGE).open("wb") as f:
-        f.write(report_html(report).encode("utf-8"))
+    staging.write_whole(run_dir / REPORT_PAGE, report_html(report).encode("utf-8"))
     return report
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,10 +51,25 @@ MAX_WARNINGS = 50
 
 
 def write_json(path: StagingPath, data: Any) -> None:
-    """Write one JSON document, keys sorted so that reruns write identical bytes."""
+    """Write one JSON document, keys sorted so that reruns write identical bytes, whole
+    (:func:`write_whole`)."""
+    write_whole(path, json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def write_whole(path: StagingPath, data: bytes) -> None:
+    """Write ``data`` so that a reader (the runs page listing every run's report while another
+    run writes its own) sees the old whole file or the new one, never a cut one: on a local disk
+    under a name unique to this writer, then renamed; in a bucket one PUT of the whole object
+    (docs/runs.md#run-report)."""
+    if not is_local(path):
+        with path.open("wb") as f:
+            f.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        f.write(json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1).encode("utf-8"))
+    partial = path.parent / f".{path.name}.{uuid.uuid4().hex}.part"
+    with partial.open("wb") as f:
+        f.write(data)
+    partial.rename(path)
 
 
 def read_json(path: StagingPath) -> Any:
@@ -88,7 +104,9 @@ def remove_old_runs(base: StagingPath, cutoff: datetime, keep: Collection[str] =
     :param cutoff: an aware datetime; folders last written before it go.
     :param keep: run folder names never removed (the current run's). A folder without any file
         is kept too (a run that has only just started).
-    :return: the folders removed and kept, sorted by name.
+    :return: the folders removed and kept, sorted by name. Two runs may remove old folders at
+        once (a backfill beside the schedule): a folder or file the other removed first is
+        gone, not an error; such a folder is in ``removed`` of both.
     :raises OSError: listing or removing failed (the caller decides whether a run fails for it).
     """
     runs = base / "runs"
@@ -97,7 +115,11 @@ def remove_old_runs(base: StagingPath, cutoff: datetime, keep: Collection[str] =
     limit = cutoff.timestamp()
     removed, kept = [], []
     for folder in sorted(runs.iterdir(), key=lambda p: p.name):
-        written = _last_write(folder)
+        try:
+            written = _last_write(folder)
+        except FileNotFoundError:  # another run's retention is removing it
+            removed.append(folder.name)
+            continue
         if folder.name in keep or written is None or written >= limit:
             kept.append(folder.name)
             continue
@@ -111,15 +133,31 @@ def _last_write(folder: Any) -> float | None:
     included (an old run cleared and running again writes new files beside its old report),
     ``None`` when it holds no file (an object store has no empty folders; a local one just
     created by a starting run)."""
-    times = [float(p.stat().st_mtime) for p in folder.rglob("*") if p.is_file()]
+    times = []
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file():
+                times.append(float(path.stat().st_mtime))
+        except FileNotFoundError:  # removed since listed (another run's retention)
+            continue
     return max(times, default=None)
 
 
 def _remove_tree(folder: Any) -> None:
-    if isinstance(folder, Path):
-        shutil.rmtree(folder)
-    else:  # ObjectStoragePath: its fsspec file system (local or a bucket)
-        folder.fs.rm(folder.path, recursive=True)
+    """Remove ``folder`` and what it holds; what another remover took first is skipped."""
+    if isinstance(folder, Path) or is_local(folder):
+        # fsspec's local rm is a plain rmtree, which stops at the first file another run removed
+        shutil.rmtree(getattr(folder, "path", folder), onerror=_gone_is_fine)
+    else:  # ObjectStoragePath in a bucket: deleting an object already deleted is no error,
+        try:  # but a folder another run emptied first is "not found"
+            folder.fs.rm(folder.path, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+def _gone_is_fine(_function: Any, _path: str, exc_info: Any) -> None:
+    if not issubclass(exc_info[0], FileNotFoundError):
+        raise exc_info[1]
 
 
 def retention_cutoff(days: float, now: datetime | None = None) -> datetime:

@@ -122,6 +122,12 @@ def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
 
 
+#: :meth:`StateStore.record_run`'s ``seen`` when the caller does not say what it saw
+NOT_SEEN = object()
+#: The fingerprint kept after two runs overlapped: no configuration's, so the next run is full
+#: (docs/runs.md#runs-side-by-side)
+OVERLAPPED = "overlapping runs"
+
 #: Seconds a writer of a SQLite state store waits for another run's write to end.
 SQLITE_LOCK_WAIT = 120.0
 
@@ -225,8 +231,7 @@ class StateStore:
         """The last run recorded (``run_id``, ``full``, ``at``), ``None`` when there is none: a
         differential run then has no index to read and is made full."""
         with self.engine.connect() as connection:
-            value = self._get(connection, "last_run")
-        return json.loads(value) if value else None
+            return _last_run(connection)
 
     def products_of_assets(self, assets: Iterable[str]) -> dict[str, str]:
         """The delivered products referencing any of ``assets`` (asset keys, ``family/code``):
@@ -279,6 +284,7 @@ class StateStore:
         full: bool,
         checksums: Mapping[str, str] | None = None,
         fingerprint: str | None = None,
+        seen: Mapping[str, Any] | object | None = NOT_SEEN,
     ) -> int:
         """Remember what a successful run delivered, in one transaction.
 
@@ -286,6 +292,11 @@ class StateStore:
         :param full: a full run replaces the whole index (products it did not deliver are no
             longer indexed); a differential one replaces the rows of the products it delivered.
         :param checksums: asset key -> SHA-256 of the assets seen (PAM), merged in.
+        :param seen: :meth:`last_run` as the run read it when it started (``None``: no run
+            before). When another run recorded since, the two overlapped: the drops may hold
+            either's files last, and the index the older read of the catalog, so
+            :data:`OVERLAPPED` is kept instead of ``fingerprint`` and the next run is full
+            (docs/runs.md#runs-side-by-side). Not given: no such check.
         :return: how many products were recorded.
 
         A product whose identifier (or model code) holds a character the store cannot hold
@@ -315,10 +326,29 @@ class StateStore:
                         insert(asset_checksums), [{"asset": k, "sha256": checksums[k]} for k in chunk]
                     )
             if fingerprint is not None:
+                if self._overlapped(connection, run_id, seen):
+                    logger.warning(
+                        "run %s overlapped another run, which recorded since it started: the drops "
+                        "may hold either's files last; the next run is a full import",
+                        run_id,
+                    )
+                    fingerprint = OVERLAPPED
                 self._set(connection, "fingerprint", fingerprint)
             at = datetime.now(UTC).isoformat()
             self._set(connection, "last_run", json.dumps({"run_id": run_id, "full": full, "at": at}))
         return count
+
+    def _overlapped(self, connection: Connection, run_id: str, seen: object) -> bool:
+        """Whether another run recorded since this one read ``seen`` (docs/runs.md#runs-side-by-side);
+        an earlier try of this run's own record is not another run (it kept what it found)."""
+        if seen is NOT_SEEN:
+            return False
+        last = _last_run(connection)
+        if last == seen:
+            return False
+        if last is not None and last.get("run_id") == run_id:  # this task's earlier try recorded
+            return self._get(connection, "fingerprint") == OVERLAPPED
+        return True
 
     @staticmethod
     def _replace(connection: Connection, run_id: str, batch: list[ProductRefs]) -> int:
@@ -390,6 +420,11 @@ class StateStore:
             return [dict(row._mapping) for row in connection.execute(query)]
 
 
+def _last_run(connection: Connection) -> dict[str, Any] | None:
+    value = StateStore._get(connection, "last_run")
+    return json.loads(value) if value else None
+
+
 def _storable(refs: Iterable[ProductRefs]) -> Iterator[ProductRefs]:
     """``refs`` without what the store cannot hold (:data:`_NOT_STORABLE`), each left out
     logged as a warning naming the product and the value."""
@@ -421,10 +456,17 @@ def _storable(refs: Iterable[ProductRefs]) -> Iterator[ProductRefs]:
 
 
 def record_staged_run(
-    store: StateStore, run_dir: StagingPath, run_id: str, *, fingerprint: str | None = None
+    store: StateStore,
+    run_dir: StagingPath,
+    run_id: str,
+    *,
+    fingerprint: str | None = None,
+    seen: Mapping[str, Any] | object | None = NOT_SEEN,
 ) -> int:
     """Remember a successful run from its staging files (``refs.jsonl`` of the transform, the
     extract's import mode and PAM checksums); returns how many products were recorded.
+
+    :param seen: :meth:`StateStore.last_run` as the run read it when it started.
 
     :raises StagingFileMissing: the run's extract or transform did not run.
     """
@@ -436,4 +478,5 @@ def record_staged_run(
         full=bool(mode.get("full", True)),
         checksums=checksums,
         fingerprint=fingerprint,
+        seen=seen,
     )

@@ -1,7 +1,9 @@
 """SFTP side of delivery: the core's ``RemoteFiles`` verbs over the SFTP provider's hook.
 
 ``SFTPHook`` is used unchanged: one managed connection per delivery, ``store_file`` with
-``confirm=True`` (paramiko re-checks the size after the upload). The hook has no rename verb,
+``confirm=True`` (paramiko re-checks the size after the upload). Folders are made through the
+paramiko client (the hook's ``create_directory`` fails when another run makes the folder between
+its look and its ``mkdir``). The hook has no rename verb,
 so the rename goes through the paramiko client the managed connection yields, with
 ``posix_rename``: plain SFTP ``rename`` refuses to replace an existing file, and a re-run must
 replace the file it delivered before.
@@ -15,6 +17,7 @@ connection with ``no_host_key_check`` is refused unless it also sets the extra
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import stat
 import tempfile
@@ -51,8 +54,26 @@ class SFTPRemoteFiles:
         self._where = where
 
     def makedirs(self, path: str) -> None:
+        """Create ``path`` and its missing parents. Another run delivering at once may create
+        any of them between our look and our ``mkdir``: a folder found made is no failure
+        (``SFTPHook.create_directory`` fails on it, "File exists")."""
         with self._naming("create folder", path):
-            self._hook.create_directory(path)
+            if self._is_dir(path):
+                return
+            parent = posixpath.dirname(path.rstrip("/"))
+            if parent and parent != path:
+                self.makedirs(parent)
+            try:
+                self._client.mkdir(path)
+            except OSError:
+                if not self._is_dir(path):  # a file there, or a refusal: the mkdir's error stands
+                    raise
+
+    def _is_dir(self, path: str) -> bool:
+        try:
+            return stat.S_ISDIR(self._client.stat(path).st_mode or 0)
+        except FileNotFoundError:
+            return False
 
     def upload(self, local: Any, remote: str) -> None:
         with self._naming("upload", remote), _local_file(local) as path:

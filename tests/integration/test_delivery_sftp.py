@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,6 +128,42 @@ def test_a_try_removes_an_earlier_tries_leftovers_first(server, conn_id: str, lo
     with open_remote_files(conn_id) as remote:
         deliver_files(remote, "sfcc", local, ["a.csv", "b.zip"], "/drop/six", "run1")
     assert _all_files(server.root, "/drop/six") == {"a.csv", "b.zip"}
+
+
+def test_two_runs_delivering_to_a_new_folder_at_once_both_land(server, conn_id: str, local: Path) -> None:
+    """A backfill and the scheduled run deliver at once to a drop folder that does not exist yet:
+    both see it missing and create it; the one that comes second finds it made, not a failure
+    (docs/delivery.md#atomic-upload)."""
+    (local / "c.csv").write_bytes(b"other run\r\n")
+    for attempt in range(5):
+        folder = f"/drop/together{attempt}/sfcc/catalog"
+        start = threading.Barrier(2)
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=_deliver_beside, args=(conn_id, local, name, folder, start, failures))
+            for name in ("a.csv", "c.csv")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert _landed(server.root, folder) == {
+            "a.csv": (local / "a.csv").read_bytes(),
+            "c.csv": (local / "c.csv").read_bytes(),
+        }
+
+
+def _deliver_beside(
+    conn_id: str, local: Path, name: str, folder: str, start: threading.Barrier, failures: list[BaseException]
+) -> None:
+    """One run's delivery of ``name``, started with the other's once both are connected."""
+    try:
+        with open_remote_files(conn_id) as remote:
+            start.wait()
+            deliver_files(remote, "sfcc", local, [name], folder, f"run-{name}")
+    except BaseException as exc:  # the test's assertion names it
+        failures.append(exc)
 
 
 def test_host_key_checking_cannot_be_turned_off_silently(server, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ cache and the state store beside ``runs/``.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -114,3 +115,70 @@ def test_the_retention_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("PIM_IMAGES_STAGING_RETENTION_DAYS", wrong)
         with pytest.raises(ValueError, match=f"at least 1, or off, got '{wrong}'"):
             retention_days()
+
+
+@pytest.mark.parametrize("kind", ["path", "object_storage_path"])
+def test_two_runs_removing_old_folders_at_once_both_go_on(tmp_path: Path, kind: str) -> None:
+    """Two runs starting together (a backfill beside the schedule) list the same old folders and
+    remove them side by side: a folder or file the other run removed first is gone, not an error,
+    and every old folder goes (docs/runs.md#retention)."""
+    base: Any = tmp_path if kind == "path" else ObjectStoragePath(f"file://{tmp_path}")
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    old = time.time() - 40 * 86400
+    for rnd in range(5):
+        for i in range(40):
+            for j in range(4):
+                path = tmp_path / "runs" / f"old-{rnd}-{i}" / "report" / f"stage{j}.json"
+                _write(path)
+                os.utime(path, (old, old))
+        for name in ("backfill", "scheduled"):
+            _write(base / "runs" / name / "report" / "validate_config.json")
+        start = threading.Barrier(2)
+        failures: list[BaseException] = []
+        threads = [
+            threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
+            for name in ("backfill", "scheduled")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert _names(tmp_path) == {"backfill", "scheduled"}
+
+
+def _retention_beside(
+    base: Any, cutoff: datetime, name: str, start: threading.Barrier, failures: list[BaseException]
+) -> None:
+    """One run's retention, started with the other's."""
+    start.wait()
+    try:
+        remove_old_runs(base, cutoff, keep={name})
+    except BaseException as exc:  # the test's assertion names it
+        failures.append(exc)
+
+
+def test_two_runs_removing_old_folders_from_a_bucket_at_once_both_go_on(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same side by side in a bucket (docs/runs.md#retention)."""
+    base = ObjectStoragePath(store.staging_url(CONN_ID, "side-by-side"))
+    for i in range(20):
+        _write(base / "runs" / f"old-{i}" / "report.json")
+    time.sleep(1.1)  # S3's LastModified has a resolution of one second
+    cutoff = datetime.now(UTC)
+    time.sleep(1.1)
+    for name in ("backfill", "scheduled"):
+        _write(base / "runs" / name / "report" / "validate_config.json")
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
+        for name in ("backfill", "scheduled")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert {k.split("/")[2] for k in store.keys("side-by-side/")} == {"backfill", "scheduled"}

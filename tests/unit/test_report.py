@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from pim_images.errors import CatalogError
 from pim_images.report import (
     MAX_REPORT_WARNINGS,
     REPORT,
+    REPORT_PAGE,
     StageSummary,
     Warnings,
     assemble_report,
@@ -139,3 +142,37 @@ def test_a_later_successful_try_replaces_the_failed_one(tmp_path: Path) -> None:
     report = assemble_report(tmp_path, STAGES, run=RUN)
     assert report["errors"] == []
     assert report["status"] == "success"
+
+
+def test_a_reader_beside_the_writer_sees_a_whole_report(tmp_path: Path) -> None:
+    """The runs page and the run notes read reports while another run writes its own (a run
+    beside another ends while the page lists the recent runs): a reader finds the old whole
+    report or the new one, never an empty or cut file (docs/runs.md#run-report)."""
+    run_dir = tmp_path / "runs" / "scheduled"
+    for stage in STAGES:
+        record_stage(run_dir, stage, Summary(products=3, warnings=[f"warning {i}" for i in range(2_000)]))
+    assemble_report(run_dir, STAGES, run=RUN)
+    done = threading.Event()
+    torn: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            for name in (REPORT, REPORT_PAGE):
+                data = (run_dir / name).read_bytes()
+                if name == REPORT:
+                    try:
+                        json.loads(data)
+                    except ValueError as exc:
+                        torn.append(f"{name}: {exc}")
+                elif not data.rstrip().endswith(b"</html>"):
+                    torn.append(f"{name}: {len(data)} bytes, cut")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(30):
+            assemble_report(run_dir, STAGES, run=RUN)
+    finally:
+        done.set()
+        reader.join()
+    assert torn == []

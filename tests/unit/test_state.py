@@ -125,3 +125,37 @@ def test_runs_opening_and_writing_a_new_store_at_once_take_turns(tmp_path: Path)
         assert [o for o in outcomes if o != "ok"] == []
         with sqlite3.connect(path) as db:
             assert db.execute("SELECT count(*) FROM pim_images_products").fetchone() == (4,)
+
+
+def test_overlapping_runs_make_the_next_run_full(tmp_path: Path) -> None:
+    """A backfill beside the schedule, or a manual run with a new image configuration beside it:
+    each run records once it delivered, but the drops may have got their files in the other
+    order, and a full run's index may be the older read of the catalog; no fingerprint then
+    describes what the targets hold, so the next run is full, whatever its configuration and
+    whichever run recorded first (docs/runs.md#runs-side-by-side)."""
+    for first, second in (("new", "old"), ("old", "new"), ("old", "old")):
+        store = StateStore(sqlite_url(str(tmp_path / f"{first}-{second}.sqlite")))
+        store.record_run("before", [], full=True, fingerprint="old")
+        seen = store.last_run()  # both started before either recorded
+        store.record_run("first", [], full=False, fingerprint=first, seen=seen)
+        assert store.last_fingerprint() == first  # nothing recorded since it started
+        store.record_run("second", [], full=False, fingerprint=second, seen=seen)
+        assert store.fingerprint_changed("old") and store.fingerprint_changed("new")
+        # a retry of the second's record (its first try committed, the task did not end) keeps it
+        store.record_run("second", [], full=False, fingerprint=second, seen=seen)
+        assert store.fingerprint_changed("old")
+        # the next run, full, records its own: the one after it is differential again
+        store.record_run("next", [], full=True, fingerprint="old", seen=store.last_run())
+        assert not store.fingerprint_changed("old")
+
+
+def test_runs_one_after_the_other_keep_their_fingerprint(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for run, fingerprint in (("first", "one"), ("retried", "one"), ("retried", "one"), ("manual", "two")):
+        store.record_run(run, [], full=True, fingerprint=fingerprint, seen=store.last_run())
+        assert store.last_fingerprint() == fingerprint
+    # a retry of a record whose first try committed: the run itself is what it finds
+    seen = store.last_run()
+    store.record_run("again", [], full=True, fingerprint="two", seen=seen)
+    store.record_run("again", [], full=True, fingerprint="two", seen=seen)
+    assert store.last_fingerprint() == "two"

@@ -14,6 +14,7 @@ Adding a target is one package exporting a :class:`Target` and one line in :data
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -71,14 +72,26 @@ class Target:
 
 _registry: dict[str, Target] = {}
 _loaded = False
+_loading = False
+#: held while the built-in targets load: a thread asking meanwhile waits for all of them, never
+#: sees a half-filled registry (two runs of the stages in one process)
+_load_lock = threading.RLock()
 
 
 def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN:
-            register(importlib.import_module(module).TARGET)
+    global _loaded, _loading
+    if _loaded:
+        return
+    with _load_lock:
+        if _loaded or _loading:  # loaded meanwhile, or a built-in module asking while it loads
+            return
+        _loading = True
+        try:
+            for module in BUILTIN:
+                _add(importlib.import_module(module).TARGET)
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def register(target: Target) -> Target:
@@ -87,9 +100,14 @@ def register(target: Target) -> Target:
     :raises ValueError: the name is not a lower-case identifier.
     """
     _load_builtin()
+    return _add(target)
+
+
+def _add(target: Target) -> Target:
     if not target.name.isidentifier() or not target.name.islower():
         raise ValueError(f"target name {target.name!r} must be a lower-case identifier")
-    _registry[target.name] = target
+    with _load_lock:
+        _registry[target.name] = target
     return target
 
 
