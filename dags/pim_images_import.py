@@ -372,7 +372,8 @@ def _check_configuration() -> dict[str, Any]:
     store = state_store()
     adopt_legacy_fingerprint(store, _staging_base())
     changed = store.fingerprint_changed(fingerprint)
-    if changed and store.last_fingerprint() == OVERLAPPED:
+    overlapped = changed and store.last_fingerprint() == OVERLAPPED
+    if overlapped:
         log.warning(
             "two runs overlapped since the last successful run (either's files may be the drops' "
             "last): this run is a full import"
@@ -384,7 +385,8 @@ def _check_configuration() -> dict[str, Any]:
     return {
         "config": config.to_dict(),
         "fingerprint": fingerprint,
-        "configuration_changed": changed,
+        "configuration_changed": changed and not overlapped,
+        "runs_overlapped": overlapped,
         # what record_success compares with: another run recording meanwhile overlapped this one
         # (docs/runs.md#runs-side-by-side)
         "state_seen": store.last_run(),
@@ -401,6 +403,9 @@ def _updated_interval(
         return {}
     if checked.get("configuration_changed"):
         log.warning("differential import made full: the image-related configuration changed")
+        return {}
+    if checked.get("runs_overlapped"):
+        log.warning("differential import made full: two runs overlapped since the last successful run")
         return {}
     if start is None or end is None:
         raise AirflowFailException("importMode 'differential' needs a run with a data interval")

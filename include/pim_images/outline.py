@@ -31,7 +31,8 @@ class DeliveredFile:
 class Outline:
     """The figures an ops engineer reads first.
 
-    :ivar mode: ``full``, ``differential``, or ``full (configuration changed)``.
+    :ivar mode: ``full``, ``differential``, ``full (configuration changed)`` or ``full (runs
+        overlapped)``.
     :ivar products: products and masters transformed (``None`` when the stage did not run).
     :ivar warnings: stage -> number of warnings, for the stages that had some.
     """
@@ -54,6 +55,8 @@ def outline(report: dict[str, Any]) -> Outline:
     mode = str(configuration.get("importMode") or "unknown")
     if mode == "differential" and report.get("configuration_changed"):
         mode = "full (configuration changed)"
+    elif mode == "differential" and report.get("runs_overlapped"):
+        mode = "full (runs overlapped)"
     transform = (stages.get("transform") or {}).get("summary") or {}
     files = []
     for stage, entry in stages.items():

@@ -140,6 +140,7 @@ def assemble_report(
         "status": _run_status(entries),
         "configuration": checked.get("config"),
         "configuration_changed": checked.get("configuration_changed"),
+        "runs_overlapped": checked.get("runs_overlapped"),
         "errors": [
             {"stage": stage, "message": message}
             for stage, e in entries.items()

@@ -29,7 +29,7 @@ from monitoring import dashboard_metrics, mapping, series
 from smtp_server import SmtpServer
 
 from pim_images.config import load_config
-from pim_images.store import StateStore, sqlite_url
+from pim_images.store import OVERLAPPED, StateStore, sqlite_url
 from pim_sandbox.environment import Sandbox, SandboxSettings, run_sandbox
 
 pytestmark = pytest.mark.e2e
@@ -377,6 +377,23 @@ def test_the_same_configuration_again_reads_the_runs_interval(
     fingerprint = second.report["stages"]["validate_config"]["summary"]["fingerprint"]
     store = StateStore(sqlite_url(str(staging / "state.sqlite")))
     assert store.last_fingerprint() == fingerprint
+
+
+def test_a_differential_run_after_overlapping_runs_is_full_and_says_why(
+    changed: tuple[Run, Run], dag_run, staging: Path
+) -> None:
+    """Two runs overlapped (docs/runs.md#runs-side-by-side): the store keeps no configuration's
+    fingerprint; the next differential run reads the whole catalog and names the overlap, not a
+    configuration change."""
+    StateStore(sqlite_url(str(staging / "state.sqlite"))).record_fingerprint(OVERLAPPED)
+    run = dag_run("2028-01-06", CHANGED, staging)
+    assert run.result.returncode == 0, run.output[-4000:]
+    assert run.report["runs_overlapped"] is True
+    assert run.report["configuration_changed"] is False
+    assert run.report["stages"]["extract"]["summary"]["differential"] is False
+    assert "two runs overlapped since the last successful run" in run.output
+    assert (run.note or "").startswith("**success**, full (runs overlapped)")
+    assert run.delivered  # the whole catalog again, although nothing changed in the interval
 
 
 # -- (c) a failing run: Akeneo refuses the credentials -----------------------------------------

@@ -68,6 +68,10 @@ def test_a_differential_run_after_a_configuration_change_is_called_full() -> Non
     assert outline(_report(configuration_changed=True)).mode == "full (configuration changed)"
 
 
+def test_a_differential_run_after_runs_overlapped_is_called_full() -> None:
+    assert outline(_report(runs_overlapped=True)).mode == "full (runs overlapped)"
+
+
 def test_a_failed_runs_note_lists_its_first_errors_on_one_line_each() -> None:
     errors = [{"stage": "validate", "message": f"rule {i}:\n  offender {i}"} for i in range(7)]
     note = run_note(_report(status="failed", errors=errors, stages={}))
