@@ -43,7 +43,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -2027,10 +2027,10 @@ def _token_endpoint(
     return token
 
 
-def _authenticator(tokens: TokenStore) -> Callable[[Request], None]:
+def _authenticator(tokens: TokenStore) -> Callable[[Request], Awaitable[None]]:
     """Return the dependency that guards every REST route with the Bearer token (authentication.md)."""
 
-    def authenticate(request: Request) -> None:
+    async def authenticate(request: Request) -> None:  # async: a sync one would run in a thread
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AkeneoError(401, "Authentication is required")
