@@ -269,6 +269,11 @@ class SandboxCatalog:
             else:
                 with multiprocessing.get_context("fork").Pool(processes) as pool:
                     results = pool.map(_describe_task, tasks, chunksize=1)
+                    # the workers end on their own: leaving the block terminates them with
+                    # SIGTERM, which `python -m pim_sandbox` handles (it sets its stop event),
+                    # so a worker waiting for a task outlived it and the join hung
+                    pool.close()
+                    pool.join()
         finally:
             _WARMING = None
         for described, plans, collections in results:
