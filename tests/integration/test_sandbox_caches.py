@@ -127,6 +127,17 @@ def test_a_warmed_catalogs_asset_index_walks_as_the_products_do(version: str) ->
         assert list(warmed.iter_asset_headers_from(position)) == walk[position:]
     with pytest.raises(KeyError):
         next(warmed.iter_asset_headers("no_such_family"))
+    for header in walk:
+        for family in (None, header.group):
+            assert warmed.asset_header(family, header.code) == header
+        assert warmed.asset(header.group, header.code) == cold.asset(header.group, header.code)
+    # no such asset, or one of another family
+    unknown = [(None, code) for code in ("sku_00001", "sku_00001_nothing", "sku_00099_front", "zzz")]
+    unknown += [(group, next(h.code for h in walk if h.group != group)) for group in groups]
+    for family, code in unknown:
+        for catalog in (cold, warmed):
+            with pytest.raises(KeyError):
+                catalog.asset_header(family, code)
 
     changed = walk[5]
     for catalog in (cold, warmed):

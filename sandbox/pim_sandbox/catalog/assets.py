@@ -300,6 +300,13 @@ class Assets(ABC):
             across the families of this catalog, and the PAM has no families).
         :raises KeyError: if there is no such asset.
         """
+        if self._index is not None:  # indexed: a bisection in the family's headers
+            for group in self._groups() if family is None else (family,):
+                headers = self._index.get(group, [])
+                at = bisect.bisect_left(headers, code, key=_code)
+                if at < len(headers) and headers[at].code == code:
+                    return headers[at]
+            raise KeyError(code)
         match = _ASSET_CODE_RE.match(code)
         if match is None:
             raise KeyError(code)
