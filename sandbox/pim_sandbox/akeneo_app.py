@@ -43,7 +43,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -740,7 +740,14 @@ class _SandboxApp(FastAPI):
 
 class _SandboxMiddleware:
     """Pure ASGI middleware: usage limits, latency, faults, then the app; records every request with
-    its status."""
+    its status.
+
+    The latency runs from the request's admission (after a hold), and the app works inside it: the
+    response is made at once and sent when the latency has passed (at once when making it took
+    longer). A latency is the PIM's own time and the network's, so the sandbox's time (its CPU in
+    one process, its calls queued behind each other) is not added on top of it: a call takes the
+    latency, as the API ceiling of a benchmark counts.
+    """
 
     def __init__(self, app: ASGIApp, *, faults: Faults, log: RequestLog, limits: Limits) -> None:
         self.app = app
@@ -755,9 +762,12 @@ class _SandboxMiddleware:
         method, path = scope["method"], scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         recorded = False
+        answer_at = 0.0  # time.monotonic() at which the response may start
 
         async def recording_send(message: Message) -> None:
             nonlocal recorded
+            if message["type"] in (_RAW_SENT, "http.response.start") and not recorded:
+                await _until(answer_at)
             if message["type"] == _RAW_SENT:  # a response written on the connection itself
                 self.log.append(RequestRecord(method, path, query, message["status"]))
                 recorded = True
@@ -777,18 +787,27 @@ class _SandboxMiddleware:
             gate = self.faults.take_hold(path)
             if gate is not None:
                 await gate.wait()
-            delay = self.faults.delay(path)
-            if delay > 0:
-                await asyncio.sleep(delay)
+            answer_at = time.monotonic() + self.faults.delay(path)
             rule = self.faults.take(method, path)
             if rule is not None:
                 await rule.response()(scope, receive, recording_send)
             else:
                 await self.app(scope, receive, recording_send)
+        except Exception:
+            if not recorded:  # the server answers 500, after the latency too
+                await _until(answer_at)
+            raise
         finally:
             self.limits.leave(connection)
             if not recorded:  # the app raised before answering: the server sends a 500
                 self.log.append(RequestRecord(method, path, query, 500))
+
+
+async def _until(moment: float) -> None:
+    """Wait until ``time.monotonic()`` reaches ``moment`` (at once if it has)."""
+    wait = moment - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 #: The answer of the PIM's protection to a call beyond its limits (good-practices.md, "Handling
@@ -2027,10 +2046,10 @@ def _token_endpoint(
     return token
 
 
-def _authenticator(tokens: TokenStore) -> Callable[[Request], None]:
+def _authenticator(tokens: TokenStore) -> Callable[[Request], Awaitable[None]]:
     """Return the dependency that guards every REST route with the Bearer token (authentication.md)."""
 
-    def authenticate(request: Request) -> None:
+    async def authenticate(request: Request) -> None:  # async: a sync one would run in a thread
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AkeneoError(401, "Authentication is required")

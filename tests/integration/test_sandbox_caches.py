@@ -105,3 +105,70 @@ def test_an_offset_page_of_assets_starts_where_the_whole_walk_is(version: str) -
 
     for position in range(len(walk) + 2):
         assert list(catalog.iter_asset_headers_from(position)) == walk[position:]
+
+
+@pytest.mark.parametrize("version", ["3.2", "7.0"])
+def test_a_warmed_catalogs_asset_index_walks_as_the_products_do(version: str) -> None:
+    """A warmed catalog keeps its asset headers indexed per family (pages start at a bisection):
+    every walk, from any cursor or offset, is the cold catalog's, and a changed asset shows."""
+    cold = generate_catalog(60, akeneo_version=version)
+    warmed = generate_catalog(60, akeneo_version=version)
+    warmed.warm(processes=1)
+    groups = [*warmed.asset_families] if version == "7.0" else ["packshots", "lifestyle", "user_guides"]
+    walk = list(cold.iter_asset_headers())
+    cursors = [None, "", "a", "sku_0001", "sku_00012_c", "sku_00060_z", "zzz", *(h.code for h in walk)]
+
+    for family in [None, *groups]:
+        for after in cursors:
+            assert list(warmed.iter_asset_headers(family, after=after)) == list(
+                cold.iter_asset_headers(family, after=after)
+            ), (family, after)
+    for position in range(len(walk) + 2):
+        assert list(warmed.iter_asset_headers_from(position)) == walk[position:]
+    with pytest.raises(KeyError):
+        next(warmed.iter_asset_headers("no_such_family"))
+    for header in walk:
+        for family in (None, header.group):
+            assert warmed.asset_header(family, header.code) == header
+        assert warmed.asset(header.group, header.code) == cold.asset(header.group, header.code)
+    # no such asset, or one of another family
+    unknown = [(None, code) for code in ("sku_00001", "sku_00001_nothing", "sku_00099_front", "zzz")]
+    unknown += [(group, next(h.code for h in walk if h.group != group)) for group in groups]
+    for family, code in unknown:
+        for catalog in (cold, warmed):
+            with pytest.raises(KeyError):
+                catalog.asset_header(family, code)
+
+    changed = walk[5]
+    for catalog in (cold, warmed):
+        catalog.changes.change_asset(changed.group, changed.code, datetime(2031, 1, 1, tzinfo=UTC), {})
+    updated = [h.updated for h in warmed.iter_asset_headers(changed.group) if h.code == changed.code]
+    assert updated == [datetime(2031, 1, 1, tzinfo=UTC)]
+    assert list(warmed.iter_asset_headers()) == list(cold.iter_asset_headers())
+
+
+def test_a_warmed_catalog_answers_asset_windows_the_same_bytes() -> None:
+    """The pipeline's asset lists of a 6.0+ PIM: each family in ``updated`` windows, page by page."""
+    cold, warmed = generate_catalog(300), generate_catalog(300)
+    warmed.warm(processes=1)
+    windows = [
+        [{"operator": "<", "value": "2026-04-01T00:00:00Z"}],
+        [{"operator": "BETWEEN", "value": ["2026-04-01T00:00:00Z", "2026-08-01T00:00:00+00:00"]}],
+        [{"operator": ">", "value": "2026-08-01T00:00:00Z"}],
+    ]
+
+    def lists(catalog: SandboxCatalog) -> list[list[bytes]]:
+        walked = []
+        with authorised_client(catalog) as client:
+            base = str(client.base_url).rstrip("/").encode()
+            for family in catalog.asset_families:
+                for window in windows:
+                    search = json.dumps({"updated": window})
+                    params = {"channel": "ecommerce", "locales": "en_US", "search": search}
+                    pages = _pages(client, f"{API}/asset-families/{family}/assets", params)
+                    walked.append([page.replace(base, b"BASE") for page in pages])
+        return walked
+
+    walked = lists(warmed)
+    assert walked == lists(cold)
+    assert max(len(pages) for pages in walked) > 1  # windows of several pages: cursors inside them

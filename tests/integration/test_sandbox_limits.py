@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,31 @@ def test_the_pipelines_client_stays_within_akeneos_limits(tmp_path: Path) -> Non
         summary = download_media(client, tmp_path, MediaCache(tmp_path / "cache"))
     assert summary.downloaded > 0
     assert client.statuses[429] == 0
+
+
+def test_a_response_is_made_when_admitted_and_sent_when_the_latency_has_passed() -> None:
+    """The latency is the PIM's time and the network's: the sandbox works inside it (a call takes
+    the latency, not the latency plus the sandbox's own CPU), so the body is the catalog as it was
+    when the call came, not as it is when the latency ends."""
+    catalog = generate_catalog(products=8, seed=3)
+    app = create_sandbox_app(catalog)
+    latency = app.state.faults.latency(2.0, r"/products-uuid/")
+    uuid = catalog.product(3)["uuid"]
+    changed = datetime(2031, 1, 1, tzinfo=UTC)
+    with (
+        serve_in_thread(app) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        headers = {"Authorization": f"Bearer {token(http)}"}
+        answer = pool.submit(http.get, f"/api/rest/v1/products-uuid/{uuid}", headers=headers)
+        while not latency.hits:  # admitted
+            time.sleep(0.01)
+        time.sleep(0.5)  # made long since (a few milliseconds), 1.5 s before it is sent
+        assert not answer.done()
+        catalog.changes.change_product(3, changed)
+        before = answer.result()
+        after = http.get(f"/api/rest/v1/products-uuid/{uuid}", headers=headers)
+    assert before.status_code == after.status_code == 200
+    assert not before.json()["updated"].startswith("2031")
+    assert after.json()["updated"].startswith("2031-01-01")

@@ -243,9 +243,11 @@ class SandboxCatalog:
         <pim_sandbox.catalog.media.MediaRenderer.describe>`), so that listing a resource the first
         time renders nothing: a media code is the SHA-1 of its bytes, and rendering the ~280 images
         of a page of 100 products costs ~30 ms of CPU. The products' media plans, asset
-        collections and headers are kept too. The bytes are not (downloads render them again,
-        through the bounded cache). 10,000 products take some 15 s on two cores and 60 MB of
-        memory (about 6 kB a product, assets included); 100,000 some 4 minutes.
+        collections and headers are kept too, and the asset headers indexed per family
+        (:meth:`Assets.index_headers <pim_sandbox.catalog.assets.Assets.index_headers>`). The
+        bytes are not (downloads render them again, through the bounded cache). 10,000 products
+        take some 15 s on two cores and 70 MB of memory (about 7 kB a product, assets included);
+        100,000 some 4 minutes.
 
         :param processes: worker processes rendering in parallel (forked: call it before starting
             threads or servers); ``None``: one per CPU; ``1``: in this process.
@@ -267,6 +269,11 @@ class SandboxCatalog:
             else:
                 with multiprocessing.get_context("fork").Pool(processes) as pool:
                     results = pool.map(_describe_task, tasks, chunksize=1)
+                    # the workers end on their own: leaving the block terminates them with
+                    # SIGTERM, which `python -m pim_sandbox` handles (it sets its stop event),
+                    # so a worker waiting for a task outlived it and the join hung
+                    pool.close()
+                    pool.join()
         finally:
             _WARMING = None
         for described, plans, collections in results:
@@ -275,6 +282,7 @@ class SandboxCatalog:
             self._assets.collections.update(collections)
             for index in plans:  # the headers the plans were made from, kept for the lists' scans
                 self._products.header(index)
+        self._assets.index_headers()  # asset pages start at a bisection, their headers made once
         return sum(len(described) for described, _, _ in results)
 
     def _specs(self, kind: str, start: int, stop: int) -> Iterator[Any]:

@@ -129,6 +129,10 @@ class Assets(ABC):
         #: product index -> its asset collections, kept once made (:meth:`product_asset_codes`)
         self.collections: dict[int, dict[str, list[str]]] = {}
         self._ends: list[int] | None = None
+        #: every asset header in code order per group (asset family or PAM kind), and all of them in
+        #: :meth:`iter_asset_headers` order (``None``); made by :meth:`index_headers` (a warmed
+        #: catalog), else the lists walk the products
+        self._index: dict[str | None, list[AssetHeader]] | None = None
         #: Asset Manager families by code, as ``GET /asset-families/{code}`` shows them (empty for the PAM)
         self.families: Mapping[str, dict[str, Any]] = MappingProxyType({})
 
@@ -214,6 +218,11 @@ class Assets(ABC):
             return
         if family is not None and family not in self._groups():
             raise KeyError(family)
+        if self._index is not None:
+            headers = self._index[family]
+            start = 0 if after is None else bisect.bisect_right(headers, after, key=_code)
+            yield from map(headers.__getitem__, range(start, len(headers)))
+            return
         start = 0 if after is None else self._first_asset_owner(after)
         for index in range(start, self._products.simple_products_count):
             stem = self._asset_stem(index)
@@ -230,8 +239,12 @@ class Assets(ABC):
         one at ``position`` (0: the first), without making the headers before it: a page of the PAM's
         ``page`` pagination costs the same at the end of the list as at its start.
 
-        The Asset Manager lists family after family: it is walked from the start.
+        The Asset Manager lists family after family: it is walked from the start (unless indexed).
         """
+        if self._index is not None:
+            headers = self._index[None]
+            yield from map(headers.__getitem__, range(max(position, 0), len(headers)))
+            return
         if self.system == "new":
             yield from islice(self.iter_asset_headers(), max(position, 0), None)
             return
@@ -255,6 +268,24 @@ class Assets(ABC):
             self._ends = ends
         return self._ends
 
+    def index_headers(self) -> None:
+        """Make every asset header once and keep them in code order per asset family (or PAM kind),
+        so that a ``search_after`` page starts at a bisection and scans headers already made,
+        instead of walking the products before it and drawing their plans and dates again: a page
+        of a family filtered on ``updated`` windows cost some 10 ms of CPU. The lists answer the
+        same (their order is the walk's). Some 0.3 s and 7 MB at 10,000 products, 3 s and 60 MB
+        at 100,000; used by :meth:`SandboxCatalog.warm <pim_sandbox.catalog.SandboxCatalog.warm>`."""
+        groups: dict[str | None, list[AssetHeader]] = {group: [] for group in self._groups()}
+        walk: list[AssetHeader] = []
+        for index in range(self._products.simple_products_count):
+            for header in sorted(self.owned_headers(index), key=_code):
+                groups[header.group].append(header)
+                walk.append(header)
+        if self.system == "new":  # family after family, as iter_asset_headers() lists them
+            walk = [header for family in self.families for header in groups[family]]
+        groups[None] = walk
+        self._index = groups
+
     def owned_headers(self, index: int) -> list[AssetHeader]:
         """Return the headers of the assets product ``index`` owns, every family (or PAM kind) alike."""
         if index >= self._products.simple_products_count:
@@ -269,6 +300,13 @@ class Assets(ABC):
             across the families of this catalog, and the PAM has no families).
         :raises KeyError: if there is no such asset.
         """
+        if self._index is not None:  # indexed: a bisection in the family's headers
+            for group in self._groups() if family is None else (family,):
+                headers = self._index.get(group, [])
+                at = bisect.bisect_left(headers, code, key=_code)
+                if at < len(headers) and headers[at].code == code:
+                    return headers[at]
+            raise KeyError(code)
         match = _ASSET_CODE_RE.match(code)
         if match is None:
             raise KeyError(code)
@@ -354,6 +392,10 @@ class Assets(ABC):
             created=updated - timedelta(seconds=dice.below(200 * 86_400)),
             updated=updated,
         )
+
+
+def _code(header: AssetHeader) -> str:
+    return header.code
 
 
 def _collection_roles(group: str, roles: tuple[str, ...], pin: str | None, dice: _Dice) -> list[str]:
