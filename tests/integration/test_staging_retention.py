@@ -133,18 +133,23 @@ def test_two_runs_removing_old_folders_at_once_both_go_on(tmp_path: Path, kind: 
                 os.utime(path, (old, old))
         for name in ("backfill", "scheduled"):
             _write(base / "runs" / name / "report" / "validate_config.json")
-        start = threading.Barrier(2)
-        failures: list[BaseException] = []
-        threads = [
-            threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
-            for name in ("backfill", "scheduled")
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert failures == []
+        assert _retentions_side_by_side(base, cutoff) == []
         assert _names(tmp_path) == {"backfill", "scheduled"}
+
+
+def _retentions_side_by_side(base: Any, cutoff: datetime) -> list[BaseException]:
+    """The retention of runs ``backfill`` and ``scheduled``, started at once; what they raised."""
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
+        for name in ("backfill", "scheduled")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
 
 
 def _retention_beside(
@@ -170,15 +175,5 @@ def test_two_runs_removing_old_folders_from_a_bucket_at_once_both_go_on(
     time.sleep(1.1)
     for name in ("backfill", "scheduled"):
         _write(base / "runs" / name / "report" / "validate_config.json")
-    start = threading.Barrier(2)
-    failures: list[BaseException] = []
-    threads = [
-        threading.Thread(target=_retention_beside, args=(base, cutoff, name, start, failures))
-        for name in ("backfill", "scheduled")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert _retentions_side_by_side(base, cutoff) == []
     assert {k.split("/")[2] for k in store.keys("side-by-side/")} == {"backfill", "scheduled"}
