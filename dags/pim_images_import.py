@@ -192,7 +192,8 @@ def _run_type(dag_run: Any) -> str:
 
 def _log_summary(stage: str, summary: Any) -> dict[str, Any]:
     """Log a stage's counts and the first of its warnings (what an ops engineer reads first),
-    and return the summary for XCom; the run report keeps every warning."""
+    and return the summary for XCom; the run report keeps the first 10,000 of each stage's
+    warnings and their total (``pim_images.report.MAX_REPORT_WARNINGS``)."""
     data = summary.to_dict() if hasattr(summary, "to_dict") else dict(summary)
     counts = {k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     log.info("%s: %s", stage, ", ".join(f"{k}={v}" for k, v in counts.items()))
