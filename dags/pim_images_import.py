@@ -372,8 +372,9 @@ def _check_configuration() -> dict[str, Any]:
     fingerprint = config.fingerprint()
     store = state_store()
     adopt_legacy_fingerprint(store, _staging_base())
-    changed = store.fingerprint_changed(fingerprint)
-    overlapped = changed and store.last_fingerprint() == OVERLAPPED
+    last = store.last_fingerprint()
+    changed = last is not None and last != fingerprint  # store.fingerprint_changed, one read
+    overlapped = last == OVERLAPPED
     if overlapped:
         log.warning(
             "two runs overlapped since the last successful run (either's files may be the drops' "

@@ -78,44 +78,28 @@ class ZipWriter:
     def _header(
         self, name: bytes, flags: int, method: int, crc: int, packed: int, size: int, zip64: bool
     ) -> bytes:
-        """A local file header (zipfile's ``ZipInfo.FileHeader``)."""
+        """A local file header (zipfile's ``ZipInfo.FileHeader``): with ``zip64`` the sizes are in
+        its extra field, the header's own set to 0xFFFFFFFF."""
         if zip64:
-            extra = _zip64_local.pack(1, 16, size, packed)
-            return (
-                _local.pack(
-                    b"PK\003\004",
-                    _ZIP64_VERSION,
-                    0,
-                    flags,
-                    method,
-                    self._dostime,
-                    self._dosdate,
-                    crc,
-                    0xFFFFFFFF,
-                    0xFFFFFFFF,
-                    len(name),
-                    len(extra),
-                )
-                + name
-                + extra
-            )
-        return (
-            _local.pack(
-                b"PK\003\004",
-                _DEFAULT_VERSION,
-                0,
-                flags,
-                method,
-                self._dostime,
-                self._dosdate,
-                crc,
-                packed,
-                size,
-                len(name),
-                0,
-            )
-            + name
+            extra, version = _zip64_local.pack(1, 16, size, packed), _ZIP64_VERSION
+            packed = size = 0xFFFFFFFF
+        else:
+            extra, version = b"", _DEFAULT_VERSION
+        header = _local.pack(
+            b"PK\003\004",
+            version,
+            0,
+            flags,
+            method,
+            self._dostime,
+            self._dosdate,
+            crc,
+            packed,
+            size,
+            len(name),
+            len(extra),
         )
+        return header + name + extra
 
     def _record(
         self, name: bytes, flags: int, method: int, crc: int, packed: int, size: int, offset: int, zip64: bool
