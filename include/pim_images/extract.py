@@ -167,16 +167,16 @@ def _extract(
 
     mode: dict[str, Any] = {"full": not differential}
     if not differential:
-        # the products' walks first (a family is one walk: the longest), then the assets' (a large
-        # asset family is cut in windows), then the models': all share the allowance, and each
-        # file is written once its lists are read
+        # the products' walks first (a family is one walk: the longest), then the models', then
+        # the assets' (a large asset family is cut in windows, so the last walks are short): all
+        # share the allowance, and each file is written as its lists are read
         listed = products({})
+        models = extract_models(client, config, run_dir, read, family_variants, lister, families)
         # a PIM that tells its version (6.0 and later, SaaS) takes updated ranges on assets
         windows = structure.pim_version is not None
         finish_assets = None
         if collections:
             finish_assets = start_assets(client, config, run_dir, lister, windows=windows)
-        models = extract_models(client, config, run_dir, read, family_variants, lister, families)
         count = records.PRODUCTS.write(run_dir, listed)
         assets = finish_assets() if finish_assets else None
         if assets and config.akeneoAssetSystem == "old":

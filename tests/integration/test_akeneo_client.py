@@ -80,6 +80,40 @@ def test_search_after_walks_the_whole_catalog_once(client: AkeneoClient, app) ->
     assert client.tokens.tokens_fetched == 1
 
 
+#: a products list of 10 a page: 5 pages of the 45 products
+PAGED = {"pagination_type": "search_after", "limit": 10}
+
+
+def _listed(app) -> int:
+    return len(app.state.requests.matching(r"/products-uuid$", method="GET"))
+
+
+def test_a_list_asks_for_its_next_page_while_the_caller_works_on_one(client: AkeneoClient, app) -> None:
+    pages = client.iter_pages("/api/rest/v1/products-uuid", PAGED)
+    next(pages)  # the caller now works on page 1
+    deadline = time.monotonic() + 5
+    while _listed(app) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # time enough to ask for page 3 too, were it read further ahead
+    assert _listed(app) == 2
+    assert len(list(pages)) == 4 and _listed(app) == 5
+
+
+def test_a_list_never_has_two_calls_in_flight(client: AkeneoClient, app) -> None:
+    app.state.faults.latency(0.05, r"/products-uuid$")
+    for _ in client.iter_pages("/api/rest/v1/products-uuid", PAGED):
+        time.sleep(0.1)  # a caller slower than the PIM
+    assert client.peak_in_flight == 1
+
+
+def test_a_list_left_early_stops_asking(client: AkeneoClient, app) -> None:
+    pages = client.iter_pages("/api/rest/v1/products-uuid", PAGED)
+    next(pages)
+    pages.close()
+    time.sleep(0.3)
+    assert _listed(app) <= 2  # page 1, and page 2 if it was already asked for
+
+
 def test_429_waits_for_retry_after_then_succeeds(client: AkeneoClient, app, waits: list[float]) -> None:
     app.state.faults.add(r"/attributes$", 429, times=2, retry_after=3)
     page = client.get_json("/api/rest/v1/attributes", {"limit": 5})
