@@ -250,7 +250,7 @@ def _family_assets(
             walk = functools.partial(_family_walk, client, config, index, family, family_structure, filters)
             walks.append(walk)
     # windows share their ends: an asset updated at a cut is listed twice, and kept once
-    return lister.submit(walks, unique=True)
+    return lister.submit(walks, item_type=Asset, unique=True)
 
 
 def _family_walk(
@@ -288,7 +288,8 @@ def _window_cuts(
     if parts <= 1:
         return {}  # one walk at a time: nothing to balance
     cuts = {}
-    for family, dates in lister.submit([functools.partial(sample, f) for f in families], merge=False)():
+    samples = [functools.partial(sample, f) for f in families]
+    for family, dates in lister.submit(samples, item_type=tuple[str, list[datetime]], merge=False)():
         if len(dates) >= parts:
             cuts[family] = sorted({dates[len(dates) * i // parts] for i in range(1, parts)})
     return cuts
@@ -417,7 +418,7 @@ def _pam_assets(
     (docs/akeneo.md#concurrent-listing)."""
     stride = max(1, client.concurrency)
     walks = [functools.partial(_pam_walk, client, config, first, stride) for first in range(1, stride + 1)]
-    return lister.submit(walks)
+    return lister.submit(walks, item_type=Asset)
 
 
 def _pam_walk(

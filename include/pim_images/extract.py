@@ -141,7 +141,7 @@ def _extract(
             functools.partial(_product_walk, client, config, endpoint, identifier, codes, {**filters, **part})
             for part in partitions
         ]
-        return _unique(lister.submit(walks)(), skipped)
+        return _unique(lister.submit(walks, item_type=Product | str)(), skipped)
 
     def chunked(searches: list[resources.Filters]) -> Iterator[Product]:
         """The products of each search (a page of identifiers or parents at most), one walk each,
@@ -150,7 +150,7 @@ def _extract(
             functools.partial(_product_walk, client, config, endpoint, identifier, read, search)
             for search in searches
         ]
-        return _unique(lister.submit(walks, merge=False)(), skipped)
+        return _unique(lister.submit(walks, item_type=Product | str, merge=False)(), skipped)
 
     def extracted(count: int, assets: int, asset_warnings: list[str], **more: Any) -> ExtractSummary:
         return ExtractSummary(

@@ -95,7 +95,8 @@ def extract_models(
 
     # a product model always has a family (its family variant's); no group when the PIM lists none
     searches = [resources.family_in(group) for group in family_groups(families, client.concurrency)]
-    models = lister.submit([functools.partial(walk, filters) for filters in searches or [None]])
+    walks = [functools.partial(walk, filters) for filters in searches or [None]]
+    models = lister.submit(walks, item_type=ProductModel)
     return records.MODELS.write(run_dir, models())
 
 

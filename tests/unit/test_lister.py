@@ -6,15 +6,17 @@ tests/integration/test_akeneo_client.py)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from pim_images.akeneo.client import SPOOL_BATCH, Lister
+from pim_images.akeneo.client import LISTING_SWITCH_INTERVAL, SPOOL_BATCH, Lister
+from pim_images.records import Product, Value
 
-#: items of a walk before it waits: well over one spool batch of pickled pairs
-MANY = SPOOL_BATCH // 8
+#: items of a walk before it waits: several spool batches
+MANY = SPOOL_BATCH * 4 + 7
 
 
 def _held_walk(
@@ -88,3 +90,24 @@ def test_a_walk_never_started_does_not_hold_its_reader_when_the_lister_is_left()
     reader.join(10)
     assert not reader.is_alive(), "the reader still waits for a walk that was cancelled"
     assert ended == [[]]  # the first walk stopped by the Lister's end, the second never run
+
+
+def test_the_switch_interval_is_short_while_a_lister_is_open_and_put_back_after() -> None:
+    before = sys.getswitchinterval()
+    with Lister(1):
+        with Lister(1):
+            assert sys.getswitchinterval() == min(before, LISTING_SWITCH_INTERVAL)
+        assert sys.getswitchinterval() == min(before, LISTING_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+
+
+def test_items_come_back_as_their_type_even_past_what_messagepack_holds() -> None:
+    big = [Value(data=2**70)]  # no PIM built on PHP sends it; a sandbox or proxy might
+
+    def product(n: int) -> Product:
+        return Product(uuid=f"u{n}", identifier=f"SKU-{n}", family=None, parent=None, values={"size": big})
+
+    products = [product(n) for n in range(600)]
+    with Lister(1) as lister:
+        listed = list(lister.submit([lambda: ((p.uuid, p) for p in products)], item_type=Product)())
+    assert listed == products and isinstance(listed[3], Product)

@@ -16,12 +16,13 @@ import contextlib
 import functools
 import hashlib
 import heapq
-import io
 import json
 import operator
 import os
 import pickle
 import queue
+import struct
+import sys
 import tempfile
 import threading
 import time
@@ -366,8 +367,10 @@ class AkeneoClient:
 #: What a list walk yields: ``(sort key, item)``; :meth:`Lister.submit` merges walks by the key.
 Keyed = tuple[Any, Any]
 _NONE = object()
-#: bytes of a walk's pickled items gathered before they are written and handed to its reader
-SPOOL_BATCH = 1 << 16
+#: a walk's items gathered before they are written and handed to its reader
+SPOOL_BATCH = 256
+#: a spooled item's header: pickled (else MessagePack), its length in bytes
+_ITEM = struct.Struct("<?I")
 
 
 class Lister:
@@ -389,6 +392,7 @@ class Lister:
         self._spools: list[_Spool] = []
 
     def __enter__(self) -> Lister:
+        _switch_often(True)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -396,15 +400,24 @@ class Lister:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for spool in self._spools:
             spool.close()
+        _switch_often(False)
 
     def submit(
-        self, walks: Sequence[Callable[[], Iterable[Keyed]]], *, merge: bool = True, unique: bool = False
+        self,
+        walks: Sequence[Callable[[], Iterable[Keyed]]],
+        *,
+        item_type: Any = Any,
+        merge: bool = True,
+        unique: bool = False,
     ) -> Callable[[], Iterator[Any]]:
         """Start ``walks`` (queued behind those submitted before); return a function that yields
         their items once they are read.
 
         :param walks: each a function returning the ``(key, item)`` pairs of one list, sorted
             by key when ``merge`` (the order the PIM serves them in, e.g. uuid or code).
+        :param item_type: the items' type, as msgspec decodes it (e.g. a record ``Struct``, or
+            ``Product | str``): items are spooled as MessagePack, so a ``Struct`` comes back a
+            ``Struct``; a key comes back as MessagePack keeps it (a tuple as a list).
         :param merge: ``True``: the items of every walk merged by key (the order one walk over
             the whole list would give, when each walk is a part of it in the same order);
             ``False``: each walk's items in turn, in the order of ``walks``.
@@ -414,7 +427,7 @@ class Lister:
             for the next item of every walk still running); raises what a walk raised, where
             that walk's items end.
         """
-        spools = [_Spool() for _ in walks]
+        spools = [_Spool(item_type) for _ in walks]
         self._spools += spools
         pairs = zip(spools, walks, strict=True)
         for spool, walk in pairs:
@@ -447,26 +460,60 @@ class Lister:
         spool.end()
 
 
+#: The interpreter's switch interval while lists are walked, seconds (CPython's default: 0.005).
+LISTING_SWITCH_INTERVAL = 0.0005
+_switching = {"listers": 0, "saved": 0.0}
+_switching_lock = threading.Lock()
+
+
+def _switch_often(entering: bool) -> None:
+    """While any :class:`Lister` is open, let a thread waiting for the GIL have it after 0.5 ms
+    of another's Python code, not 5 ms: a walk whose page has come in waits that long behind
+    the threads decoding and storing other pages before it asks for its next page. Measured at
+    10,000 products: 3.45 -> 3.53 calls in flight, 75 -> 77 % of the API ceiling. The interval
+    in force before the first Lister is put back when the last one closes."""
+    with _switching_lock:
+        if entering:
+            if not _switching["listers"]:
+                _switching["saved"] = sys.getswitchinterval()
+                sys.setswitchinterval(min(_switching["saved"], LISTING_SWITCH_INTERVAL))
+            _switching["listers"] += 1
+        else:
+            _switching["listers"] -= 1
+            if not _switching["listers"]:
+                sys.setswitchinterval(_switching["saved"])
+
+
 class _Spool:
-    """One walk's items, pickled one after another to an anonymous temporary file as the walk
+    """One walk's items, each as MessagePack, in batches written to an anonymous temporary file as the walk
     reads them, and read back while the walk still runs: a reader is handed the items written
     so far, batch by batch, and waits for the next batch or the walk's end (then raises the
     walk's error, if it failed). So a list's items are merged and stored while its walks go on,
     not all after them (docs/akeneo.md#concurrent-listing). One writer, one reader."""
 
-    def __init__(self) -> None:
+    def __init__(self, item_type: Any = Any) -> None:
         self._file = tempfile.TemporaryFile(prefix="pim-images-list-")
+        self._encode = msgspec.msgpack.Encoder().encode
+        self._decode = msgspec.msgpack.Decoder(tuple[Any, item_type]).decode
         self._pending = bytearray()
+        self._count = 0
         self._size = 0
-        #: (offset, length) of each batch written: whole pickles, so each decodes alone
+        #: (offset, length) of each batch written: whole items, each a header (its format and
+        #: length, :data:`_ITEM`) then its bytes
         self._batches: list[tuple[int, int]] = []
         self._ended = False
         self._error: BaseException | None = None
         self._changed = threading.Condition()
 
     def write(self, pair: Keyed) -> None:
-        self._pending += pickle.dumps(pair, protocol=pickle.HIGHEST_PROTOCOL)
-        if len(self._pending) >= SPOOL_BATCH:
+        try:
+            data, pickled = self._encode(pair), False
+        except (OverflowError, TypeError):  # an integer past 64 bits in a PIM's value
+            data, pickled = pickle.dumps(pair, protocol=pickle.HIGHEST_PROTOCOL), True
+        self._pending += _ITEM.pack(pickled, len(data))
+        self._pending += data
+        self._count += 1
+        if self._count >= SPOOL_BATCH:
             self._publish()
 
     def _publish(self) -> None:
@@ -477,6 +524,7 @@ class _Spool:
                 self._changed.notify_all()
             self._size += len(self._pending)
             self._pending = bytearray()
+            self._count = 0
 
     def end(self, error: BaseException | None = None) -> None:
         """The walk is over: its last items are readable, then ``error`` (if any) is raised to
@@ -499,9 +547,16 @@ class _Spool:
                     return
                 offset, length = self._batches[read]
             read += 1
-            batch = io.BytesIO(os.pread(self._file.fileno(), length, offset))
-            while batch.tell() < length:
-                yield pickle.load(batch)
+            batch = memoryview(os.pread(self._file.fileno(), length, offset))
+            at = 0
+            while at < length:
+                # one item decoded at a time, so each dies young (a whole batch decoded at once
+                # outlived the young generation's collections: 3 times the CPU)
+                pickled, size = _ITEM.unpack_from(batch, at)
+                at += _ITEM.size
+                item = batch[at : at + size]
+                at += size
+                yield pickle.loads(item) if pickled else self._decode(item)
 
     def close(self) -> None:
         self.end()  # a reader still waiting (its walk never started) stops
