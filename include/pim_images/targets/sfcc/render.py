@@ -90,6 +90,10 @@ class SfccOutput(StageSummary):
 #: Custom attribute ids the summary lists (it goes to XCom and the run report).
 SUMMARY_IDS = 100
 
+#: A binary of the archive: ``(delivered path, sha256, size, CRC-32)``, the size and CRC-32 as
+#: its media record gave them (``None`` from a record without them: read from the blob then).
+Binary = tuple[str, str, int | None, int | None]
+
 
 def image_groups(
     images: list[Image], config: PipelineConfig, view_types: list[str] | None = None
@@ -218,9 +222,9 @@ class _Scratch:
         self.db.close()
         self._binaries.close()
 
-    def add_binaries(self, pairs: list[tuple[str, str]]) -> None:
-        """``(delivered path, sha256)``: a path is content-addressed, so its first sha256 is its only one."""
-        self._binaries.add(pairs)
+    def add_binaries(self, binaries: list[Binary]) -> None:
+        """A path is content-addressed, so its first binary is its only one."""
+        self._binaries.add(binaries)
 
     def _flush(self) -> None:
         if self._definitions:
@@ -231,7 +235,7 @@ class _Scratch:
             )
             self._definitions.clear()
 
-    def binaries(self) -> Iterator[tuple[str, str]]:
+    def binaries(self) -> Iterator[Binary]:
         """Every binary once, sorted by delivered path (code point order)."""
         return self._binaries.sorted_unique()
 
@@ -339,7 +343,7 @@ _PATH = operator.itemgetter(0)
 
 
 class _SortedRuns:
-    """``(path, sha256)`` pairs, read back sorted by path, each path once (its first pair), with
+    """Binaries (``(path, sha256, size, crc32)``), read back sorted by path, each path once (its first), with
     memory flat: pairs are sorted in runs of ``batch``,
     each spilled to a temporary file in marshalled chunks of :data:`CHUNK` pairs, and the runs
     merged when read. An SQLite table with the path as key (inserts, then a sorted select) cost
@@ -350,14 +354,14 @@ class _SortedRuns:
 
     def __init__(self, batch: int) -> None:
         self._batch = batch
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[Binary] = []
         self._file: IO[bytes] | None = None
         self._runs: list[list[tuple[int, int]]] = []  # each run's chunks: (offset, length)
         self._end = 0
         #: distinct paths, once :meth:`sorted_unique` has been read to its end
         self.count: int | None = None
 
-    def add(self, pairs: list[tuple[str, str]]) -> None:
+    def add(self, pairs: list[Binary]) -> None:
         self._pending += pairs
         self.count = None
         if len(self._pending) >= self._batch:
@@ -377,19 +381,17 @@ class _SortedRuns:
         self._runs.append(chunks)
         self._pending = []
 
-    def _run(self, chunks: list[tuple[int, int]]) -> Iterator[tuple[str, str]]:
+    def _run(self, chunks: list[tuple[int, int]]) -> Iterator[Binary]:
         assert self._file is not None
         fd = self._file.fileno()
         for offset, length in chunks:
             yield from marshal.loads(os.pread(fd, length, offset))
 
-    def sorted_unique(self) -> Iterator[tuple[str, str]]:
+    def sorted_unique(self) -> Iterator[Binary]:
         if self._runs and self._pending:
             self._spill()
         if self._runs:
-            pairs: Iterable[tuple[str, str]] = heapq.merge(
-                *(self._run(chunks) for chunks in self._runs), key=_PATH
-            )
+            pairs: Iterable[Binary] = heapq.merge(*(self._run(chunks) for chunks in self._runs), key=_PATH)
         else:
             self._pending.sort(key=_PATH)  # stable: a path's first pair stays first
             pairs = self._pending
@@ -458,14 +460,16 @@ def _render(
             if skipped is not None:
                 warnings.append(skipped)
                 continue
-            binaries = [
-                (i.path, i.sha256)
+            binaries: list[Binary] = [
+                (i.path, i.sha256, i.size, i.crc32)
                 for i in record.images
                 if i.kind == "file" and i.format in FORMATS and i.sha256
             ]
             if per_asset:
                 every = [*record.collections, *(c for m in record.members for c in m.collections)]
-                binaries += [(a.values[0], a.file) for c in every for a in c.attributes if a.file]
+                binaries += [
+                    (a.values[0], a.file, a.size, a.crc32) for c in every for a in c.attributes if a.file
+                ]
             scratch.add_binaries(binaries)
             product_id = record.product_ref
             for image in record.images:
@@ -846,26 +850,28 @@ def write_site_archive(
     catalog_id: str,
     catalog_xml: StagingPath,
     metadata_xml: StagingPath,
-    binaries: Iterable[tuple[str, str]],
+    binaries: Iterable[Binary],
     cache: MediaCache,
 ) -> None:
     """The site-import zip (docs/sfcc.md#site-import-archive): ``<name>/meta/...``,
     ``<name>/catalogs/<id>/catalog.xml`` and each binary under ``<name>/catalogs/<id>/static/default/<path>``.
 
-    :param f: where the archive goes: a seekable file (each member's header is written again
-        once its CRC is known, as zipfile does on a seekable file).
-    :param binaries: ``(delivered path, sha256)`` of each binary, sorted by path, each once.
+    :param f: where the archive goes: a seekable file (each deflated member's header is
+        written again once its CRC is known, as zipfile does on a seekable file).
+    :param binaries: ``(delivered path, sha256, size, CRC-32)`` of each binary, sorted by path,
+        each once; size and CRC-32 as the media records say (``None``: read from the blob).
 
     Entries have fixed times and modes and come in a fixed order, so equal inputs give equal
     bytes; images are stored, not deflated (JPEG and PNG are compressed already). The archive
-    is the bytes zipfile writes for those members (:class:`~.archive.ZipWriter`); every member
-    is copied in chunks or read whole when small, and the central directory waits in a
-    temporary file, so memory stays flat whatever the number of binaries.
+    is the bytes zipfile writes for those members (:class:`~.archive.ZipWriter`). A binary
+    whose size and CRC-32 are known has its header written before its bytes: from a local
+    cache to a file, a large one is copied by the kernel (:meth:`~.archive.ZipWriter.add_copied`),
+    never read into Python; small ones are read whole and written together; others are copied
+    in chunks. The central directory waits in a temporary file, so memory stays flat whatever
+    the number of binaries.
     """
     catalog_dir = f"{name}/catalogs/{catalog_id}"
     blobs = cache.root / "blobs"
-    # a local cache's blobs are opened by their path string: pathlib's joins cost more than the copy
-    local = os.fspath(blobs) if isinstance(blobs, Path) else None
     archive = ZipWriter(f, _ZIP_TIME)
     for member, xml in (
         (f"{name}/meta/{METADATA_FILE}", metadata_xml),
@@ -874,43 +880,90 @@ def write_site_archive(
         with xml.open("rb") as src:
             archive.add_chunks(member, _chunks(src), _size(xml), DEFLATED)
     prefix = f"{catalog_dir}/static/default/"
-    for path, sha256 in binaries:
-        if local is not None:
-            _add_local(archive, prefix + path, f"{local}/{sha256[:2]}/{sha256}")
-        else:
-            blob = blobs / sha256[:2] / sha256
-            with blob.open("rb") as src:
-                # the size is asked of the store (a call on a bucket) only when the first
-                # chunk is not the whole blob
+    if isinstance(blobs, Path):
+        _add_local(archive, prefix, os.fspath(blobs), binaries, _has_fd(f))
+    else:
+        for path, sha256, size, crc in binaries:
+            with (blobs / sha256[:2] / sha256).open("rb") as src:
+                # the size is asked of the store (a call on a bucket) only when it is not known
+                # and the first chunk is not the whole blob
                 data = src.read(_CHUNK)
                 if len(data) < _CHUNK:
-                    archive.add_stored(prefix + path, data)
+                    archive.add_stored(prefix + path, data, crc if size == len(data) else None)
                 else:
                     chunks = itertools.chain([data], _chunks(src))
-                    archive.add_chunks(prefix + path, chunks, _size(blob), STORED)
+                    known = size if size is not None else _size(blobs / sha256[:2] / sha256)
+                    archive.add_chunks(prefix + path, chunks, known, STORED)
     archive.close()
 
 
-def _add_local(archive: ZipWriter, name: str, blob: str) -> None:
-    """Add the local file ``blob`` as the stored member ``name``: read whole by its file
-    descriptor when it is at most :data:`_WHOLE` bytes (no file object: opening one cost more
-    than reading a small image), else copied in chunks."""
-    fd = os.open(blob, os.O_RDONLY)
+def _has_fd(f: IO[bytes]) -> bool:
+    """Whether ``f`` is a file of the system's (the kernel can copy into it)."""
     try:
-        size = os.fstat(fd).st_size
-        if size <= _WHOLE:
-            data = os.read(fd, size)
-            while len(data) < size:  # a short read: rare on a local file, never assumed away
-                more = os.read(fd, size - len(data))
-                if not more:
-                    break
-                data += more
-            archive.add_stored(name, data)
-            return
+        f.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return False
+    return True
+
+
+def _add_local(archive: ZipWriter, prefix: str, blobs: str, binaries: Iterable[Binary], copy: bool) -> None:
+    """Add each binary of the local cache folder ``blobs`` as a stored member ``prefix + path``.
+
+    Blobs are opened relative to their ``<aa>`` folder (one path component to look up, not the
+    whole path: binaries come sorted, so a folder is opened once per run of its blobs), by file
+    descriptor (opening a file object cost more than reading a small image). A blob of a known
+    size up to :data:`_COPIED` bytes is read whole in one read (no ``fstat``), with its known
+    CRC-32; a larger one with a known CRC-32 is copied by the kernel when ``copy``; any other,
+    or one whose size is not the recorded one, is read whole when at most :data:`_WHOLE` bytes,
+    else copied in chunks, its CRC-32 computed.
+    """
+    folder, folder_fd = "", -1
+    open_, read, close, O_RDONLY = os.open, os.read, os.close, os.O_RDONLY
+    try:
+        for path, sha256, size, crc in binaries:
+            name = prefix + path
+            if sha256[:2] != folder:
+                if folder_fd >= 0:
+                    close(folder_fd)
+                    folder_fd = -1
+                folder = sha256[:2]
+                folder_fd = open_(f"{blobs}/{folder}", O_RDONLY | os.O_DIRECTORY)
+            fd = open_(sha256, O_RDONLY, dir_fd=folder_fd)
+            try:
+                if size is not None and crc is not None:
+                    if size <= _COPIED or not copy:
+                        if size <= _WHOLE:
+                            data = read(fd, size + 1)  # one byte more: a longer blob shows
+                            if len(data) == size:
+                                archive.add_stored(name, data, crc)
+                                continue
+                    elif os.fstat(fd).st_size == size:
+                        archive.add_copied(name, fd, size, crc)
+                        continue
+                _add_any(archive, name, fd)
+            finally:
+                close(fd)
     finally:
-        os.close(fd)
-    with open(blob, "rb", buffering=0) as src:
-        archive.add_chunks(name, _chunks(src), os.fstat(src.fileno()).st_size, STORED)
+        if folder_fd >= 0:
+            close(folder_fd)
+
+
+def _add_any(archive: ZipWriter, name: str, fd: int) -> None:
+    """Add the open file ``fd`` (from its start) as the stored member ``name``, its CRC-32
+    computed: read whole when at most :data:`_WHOLE` bytes, else copied in chunks."""
+    size = os.fstat(fd).st_size
+    if size <= _WHOLE:
+        data = os.pread(fd, size, 0)
+        while len(data) < size:  # a short read: rare on a local file, never assumed away
+            more = os.pread(fd, size - len(data), len(data))
+            if not more:
+                break
+            data += more
+        archive.add_stored(name, data)
+        return
+    os.lseek(fd, 0, os.SEEK_SET)
+    with open(fd, "rb", buffering=0, closefd=False) as src:
+        archive.add_chunks(name, _chunks(src), size, STORED)
 
 
 def _chunks(src: IO[bytes]) -> Iterator[bytes]:
@@ -928,3 +981,6 @@ _CHUNK = 1 << 20
 #: A stored member of a known size up to this is read whole (one read the size of the file: a
 #: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
 _WHOLE = 8 << 20
+#: A local blob of a known size and CRC-32 over this is copied by the kernel, not read: under
+#: it, one read and a batched write cost less than flushing the batch before its header.
+_COPIED = 16 << 10
