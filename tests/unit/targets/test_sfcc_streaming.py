@@ -17,7 +17,7 @@ from pim_images.errors import OutputError
 from pim_images.media import MediaCache
 from pim_images.records import CollectionValue, Image, ImageText, MediaRecord, ProductImages
 from pim_images.targets.sfcc import archive as zip_writer
-from pim_images.targets.sfcc import render, schema
+from pim_images.targets.sfcc import render, rules, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
 
@@ -273,3 +273,28 @@ def test_the_summary_names_the_first_ids_and_warnings_and_counts_them_all(
     assert result.to_dict()["warnings_total"] == 3
     metadata = (run_dir / "sfcc" / METADATA_FILE).read_bytes()
     assert metadata.count(b"<attribute-definition ") == 3
+
+
+def test_groups_gathered_per_locale_are_those_gathered_per_view_type() -> None:
+    """Without view type mappings every image goes to each view type, and the groups gathered
+    once per variation and locale are the ones the general way gathers per view type."""
+    config = load_config(CONFIG, {"akeneoLocales": ["en_US", "fr_FR"]})
+    assert not (config.link_view_types_mapping or config.file_view_types_mapping)
+    texts = {"alt": [ImageText("front", "en_US")]}
+    images = [
+        Image("a", None, "JPEG", "images/1.jpg"),
+        Image("a", "fr_FR", "PNG", "images/2.png", texts=texts),
+        Image("a", None, "JPEG", "images/1.jpg"),  # twice: once in each group
+        Image("b", None, "PDF", "files/3.pdf"),  # not shown
+        Image("a", "de_DE", "JPEG", "images/4.jpg"),  # a locale not exported
+        Image("a", None, "JPEG", "images/5.jpg", variation=[("color", "red")]),
+        Image("a", "en_US", "GIF", "images/6.gif", variation=[("color", "red")], texts=texts),
+        Image("a", None, "WEBP", "images/7.webp", variation=[("color", "blue"), ("size", "s")]),
+        Image("a", "en_US", "JPEG", "images/2.png", variation=[("color", "blue"), ("size", "s")]),
+    ]
+    declared = rules.declared_view_types(config)
+    groups = render.image_groups(images, config)
+    assert groups == render._mapped_image_groups(images, config, declared)
+    assert [g.view_type for g in groups[:3]] == ["large", "large_fr-FR", "medium"]
+    assert groups[0].paths == ["images/1.jpg"]
+    assert groups[1].texts == {"images/2.png": texts}
