@@ -756,27 +756,39 @@ def _product_xml(product: Product) -> str:
         parts += (_custom_attributes_xml(product.custom), "</product>")
         return "".join(parts)
     parts.append('<images merge-mode="replace">')
+    # groups that share their paths and texts (every view type's of a locale: image_groups)
+    # share their images' text, written once
+    written: dict[tuple[int, int], str] = {}
     for group in product.groups:
         parts += ('\n      <image-group view-type="', _a(group.view_type), '">')
         for axis, value in group.variation:
             parts += ('<variation attribute-id="', _a(axis), '" value="', _a(value), '"></variation>')
-        if not group.texts and not _TO_ESCAPE.search("".join(group.paths)):
-            # the group's paths in one go: one look for characters to escape, one join
-            parts += ('<image path="', _IMAGE_BETWEEN.join(group.paths), '"></image></image-group>')
-            continue
-        for path in group.paths:
-            texts = group.texts.get(path)
-            if texts:
-                parts.append(_image_xml(path, texts))
-            else:
-                parts += ('<image path="', _a(path), '"></image>')
-        parts.append("</image-group>")
+        key = (id(group.paths), id(group.texts))
+        images = written.get(key)
+        if images is None:
+            images = written[key] = _images_xml(group.paths, group.texts)
+        parts += (images, "</image-group>")
     if product.groups:
         parts.append("\n    ")
     parts.append("</images>")
     if product.custom:
         parts.append(_custom_attributes_xml(product.custom))
     parts.append("</product>")
+    return "".join(parts)
+
+
+def _images_xml(paths: list[str], texts: dict[str, dict[str, list[ImageText]]]) -> str:
+    """A group's ``image`` elements."""
+    if not texts and not _TO_ESCAPE.search("".join(paths)):
+        # the group's paths in one go: one look for characters to escape, one join
+        return f'<image path="{_IMAGE_BETWEEN.join(paths)}"></image>'
+    parts: list[str] = []
+    for path in paths:
+        path_texts = texts.get(path)
+        if path_texts:
+            parts.append(_image_xml(path, path_texts))
+        else:
+            parts += ('<image path="', _a(path), '"></image>')
     return "".join(parts)
 
 
