@@ -26,14 +26,15 @@ CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
 
 def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
-    """The archive as ``zipfile.writestr`` writes it, every member whole in memory."""
+    """The archive as ``zipfile.writestr`` writes it, every member whole in memory (at the
+    renderer's deflate level)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data, compression in members:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = compression
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+            archive.writestr(info, data, compresslevel=render.DEFLATE_LEVEL)
     return buffer.getvalue()
 
 

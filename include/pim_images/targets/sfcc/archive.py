@@ -1,7 +1,7 @@
 """A zip writer for the site-import archive (docs/sfcc.md#site-import-archive): the bytes
 Python 3.11's ``zipfile`` writes for the same members (``ZipInfo`` with a fixed time, mode
-``0o644``, stored or deflated, written to a seekable file), with memory flat and a fraction of
-its cost per member.
+``0o644``, stored or deflated, written to a seekable file; ``compresslevel`` as given), with
+memory flat and a fraction of its cost per member.
 
 Written from the zip format (PKWARE's APPNOTE, the records zipfile's module constants name),
 not from zipfile's internals: zipfile keeps a ``ZipInfo`` per member in a list until it closes
@@ -53,14 +53,20 @@ class ZipWriter:
     """Members written one after another to ``f`` (seekable, positioned where the archive
     starts), then the central directory and end records by :meth:`close`.
 
-    Every member has the time and mode given here; a member is stored or deflated (zlib's
-    default level, raw deflate: zipfile's compressor).
+    Every member has the time and mode given here; a member is stored or deflated (raw
+    deflate at zlib's ``level``, its default unless told: zipfile's compressor with that
+    ``compresslevel``).
     """
 
     def __init__(
-        self, f: IO[bytes], date_time: tuple[int, int, int, int, int, int], mode: int = 0o644
+        self,
+        f: IO[bytes],
+        date_time: tuple[int, int, int, int, int, int],
+        mode: int = 0o644,
+        level: int = zlib.Z_DEFAULT_COMPRESSION,
     ) -> None:
         self._f = f
+        self._level = level
         self._start = f.tell()
         self._offset = self._start
         dt = date_time
@@ -265,9 +271,7 @@ class ZipWriter:
         f = self._f
         f.seek(offset)
         f.write(self._header(encoded, flags, method, 0, 0, size, zip64))
-        compressor = (
-            zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15) if method == DEFLATED else None
-        )
+        compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15) if method == DEFLATED else None
         crc = written = packed = 0
         for chunk in chunks:
             crc = zlib.crc32(chunk, crc)
