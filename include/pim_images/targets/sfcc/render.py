@@ -101,7 +101,10 @@ Binary = tuple[str, str, int | None, int | None]
 
 
 def image_groups(
-    images: list[Image], config: PipelineConfig, view_types: list[str] | None = None
+    images: list[Image],
+    config: PipelineConfig,
+    view_types: list[str] | None = None,
+    order: list[tuple[str | None, str]] | None = None,
 ) -> list[Group]:
     """A product's image groups: per variation (the master's own first, then sub-models and
     variants in image order), per view type, non-localized first, then per locale.
@@ -112,10 +115,12 @@ def image_groups(
 
     :param view_types: :func:`~.rules.declared_view_types` of ``config``, when the caller has
         them already (the renderer computes them once per run).
+    :param order: :func:`unmapped_group_order` of ``config``, when the caller has it already
+        (``None`` when ``config`` maps view types, or to have it computed).
     """
     declared = declared_view_types(config) if view_types is None else view_types
     if not (config.link_view_types_mapping or config.file_view_types_mapping):
-        return _unmapped_image_groups(images, config, declared)
+        return _unmapped_image_groups(images, config, order or unmapped_group_order(config, declared))
     return _mapped_image_groups(images, config, declared)
 
 
@@ -156,7 +161,9 @@ def _mapped_image_groups(images: list[Image], config: PipelineConfig, declared: 
 _NO_TEXTS: dict[str, dict[str, list[ImageText]]] = {}
 
 
-def _unmapped_image_groups(images: list[Image], config: PipelineConfig, declared: list[str]) -> list[Group]:
+def _unmapped_image_groups(
+    images: list[Image], config: PipelineConfig, order: list[tuple[str | None, str]]
+) -> list[Group]:
     """:func:`image_groups` when no view type mapping is configured: every image then goes to
     each of ``akeneoImageViewTypes`` (:func:`~.rules.view_types_of`), so a variation's groups
     of one locale hold the same paths in every view type. The paths are gathered per variation
@@ -181,9 +188,8 @@ def _unmapped_image_groups(images: list[Image], config: PipelineConfig, declared
         else:
             paths.append(path)
     groups: list[Group] = []
-    order = _group_order(tuple(declared), tuple(config.akeneoLocales), tuple(config.image_view_types))
     for variation, per_variation in buckets.items():
-        written = tuple((attribute_id(axis, config), value) for axis, value in variation)
+        written = tuple((attribute_id(axis, config), value) for axis, value in variation) if variation else ()
         shown: dict[str | None, tuple[list[str], dict[str, dict[str, list[ImageText]]]]] = {}
         for locale, name in order:
             paths = per_variation.get(locale)
@@ -198,15 +204,16 @@ def _unmapped_image_groups(images: list[Image], config: PipelineConfig, declared
     return groups
 
 
-@functools.lru_cache(maxsize=8)
-def _group_order(
-    declared: tuple[str, ...], locales: tuple[str, ...], view_types: tuple[str, ...]
-) -> list[tuple[str | None, str]]:
+def unmapped_group_order(config: PipelineConfig, declared: list[str]) -> list[tuple[str | None, str]]:
     """``(locale, group view type)`` of a variation's groups in their order (:func:`_group_rank`)
-    when every image goes to ``view_types``."""
-    rank = _group_rank(declared, locales)
+    when no view type is mapped: every image then goes to ``akeneoImageViewTypes``.
+
+    :param declared: :func:`~.rules.declared_view_types` of ``config``.
+    """
+    locales = tuple(config.akeneoLocales)
+    rank = _group_rank(tuple(declared), locales)
     pairs = sorted(
-        ((view_type, locale) for view_type in set(view_types) for locale in (None, *locales)),
+        ((view_type, locale) for view_type in set(config.image_view_types) for locale in (None, *locales)),
         key=lambda pair: rank.get(pair, len(rank)),
     )
     return [
@@ -519,6 +526,8 @@ def _render(
 ) -> SfccOutput:
     gatherer = _Gatherer(config, scratch)
     declared = declared_view_types(config)
+    mapped = config.link_view_types_mapping or config.file_view_types_mapping
+    order = None if mapped else unmapped_group_order(config, declared)
     per_asset = config.sfccCustomAttributeNaming == "per_asset"
     unmapped = unmapped_file_view_types(config)
     warnings = Warnings()
@@ -550,7 +559,7 @@ def _render(
                         f"product {product_id!r} {image_origin(image)}: "
                         f"{image.url or image.format} is not an image file SFCC shows; skipped"
                     )
-            groups = image_groups(record.images, config, declared)
+            groups = image_groups(record.images, config, declared, order)
             counts["products"] += 1
             counts["groups"] += len(groups)
             # without members, the product's own collections are every collection
