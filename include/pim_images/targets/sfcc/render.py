@@ -684,9 +684,26 @@ def write_catalog_xml(
 
 def _write_products(f: IO[bytes], products: Iterable[Product]) -> None:
     """Each product's elements as text (attribute values escaped as lxml does): lxml's
-    incremental writer costs several microseconds an element, a third of the render."""
+    incremental writer costs several microseconds an element, a third of the render.
+
+    Written :data:`_PRODUCTS_BATCH` characters at a time: a write a product (some 2 KB) took
+    0.44 s of a 100,000-product render (cProfile)."""
+    pending: list[str] = []
+    size = 0
     for product in products:
-        f.write(_product_xml(product).encode())
+        xml = _product_xml(product)
+        pending.append(xml)
+        size += len(xml)
+        if size >= _PRODUCTS_BATCH:
+            f.write("".join(pending).encode())
+            pending.clear()
+            size = 0
+    if pending:
+        f.write("".join(pending).encode())
+
+
+#: Characters of product elements gathered before one write.
+_PRODUCTS_BATCH = 1 << 18
 
 
 def _write_catalog(
