@@ -1021,14 +1021,18 @@ def _add_local(archive: ZipWriter, prefix: str, blobs: str, binaries: Iterable[B
 
     Blobs are opened relative to their ``<aa>`` folder (one path component to look up, not the
     whole path: binaries come sorted, so a folder is opened once per run of its blobs), by file
-    descriptor (opening a file object cost more than reading a small image). A blob of a known
+    descriptor (opening a file object cost more than reading a small image), with
+    ``O_NOATIME`` where the system has it and the blobs are the process's own: a blob's first
+    read would otherwise write its inode's access time (the ``relatime`` default updates an
+    access time older than the last change), 0.7 CPU s for 450,000 freshly downloaded blobs. A blob of a known
     size up to :data:`_COPIED` bytes is read whole in one read (no ``fstat``), with its known
     CRC-32; a larger one with a known CRC-32 is copied by the kernel when ``copy``; any other,
     or one whose size is not the recorded one, is read whole when at most :data:`_WHOLE` bytes,
     else copied in chunks, its CRC-32 computed.
     """
     folder, folder_fd = "", -1
-    open_, read, close, O_RDONLY = os.open, os.read, os.close, os.O_RDONLY
+    open_, read, close = os.open, os.read, os.close
+    flags = os.O_RDONLY | _NOATIME
     try:
         for path, sha256, size, crc in binaries:
             name = prefix + path
@@ -1037,8 +1041,15 @@ def _add_local(archive: ZipWriter, prefix: str, blobs: str, binaries: Iterable[B
                     close(folder_fd)
                     folder_fd = -1
                 folder = sha256[:2]
-                folder_fd = open_(f"{blobs}/{folder}", O_RDONLY | os.O_DIRECTORY)
-            fd = open_(sha256, O_RDONLY, dir_fd=folder_fd)
+                folder_fd = open_(f"{blobs}/{folder}", os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fd = open_(sha256, flags, dir_fd=folder_fd)
+            except PermissionError:
+                if not flags & _NOATIME:
+                    raise
+                # O_NOATIME is for the file's owner: another user's cache is read without it
+                flags &= ~_NOATIME
+                fd = open_(sha256, flags, dir_fd=folder_fd)
             try:
                 if size is not None and crc is not None:
                     if size <= _COPIED or not copy:
@@ -1091,6 +1102,8 @@ _CHUNK = 1 << 20
 #: A stored member of a known size up to this is read whole (one read the size of the file: a
 #: fixed 1 MiB read buffer, allocated for every image, cost more than the rest of the copy).
 _WHOLE = 8 << 20
+#: ``os.O_NOATIME`` (Linux), 0 where the system has none.
+_NOATIME = getattr(os, "O_NOATIME", 0)
 #: A local blob of a known size and CRC-32 over this is copied by the kernel, not read: under
 #: it, one read and a batched write cost less than flushing the batch before its header.
 _COPIED = 16 << 10
