@@ -7,7 +7,7 @@ at a time (the declaration and header by lxml's incremental writer, each product
 lxml's escaping, the same bytes at a fraction of the cost), the metadata XML in slices, and
 the archive member by member; what grows with the catalog (its binaries, the attribute
 definitions) is gathered on disk. Memory stays flat whatever the catalog's size
-(docs/architecture.md#streaming-and-memory): 79 MiB peak at 10,000 products, 85 MiB at 100,000.
+(docs/architecture.md#streaming-and-memory): 80 MiB peak at 10,000 products, 85 MiB at 100,000.
 
 Outputs are deterministic (same input, same bytes, same names), so retries and backfills
 deliver identical files.
