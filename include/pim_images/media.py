@@ -31,6 +31,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -134,7 +135,19 @@ class MediaCache:
             with self.blob(record.sha256).open("rb") as f:
                 fmt, error, broken = identify_image(f.read(), key)
             record = msgspec.structs.replace(record, format=fmt, error=error, broken=broken)
+        if record.sha256 and record.crc32 is None:
+            # an entry of an older release, without the CRC-32 the archive takes from it: read
+            # from the blob once and remembered (docs/akeneo.md#media-cache)
+            record = self._remember(msgspec.structs.replace(record, crc32=self._blob_crc32(record.sha256)))
         return record
+
+    def _blob_crc32(self, sha256: str) -> int:
+        """The CRC-32 of the blob ``sha256``'s bytes, read a chunk at a time."""
+        crc = 0
+        with self.blob(sha256).open("rb") as f:
+            while chunk := f.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+        return crc
 
     def store(self, key: str, content: bytes) -> MediaRecord:
         """Keep ``content`` (bytes in memory: tests, small files) under its hash, identified, and
@@ -144,7 +157,15 @@ class MediaCache:
         if not self._has_blob(sha256, len(content)):
             self._write_whole(self.blob(sha256), lambda out: out.write(content))
         return self._remember(
-            MediaRecord(key=key, sha256=sha256, size=len(content), format=fmt, error=error, broken=broken)
+            MediaRecord(
+                key=key,
+                sha256=sha256,
+                size=len(content),
+                format=fmt,
+                error=error,
+                broken=broken,
+                crc32=zlib.crc32(content),
+            )
         )
 
     def store_download(self, key: str, local: str, download: Download, identified: Identified) -> MediaRecord:
@@ -160,7 +181,13 @@ class MediaCache:
         fmt, error, broken = identified
         return self._remember(
             MediaRecord(
-                key=key, sha256=download.sha256, size=download.size, format=fmt, error=error, broken=broken
+                key=key,
+                sha256=download.sha256,
+                size=download.size,
+                format=fmt,
+                error=error,
+                broken=broken,
+                crc32=download.crc32,
             )
         )
 

@@ -240,6 +240,11 @@ class MediaRecord(Record):
     the products using it are left out (docs/bad-input.md#broken-images), where a file that is
     simply no image (a PDF) is only skipped. Keys are download paths, so product media files,
     Asset Manager media files and PAM files share one cache without clashing.
+
+    ``crc32`` is the bytes' CRC-32 (zlib's, the zip format's), taken where the bytes are in
+    hand (the download): the site-import archive writes a member's header from it and its size
+    without reading the blob first. ``None`` in a cache entry written by an older release: the
+    media stage computes it then (:meth:`~pim_images.media.MediaCache.lookup`).
     """
 
     key: str
@@ -248,6 +253,7 @@ class MediaRecord(Record):
     format: str | None
     error: str | None = None
     broken: bool = False
+    crc32: int | None = None
 
     @property
     def extension(self) -> str | None:
@@ -282,6 +288,9 @@ class Image(Record):
     :ivar variation: ``(axis attribute, value)`` of the level it belongs to, in family-variant
         order; empty for a simple product's or a root model's own images.
     :ivar variants: identifiers of the variant products it applies to; empty for the whole product.
+    :ivar size: for a file, its bytes (its media record's).
+    :ivar crc32: for a file, its bytes' CRC-32 (its media record's; ``None`` when that has none:
+        the archive then reads it from the bytes).
     """
 
     attribute: str
@@ -297,6 +306,8 @@ class Image(Record):
     texts: dict[str, list[ImageText]] = {}
     variation: list[tuple[str, str]] = []
     variants: list[str] = []
+    size: int | None = None
+    crc32: int | None = None
 
 
 class CollectionLink(Record):
@@ -318,6 +329,7 @@ class CollectionAttribute(Record):
     :ivar values: the value as text, several for a ``multiple_options`` value.
     :ivar file: for a delivered binary (the main media file of a non-image asset), its sha256;
         ``values`` then holds its content-addressed path.
+    :ivar size: for a delivered binary, its bytes; ``crc32`` their CRC-32 (as :class:`Image`'s).
     """
 
     asset: str
@@ -326,6 +338,8 @@ class CollectionAttribute(Record):
     locale: str | None
     values: list[str]
     file: str | None = None
+    size: int | None = None
+    crc32: int | None = None
 
 
 class CollectionValue(Record):

@@ -220,6 +220,8 @@ class ProductTransformer:
             path=content_path(record.sha256, record.extension),
             sha256=record.sha256,
             asset=asset,
+            size=record.size,
+            crc32=record.crc32,
         )
 
     def _under_location(self, url: str, where: str) -> bool:
@@ -288,7 +290,16 @@ class ProductTransformer:
                         continue
                     path = file_path(record.sha256, str(value.data))
                     found.append(
-                        CollectionAttribute(asset.code, attribute, kind, value.locale, [path], record.sha256)
+                        CollectionAttribute(
+                            asset.code,
+                            attribute,
+                            kind,
+                            value.locale,
+                            [path],
+                            record.sha256,
+                            size=record.size,
+                            crc32=record.crc32,
+                        )
                     )
                     continue
                 if kind == "media_link":

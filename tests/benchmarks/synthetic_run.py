@@ -1,6 +1,7 @@
 """A large staging run without the downloads: a real run's records copied N times, renamed.
 
     .venv/bin/python tests/benchmarks/synthetic_run.py make --template DIR --copies 50 --out DIR
+        [--template-cache DIR --cache DIR]
     .venv/bin/python tests/benchmarks/synthetic_run.py measure transform --run-dir DIR
     .venv/bin/python tests/benchmarks/synthetic_run.py measure download_media --run-dir DIR
 
@@ -11,6 +12,13 @@ through :mod:`pim_images.records` writers, so 50 copies of a 2,000-product run s
 products of the sandbox's shape: every ``SKU-00001``, ``MODEL-00001``, ``sku_00001`` (products,
 models, asset codes, media file names) gets ``c<copy>`` appended, so each copy has its own items
 and media keys, shared within a copy as in the template.
+
+With ``--template-cache`` (the template's media cache) and ``--cache``, each copy's media get
+binaries of their own too: a copy's blob is the template's bytes with ``c<copy>`` appended
+(image readers ignore bytes after an image's end), written under its own sha256 in ``--cache``
+with its media record saying so (size, sha256, CRC-32). So a render of the copies puts as many
+distinct files in its archive as a real run of that size, each a file of its own to open: hard
+links or shared blobs would leave most of that cost out.
 
 ``measure`` runs one stage in this process and prints its CPU seconds, items per CPU second and
 peak RSS (``VmHWM``). The media stage is measured without Akeneo: its cache answers every key
@@ -27,6 +35,7 @@ import re
 import resource
 import shutil
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,11 +53,11 @@ OVERRIDES = {"akeneoImageType": "both", "akeneoImageImportType": "both"}
 _CODE = re.compile(rb"((?:sku|model)[_-]\d+)", re.IGNORECASE)
 
 
-def _copies(file: records.JsonLines, template: Path, copies: int) -> Iterator[Any]:
+def _copies(file: records.JsonLines, template: Path, copies: int, first: int = 0) -> Iterator[Any]:
     if not file.exists(template):
         return
     decode = msgspec_decoder(file)
-    for copy in range(copies):
+    for copy in range(first, first + copies):
         suffix = b"c%d" % copy
         with file.path(template).open("rb") as lines:
             for line in lines:
@@ -60,6 +69,25 @@ def msgspec_decoder(file: records.JsonLines) -> Any:
     return msgspec.json.Decoder(file.record).decode
 
 
+def _own_blobs(template: Path, template_cache: Path, cache: Path, copies: int) -> Iterator[Any]:
+    """The copies' media records, each with a blob of its own in ``cache`` (the template's
+    bytes and ``c<copy>``; written when missing)."""
+    for copy in range(copies):
+        for record in _copies(records.MEDIA, template, 1, first=copy):
+            yield record if record.sha256 is None else _own_blob(record, template_cache, cache, copy)
+
+
+def _own_blob(record: MediaRecord, template_cache: Path, cache: Path, copy: int) -> MediaRecord:
+    assert record.sha256 is not None
+    data = (template_cache / "blobs" / record.sha256[:2] / record.sha256).read_bytes() + b"c%d" % copy
+    sha256 = hashlib.sha256(data).hexdigest()
+    blob = cache / "blobs" / sha256[:2] / sha256
+    if not blob.exists():
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+    return msgspec.structs.replace(record, sha256=sha256, size=len(data), crc32=zlib.crc32(data))
+
+
 def make(args: argparse.Namespace) -> None:
     template, out = Path(args.template), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +96,10 @@ def make(args: argparse.Namespace) -> None:
             shutil.copy(template / document, out / document)
     for file in (records.PRODUCTS, records.MODELS, records.ASSETS, records.MEDIA):
         if file.exists(template):
-            count = file.write(out, _copies(file, template, args.copies))
+            copies = _copies(file, template, args.copies)
+            if file is records.MEDIA and args.cache:
+                copies = _own_blobs(template, Path(args.template_cache), Path(args.cache), args.copies)
+            count = file.write(out, copies)
             print(f"{file.name}: {count}")
 
 
@@ -114,6 +145,8 @@ def main() -> None:
     maker.add_argument("--template", required=True)
     maker.add_argument("--copies", type=int, required=True)
     maker.add_argument("--out", required=True)
+    maker.add_argument("--template-cache", help="the template run's media cache (with --cache)")
+    maker.add_argument("--cache", help="a media cache for the copies' own blobs")
     measurer = commands.add_parser("measure")
     measurer.add_argument("stage", choices=("transform", "download_media"))
     measurer.add_argument("--run-dir", required=True)

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Download:
 
     :param size: bytes written.
     :param sha256: hex SHA-256 of those bytes.
+    :param crc32: CRC-32 of those bytes (zlib's: the zip format's, for the site-import archive).
     :param content_type: the response's ``Content-Type``, if any.
     :param framed: the response announced where its body ends (``Content-Length`` or chunked
         encoding), so a body cut short would have failed; ``False`` for a body that ends when
@@ -75,6 +77,7 @@ class Download:
     sha256: str
     content_type: str | None
     framed: bool
+    crc32: int | None = None
 
 
 class AkeneoClient:
@@ -267,7 +270,7 @@ class AkeneoClient:
                 endpoint, f"{expected} bytes, over the limit of {max_bytes} (maxMediaBytes)"
             )
         digest = hashlib.sha256()
-        size = 0
+        size = crc = 0
         for chunk in response.iter_bytes(CHUNK_SIZE):  # decoded, should a server compress anyway
             size += len(chunk)
             if size > max_bytes:
@@ -275,6 +278,7 @@ class AkeneoClient:
                     endpoint, f"more than {max_bytes} bytes, over the limit of {max_bytes} (maxMediaBytes)"
                 )
             digest.update(chunk)
+            crc = zlib.crc32(chunk, crc)
             out.write(chunk)
         out.flush()
         received = response.num_bytes_downloaded  # on the wire, which Content-Length counts
@@ -287,6 +291,7 @@ class AkeneoClient:
             sha256=digest.hexdigest(),
             content_type=content_type,
             framed=expected is not None or chunked,
+            crc32=crc,
         )
 
     # -- transport -----------------------------------------------------------------------

@@ -15,9 +15,9 @@ from pim_images import records, report
 from pim_images.config import load_config
 from pim_images.errors import OutputError
 from pim_images.media import MediaCache
-from pim_images.records import CollectionValue, Image, ImageText, ProductImages
+from pim_images.records import CollectionValue, Image, ImageText, MediaRecord, ProductImages
 from pim_images.targets.sfcc import archive as zip_writer
-from pim_images.targets.sfcc import render, schema
+from pim_images.targets.sfcc import render, rules, schema
 from pim_images.targets.sfcc.render import CATALOG_NS, METADATA_FILE, Definition, Group, Product
 from pim_images.targets.sfcc.rules import CustomAttribute
 
@@ -26,24 +26,31 @@ CONFIG = Path(__file__).resolve().parents[3] / "config" / "pim_images.yaml"
 
 
 def _reference_archive(members: list[tuple[str, bytes, int]]) -> bytes:
-    """The archive as ``zipfile.writestr`` writes it, every member whole in memory."""
+    """The archive as ``zipfile.writestr`` writes it, every member whole in memory (at the
+    renderer's deflate level)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data, compression in members:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = compression
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+            archive.writestr(info, data, compresslevel=render.DEFLATE_LEVEL)
     return buffer.getvalue()
 
 
 @pytest.mark.parametrize("chunk", [1 << 20, 7])  # 7 bytes: every member copied in chunks
 @pytest.mark.parametrize("limits", ["zip", "zip64", "count"])
+# known: each binary's size and CRC-32 come with it (the media record's), else read from the
+# blob (a record of an older release); a known one over 64 bytes is copied by the kernel when
+# the archive is a file; "wrong": the sizes given are not the blobs' (read from the blob then)
+@pytest.mark.parametrize("known", ["yes", "no", "wrong"])
+@pytest.mark.parametrize("to_file", [False, True])
 def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, limits: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, limits: str, known: str, to_file: bool
 ) -> None:
     monkeypatch.setattr(render, "_CHUNK", chunk)
     monkeypatch.setattr(render, "_WHOLE", chunk)
+    monkeypatch.setattr(render, "_COPIED", 64)
     monkeypatch.setattr(zip_writer, "BATCH", 64)  # small members batched, larger ones not
     # zipfile's limits and the writer's lowered alike: ZIP64 headers, extra fields (sizes,
     # offsets) and end records, which 2 GiB or 65,535 members would otherwise take
@@ -55,15 +62,33 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
         monkeypatch.setattr(zip_writer, "COUNT_LIMIT", 3)
     cache = MediaCache(tmp_path / "cache")
     blobs = [cache.store(f"k{i}", bytes(range(i, i + 40)) * (i + 1)) for i in range(3)]
+    assert all(b.crc32 is not None for b in blobs)
+
+    def facts(b: MediaRecord) -> tuple[int | None, int | None]:
+        return {"yes": (b.size, b.crc32), "no": (None, None), "wrong": (b.size - 1, b.crc32)}[known]
+
     binaries = sorted(
-        [(f"images/{b.sha256[:2]}/{b.sha256}.jpg", b.sha256) for b in blobs[:2]]
-        + [(f"files/{blobs[2].sha256[:2]}/grün {blobs[2].sha256}.pdf", blobs[2].sha256)]
+        [(f"images/{b.sha256[:2]}/{b.sha256}.jpg", b.sha256, *facts(b)) for b in blobs[:2]]
+        + [(f"files/{blobs[2].sha256[:2]}/grün {blobs[2].sha256}.pdf", blobs[2].sha256, *facts(blobs[2]))]
     )
     catalog, metadata = tmp_path / "catalog.xml", tmp_path / METADATA_FILE
     catalog.write_bytes(b"<catalog>" + b"<product/>" * 500 + b"</catalog>")
     metadata.write_bytes(b"<metadata/>")
-    out = io.BytesIO()
-    render.write_site_archive(out, NAME, "cat", catalog, metadata, iter(binaries), cache)
+    copied: list[str] = []
+    add_copied = zip_writer.ZipWriter.add_copied
+
+    def counted(self: zip_writer.ZipWriter, name: str, *args: int) -> None:
+        copied.append(name)
+        add_copied(self, name, *args)
+
+    monkeypatch.setattr(zip_writer.ZipWriter, "add_copied", counted)
+    if to_file:
+        with (tmp_path / "out.zip").open("w+b") as f:
+            render.write_site_archive(f, NAME, "cat", catalog, metadata, iter(binaries), cache)
+        out = io.BytesIO((tmp_path / "out.zip").read_bytes())
+    else:
+        out = io.BytesIO()
+        render.write_site_archive(out, NAME, "cat", catalog, metadata, iter(binaries), cache)
 
     contents = {b.sha256: cache.blob(b.sha256).read_bytes() for b in blobs}
     expected = _reference_archive(
@@ -72,13 +97,15 @@ def test_the_streamed_archive_is_the_bytes_zipfile_writes_whole(
             (f"{NAME}/catalogs/cat/catalog.xml", catalog.read_bytes(), zipfile.ZIP_DEFLATED),
             *(
                 (f"{NAME}/catalogs/cat/static/default/{p}", contents[s], zipfile.ZIP_STORED)
-                for p, s in binaries
+                for p, s, *_ in binaries
             ),
         ]
     )
     assert out.getvalue() == expected
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
         assert archive.testzip() is None
+    # the blobs of 80 and 120 bytes, over the 64 lowered for the test, went by the kernel
+    assert len(copied) == (2 if to_file and known == "yes" else 0)
 
 
 def _reference_metadata(definitions: list[Definition]) -> bytes:
@@ -247,3 +274,28 @@ def test_the_summary_names_the_first_ids_and_warnings_and_counts_them_all(
     assert result.to_dict()["warnings_total"] == 3
     metadata = (run_dir / "sfcc" / METADATA_FILE).read_bytes()
     assert metadata.count(b"<attribute-definition ") == 3
+
+
+def test_groups_gathered_per_locale_are_those_gathered_per_view_type() -> None:
+    """Without view type mappings every image goes to each view type, and the groups gathered
+    once per variation and locale are the ones the general way gathers per view type."""
+    config = load_config(CONFIG, {"akeneoLocales": ["en_US", "fr_FR"]})
+    assert not (config.link_view_types_mapping or config.file_view_types_mapping)
+    texts = {"alt": [ImageText("front", "en_US")]}
+    images = [
+        Image("a", None, "JPEG", "images/1.jpg"),
+        Image("a", "fr_FR", "PNG", "images/2.png", texts=texts),
+        Image("a", None, "JPEG", "images/1.jpg"),  # twice: once in each group
+        Image("b", None, "PDF", "files/3.pdf"),  # not shown
+        Image("a", "de_DE", "JPEG", "images/4.jpg"),  # a locale not exported
+        Image("a", None, "JPEG", "images/5.jpg", variation=[("color", "red")]),
+        Image("a", "en_US", "GIF", "images/6.gif", variation=[("color", "red")], texts=texts),
+        Image("a", None, "WEBP", "images/7.webp", variation=[("color", "blue"), ("size", "s")]),
+        Image("a", "en_US", "JPEG", "images/2.png", variation=[("color", "blue"), ("size", "s")]),
+    ]
+    declared = rules.declared_view_types(config)
+    groups = render.image_groups(images, config)
+    assert groups == render._mapped_image_groups(images, config, declared)
+    assert [g.view_type for g in groups[:3]] == ["large", "large_fr-FR", "medium"]
+    assert groups[0].paths == ["images/1.jpg"]
+    assert groups[1].texts == {"images/2.png": texts}

@@ -4,9 +4,11 @@ image is skipped, a failed media is told apart (docs/bad-input.md#broken-images)
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from PIL import Image
 
@@ -94,3 +96,18 @@ def test_a_record_cached_by_an_older_release_is_identified_again(tmp_path: Path)
     entry = next((tmp_path / "keys").iterdir())
     entry.write_bytes(entry.read_bytes().replace(b'"format":"JPEG"', b'"format":"MPO"'))
     assert cache.lookup("k/photo.jpg") == stored
+
+
+def test_a_record_cached_without_a_crc_gets_it_from_its_blob_once(tmp_path: Path) -> None:
+    """Key entries written before the CRC-32 was kept (docs/akeneo.md#media-cache): the blob
+    is read for it at the next lookup, and the entry written again with it."""
+    content = _image("PNG")
+    cache = MediaCache(tmp_path)
+    stored = cache.store("k/photo.png", content)
+    assert stored.crc32 == zlib.crc32(content)
+    entry = next((tmp_path / "keys").iterdir())
+    old = msgspec.json.encode(msgspec.structs.replace(stored, crc32=None))
+    assert b"crc32" not in old
+    entry.write_bytes(old)
+    assert cache.lookup("k/photo.png") == stored
+    assert entry.read_bytes() == msgspec.json.encode(stored)  # remembered: read once
