@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from pim_sandbox.akeneo_app import create_app
+from pim_sandbox.akeneo_app import create_app, size_item_cache
 from pim_sandbox.catalog import SandboxCatalog, generate_catalog
 from pim_sandbox.credentials import (
     AKENEO_CLIENT_ID,
@@ -65,6 +65,8 @@ class SandboxSettings:
     #: render every binary once before serving (:meth:`SandboxCatalog.warm`), so that the first
     #: listing of a large catalog costs the sandbox little CPU (a benchmark); slower to start
     warm: bool = False
+    #: MiB of encoded list items the sandbox keeps (a list read again costs it next to nothing)
+    item_cache_mb: int = 256
 
 
 @dataclass
@@ -128,6 +130,7 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
     )
     if settings.warm:
         catalog.warm()
+    size_item_cache(catalog, settings.item_cache_mb * 1024 * 1024)
     media_latency = settings.media_latency_ms
     app = create_sandbox_app(
         catalog,
