@@ -30,7 +30,7 @@ import msgspec
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import AkeneoClient, Lister, has_next, page_items
+from pim_images.akeneo.client import WALKS_PER_CALL, AkeneoClient, Lister, has_next, page_items
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
@@ -416,7 +416,9 @@ def _pam_assets(
     this list always used): walk ``k`` of ``n`` reads pages ``k``, ``k + n``, ``k + 2n``...
     until a page without ``next``; at most ``n - 1`` pages past the end are asked for
     (docs/akeneo.md#concurrent-listing)."""
-    stride = max(1, client.concurrency)
+    # a walk asks for its page only once the one before is in: twice as many walks as calls in
+    # flight keep the slots busy (WALKS_PER_CALL)
+    stride = max(1, client.concurrency * WALKS_PER_CALL)
     walks = [functools.partial(_pam_walk, client, config, first, stride) for first in range(1, stride + 1)]
     return lister.submit(walks, item_type=Asset)
 

@@ -99,8 +99,9 @@ def extract_catalog(
         holds no earlier run.
     :raises StagingFileMissing: the structure was not extracted.
 
-    The lists are walked :attr:`~pim_images.akeneo.client.AkeneoClient.concurrency` at a time,
-    split by family and asset family, and written in the order of one walk over each
+    The lists are split by family and asset family, walked with at most
+    :attr:`~pim_images.akeneo.client.AkeneoClient.concurrency` calls in flight, and written in
+    the order of one walk over each
     (docs/akeneo.md#concurrent-listing).
     """
     with client.lister() as lister:

@@ -6,7 +6,9 @@ went over the wire is read from the sandbox's request log.
 
 from __future__ import annotations
 
+import functools
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +106,39 @@ def test_a_list_never_has_two_calls_in_flight(client: AkeneoClient, app) -> None
     for _ in client.iter_pages("/api/rest/v1/products-uuid", PAGED):
         time.sleep(0.1)  # a caller slower than the PIM
     assert client.peak_in_flight == 1
+
+
+def test_calls_from_more_threads_than_slots_wait_their_turn_without_timing_out(sandbox, app) -> None:
+    """12 calls from 6 threads on a client of 2 slots, each answered in 0.15 s, with a timeout
+    of 0.1 s: a call waiting for a slot is neither timed out nor retried, and the PIM never has
+    more than 2 calls of the client at once."""
+    url, _ = sandbox
+    app.state.faults.latency(0.15, r"/families$")
+    app.state.limits.peak_in_flight = 0
+    credentials = Credentials(AKENEO_CLIENT_ID, AKENEO_CLIENT_SECRET, AKENEO_USER, AKENEO_PASSWORD)
+    with AkeneoClient(url, credentials, concurrency=2, timeout=1.0) as client:
+        client.get_json("/api/rest/v1/families")  # the token, before the calls race
+        client._http.timeout = httpx.Timeout(1.0, pool=0.1)
+        with ThreadPoolExecutor(6) as pool:
+            pages = list(pool.map(lambda _: client.get_json("/api/rest/v1/families"), range(12)))
+        assert all("_embedded" in page for page in pages)
+        assert client.attempts == 1 + 1 + 12  # the token, the first call, the 12: no retry
+        assert client.peak_in_flight == 2
+    assert app.state.limits.peak_in_flight == 2
+
+
+def test_a_lister_runs_twice_as_many_walks_as_calls_in_flight(client: AkeneoClient) -> None:
+    """A walk between two calls leaves its slot to another: the lister of a client of 4 slots
+    runs 8 walks at once (docs/akeneo.md#concurrent-listing)."""
+    met = threading.Barrier(2 * client.concurrency, timeout=5)
+
+    def walk(n: int):
+        met.wait()  # every walk started before any ends
+        yield n, n
+
+    with client.lister() as lister:
+        items = lister.submit([functools.partial(walk, n) for n in range(2 * client.concurrency)])
+        assert list(items()) == list(range(2 * client.concurrency))
 
 
 def test_a_list_left_early_stops_asking(client: AkeneoClient, app) -> None:

@@ -136,6 +136,9 @@ class AkeneoClient:
         #: seconds of those calls, added up: over a stage's wall time, the calls in flight on average
         self.call_seconds = 0.0
         self._count_lock = threading.Lock()
+        #: one slot per call in flight: a call waits for one, as long as it takes (never the
+        #: pool's timeout), before it is counted or sent
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
 
     def __enter__(self) -> AkeneoClient:
         return self
@@ -147,8 +150,9 @@ class AkeneoClient:
         self._http.close()
 
     def lister(self) -> Lister:
-        """A :class:`Lister` running at most :attr:`concurrency` list walks at once on this client."""
-        return Lister(self.concurrency)
+        """A :class:`Lister` running :data:`WALKS_PER_CALL` list walks per call in flight at once
+        on this client (their calls still at most :attr:`concurrency` at once)."""
+        return Lister(self.concurrency * WALKS_PER_CALL)
 
     # -- verbs ---------------------------------------------------------------------------
 
@@ -313,8 +317,11 @@ class AkeneoClient:
 
     @contextlib.contextmanager
     def _call(self) -> Iterator[None]:
-        """Count one API call in flight for its whole time (retries and waits for a connection
-        included), keeping the peak in :attr:`peak_in_flight` and the time in :attr:`call_seconds`."""
+        """Hold one of the :attr:`concurrency` slots for one API call, waiting for a free one
+        first (so never more calls in flight, whatever the threads calling), and count the call
+        in flight for its whole time (retries and their waits included), keeping the peak in
+        :attr:`peak_in_flight` and the time in :attr:`call_seconds`."""
+        self._slots.acquire()
         with self._count_lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -325,6 +332,7 @@ class AkeneoClient:
             with self._count_lock:
                 self.in_flight -= 1
                 self.call_seconds += time.perf_counter() - started
+            self._slots.release()
 
     def _attempts(self, method: str, url: str, call: Callable[[], httpx.Response]) -> httpx.Response:
         """Run ``call`` under the retry policy.
@@ -369,6 +377,11 @@ class AkeneoClient:
             self.statuses[response.status_code] += 1
 
 
+#: List walks a :class:`Lister` runs at once per call the client may have in flight: a walk
+#: between two calls (its page being taken, its next link read) leaves its slot to another walk
+#: whose request is ready, so the slots stay busy (docs/akeneo.md#concurrent-listing).
+WALKS_PER_CALL = 2
+
 #: What a list walk yields: ``(sort key, item)``; :meth:`Lister.submit` merges walks by the key.
 Keyed = tuple[Any, Any]
 _NONE = object()
@@ -379,20 +392,21 @@ _ITEM = struct.Struct("<?I")
 
 
 class Lister:
-    """Walks of list endpoints run at once, at most ``concurrency`` of them (each walk one
-    request at a time: a ``search_after`` cursor is read page after page), each streamed to a
+    """Walks of list endpoints run at once, at most ``walks`` of them (each walk one request at
+    a time: a ``search_after`` cursor is read page after page; the client's slots bound the
+    calls of all of them), each streamed to a
     temporary file of its own on local disk as it comes (never gathered in memory), and read
     back while the walks go on, in a fixed order whatever the order the walks end in
     (docs/akeneo.md#concurrent-listing).
 
-    Every :meth:`submit` shares the same ``concurrency`` workers, so lists submitted together
+    Every :meth:`submit` shares the same ``walks`` workers, so lists submitted together
     (products, product models, assets) keep the allowance busy to their end. A context
     manager: leaving it stops the walks still running (after their current request), waits for
     them and removes their files.
     """
 
-    def __init__(self, concurrency: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="akeneo-list")
+    def __init__(self, walks: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, walks), thread_name_prefix="akeneo-list")
         self._stop = threading.Event()
         self._spools: list[_Spool] = []
 
