@@ -351,6 +351,30 @@ def test_a_list_without_items_is_named(client: AkeneoClient, app) -> None:
         list(client.iter_items("/api/rest/v1/families"))
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"_embedded": {"items": [{"code": "a"}, 7, None, {"code": "b", "x": [1.5, "é"]}]}}, None),
+        ({"_embedded": {"_items": [{"code": "a"}]}}, None),  # Swagger's spelling (ERRATA.md)
+        ({"_embedded": {"items": {"code": "a"}}}, r"'_embedded\.items'"),
+        ({"_embedded": [{"code": "a"}]}, r"'_embedded\.items'"),
+        ({"_embedded": None}, r"'_embedded\.items'"),
+        ([{"code": "a"}], "not a JSON object"),
+    ],
+)
+def test_a_pages_items_are_its_items_decoded_one_by_one(client: AkeneoClient, app, body, expected) -> None:
+    """Items decoded one at a time are those of the page decoded whole; a page without an item
+    list is named as before."""
+    app.state.faults.add(r"/families$", 200, body=body)
+    if expected is None:
+        embedded = body["_embedded"]
+        items = embedded.get("items", embedded.get("_items"))
+        assert list(client.iter_items("/api/rest/v1/families")) == items
+        return
+    with pytest.raises(AkeneoError, match=expected):
+        list(client.iter_items("/api/rest/v1/families"))
+
+
 def test_a_non_json_answer_is_named(client: AkeneoClient, app) -> None:
     app.state.faults.add(r"/channels$", 200, body="<html>maintenance</html>")
     with pytest.raises(AkeneoError, match=r"GET /api/rest/v1/channels.*not JSON"):
