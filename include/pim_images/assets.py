@@ -62,34 +62,45 @@ def start_assets(
     lister: Lister,
     *,
     windows: bool = False,
-) -> Callable[[], AssetsSummary]:
-    """Start listing every asset the collections may name on ``lister``; return the function
-    that writes ``assets.jsonl`` (normalized, in the order of one walk: family after family,
-    each in code order; PAM assets page after page) once they are read
-    (docs/akeneo.md#concurrent-listing).
+) -> Callable[[], Callable[[], AssetsSummary]]:
+    """Start listing every asset the collections may name on ``lister``, in two steps
+    (docs/akeneo.md#concurrent-listing): this call asks at once for what cuts the lists (with
+    ``windows``, each asset family's first page), so those calls go while the caller lists its
+    families; the function returned starts the walks (submitted after the caller's longer ones)
+    and returns the function that writes ``assets.jsonl`` (normalized, in the order of one walk:
+    family after family, each in code order; PAM assets page after page) once they are read.
 
     :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
         than a page is walked in ``updated`` windows at once.
-    :return: a function that raises :class:`CatalogError` when the PIM has no PAM endpoint (PAM
-        exists on PIM < 4.0 only).
+    :return: the walks' start; the function it returns raises :class:`CatalogError` when the PIM
+        has no PAM endpoint (PAM exists on PIM < 4.0 only).
     """
     warnings: list[str] = []
     checksums: dict[str, str] = {}
-    if config.akeneoAssetSystem == "old":
-        pam = _pam_assets(client, config, lister)
-
-        def assets() -> Iterator[Asset]:
-            return _checksummed(pam(), checksums)
-    else:
+    sampled: Callable[[], dict[str, list[datetime]]] | None = None
+    if config.akeneoAssetSystem != "old":
         # the families' structure was staged (and validated) by the structure step
         structure = records.ASSET_FAMILIES.read(run_dir)
-        assets = _family_assets(client, config, structure, warnings, lister, windows=windows)
+        listed = _listed_families(structure, warnings)
+        if windows:
+            sampled = _window_cuts(client, config, [f for f, _ in listed], lister)
 
-    def finish() -> AssetsSummary:
-        count = records.ASSETS.write(run_dir, assets())
-        return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+    def start() -> Callable[[], AssetsSummary]:
+        if config.akeneoAssetSystem == "old":
+            pam = _pam_assets(client, config, lister)
 
-    return finish
+            def assets() -> Iterator[Asset]:
+                return _checksummed(pam(), checksums)
+        else:
+            assets = _family_assets(client, config, listed, lister, cuts=sampled() if sampled else {})
+
+        def finish() -> AssetsSummary:
+            count = records.ASSETS.write(run_dir, assets())
+            return AssetsSummary(assets=count, warnings=warnings, checksums=checksums)
+
+        return finish
+
+    return start
 
 
 @dataclass
@@ -131,7 +142,8 @@ def changed_assets(
     warnings: list[str] = []
     structure = records.ASSET_FAMILIES.read(run_dir)
     filters = resources.assets_updated_after(start)
-    listed = _family_assets(client, config, structure, warnings, lister, lambda _: [filters])
+    families = _listed_families(structure, warnings)
+    listed = _family_assets(client, config, families, lister, lambda _: [filters])
     found = {a.key: a for a in listed()}
     return ChangedAssets(set(found), found, warnings=warnings)
 
@@ -169,7 +181,7 @@ def write_assets(
             def searches(family: str) -> list[resources.Filters | None]:
                 return [None]
 
-        for asset in _family_assets(client, config, structure, [], lister, searches)():
+        for asset in _family_assets(client, config, _listed_families(structure, []), lister, searches)():
             if asset.key in needed:
                 have[asset.key] = asset
     count = records.ASSETS.write(run_dir, have.values())
@@ -213,24 +225,11 @@ def read_asset_families(client: AkeneoClient, families: list[str]) -> dict[str, 
     return structure
 
 
-def _family_assets(
-    client: AkeneoClient,
-    config: PipelineConfig,
-    structure: dict[str, AssetFamily | None],
-    warnings: list[str],
-    lister: Lister,
-    searches: Callable[[str], list[resources.Filters | None]] | None = None,
-    *,
-    windows: bool = False,
-) -> Callable[[], Iterator[Asset]]:
-    """Start listing the assets of each family on ``lister``; return the function yielding them
-    normalized, family after family, each in code order (docs/akeneo.md#concurrent-listing).
-
-    :param searches: the lists to read per family (their ``search`` filters); default: the whole
-        family, one walk, or with ``windows`` one walk per ``updated`` window.
-    :param windows: the PIM takes ``updated`` ranges on assets (6.0 and SaaS): a family of more
-        than a page is cut in windows of about as many assets each (:func:`_window_cuts`).
-    """
+def _listed_families(
+    structure: dict[str, AssetFamily | None], warnings: list[str]
+) -> list[tuple[str, AssetFamily]]:
+    """The asset families whose assets are listed: those with a structure and a main media of
+    a media file or link (any other is a warning in ``warnings``)."""
     families = []
     for family, family_structure in structure.items():
         if family_structure is None:
@@ -242,10 +241,30 @@ def _family_assets(
             warnings.append(f"asset family {family!r}: main media {main!r} is of type {main_type!r}; skipped")
             continue
         families.append((family, family_structure))
-    cuts = _window_cuts(client, config, [f for f, _ in families], lister) if windows and not searches else {}
+    return families
+
+
+def _family_assets(
+    client: AkeneoClient,
+    config: PipelineConfig,
+    families: list[tuple[str, AssetFamily]],
+    lister: Lister,
+    searches: Callable[[str], list[resources.Filters | None]] | None = None,
+    *,
+    cuts: dict[str, list[datetime]] | None = None,
+) -> Callable[[], Iterator[Asset]]:
+    """Start listing the assets of each family of ``families`` (:func:`_listed_families`) on
+    ``lister``; return the function yielding them normalized, family after family, each in code
+    order (docs/akeneo.md#concurrent-listing).
+
+    :param searches: the lists to read per family (their ``search`` filters); default: the whole
+        family, one walk, or one walk per ``updated`` window of its ``cuts``.
+    :param cuts: per family, the ``updated`` dates that cut it in windows of about as many
+        assets each (:func:`_window_cuts`).
+    """
     walks = []
     for index, (family, family_structure) in enumerate(families):
-        lists = searches(family) if searches else _windows(cuts.get(family, []))
+        lists = searches(family) if searches else _windows((cuts or {}).get(family, []))
         for filters in lists:
             walk = functools.partial(_family_walk, client, config, index, family, family_structure, filters)
             walks.append(walk)
@@ -270,11 +289,11 @@ def _family_walk(
 
 def _window_cuts(
     client: AkeneoClient, config: PipelineConfig, families: list[str], lister: Lister
-) -> dict[str, list[datetime]]:
-    """Per family of more than one page, the ``updated`` dates that cut it in as many windows as
-    the client has calls in flight: the quartiles (for 4) of its first page's dates, a sample
-    (one request per family, at once). Any cut is correct (the windows cover every date); a good
-    one only balances the walks."""
+) -> Callable[[], dict[str, list[datetime]]]:
+    """Ask for each family's first page at once; return the function giving, per family of more
+    than one page, the ``updated`` dates that cut it in as many windows as the client has calls
+    in flight: the quartiles (for 4) of its first page's dates, a sample. Any cut is correct
+    (the windows cover every date); a good one only balances the walks."""
     scope, locales = config.akeneoScope, config.akeneoLocales
 
     def sample(family: str) -> Iterator[tuple[None, tuple[str, list[datetime]]]]:
@@ -286,12 +305,17 @@ def _window_cuts(
 
     parts = client.concurrency
     if parts <= 1:
-        return {}  # one walk at a time: nothing to balance
-    cuts = {}
+        return dict  # one walk at a time: nothing to balance
     samples = [functools.partial(sample, f) for f in families]
-    for family, dates in lister.submit(samples, item_type=tuple[str, list[datetime]], merge=False)():
-        if len(dates) >= parts:
-            cuts[family] = sorted({dates[len(dates) * i // parts] for i in range(1, parts)})
+    sampled = lister.submit(samples, item_type=tuple[str, list[datetime]], merge=False)
+
+    def cuts() -> dict[str, list[datetime]]:
+        found = {}
+        for family, dates in sampled():
+            if len(dates) >= parts:
+                found[family] = sorted({dates[len(dates) * i // parts] for i in range(1, parts)})
+        return found
+
     return cuts
 
 

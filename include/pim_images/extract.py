@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,7 +131,16 @@ def _extract(
     skipped: list[str] = []
     read = [*image_attributes, *(c.code for c in collections), *axes_of(family_variants)]
     endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
-    families = [f["code"] for f in resources.iter_families(client) if isinstance(f.get("code"), str)]
+    # the families are listed (their first call sent first) while a full run's asset lists ask
+    # for what cuts them (a first page per asset family), so no slot waits for the families
+    # (a PIM that tells its version, 6.0 and later or SaaS, takes updated ranges on assets)
+    windows = structure.pim_version is not None
+    start_asset_walks = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="akeneo-families") as one:
+        listing = one.submit(lambda: [f["code"] for f in resources.iter_families(client)])
+        if collections and not differential:
+            start_asset_walks = start_assets(client, config, run_dir, lister, windows=windows)
+        families = [code for code in listing.result() if isinstance(code, str)]
     # products of each group of families, and those without family (filter.md, "On their family")
     by_family = [resources.family_in(group) for group in family_groups(families, client.concurrency)]
     partitions = [*by_family, resources.FAMILY_EMPTY] if by_family else [{}]
@@ -173,11 +183,7 @@ def _extract(
         # share the allowance, and each file is written as its lists are read
         listed = products({})
         models = extract_models(client, config, run_dir, read, family_variants, lister, families)
-        # a PIM that tells its version (6.0 and later, SaaS) takes updated ranges on assets
-        windows = structure.pim_version is not None
-        finish_assets = None
-        if collections:
-            finish_assets = start_assets(client, config, run_dir, lister, windows=windows)
+        finish_assets = start_asset_walks() if start_asset_walks else None
         count = records.PRODUCTS.write(run_dir, listed)
         assets = finish_assets() if finish_assets else None
         if assets and config.akeneoAssetSystem == "old":
