@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from lxml import etree
 
@@ -126,52 +126,28 @@ def image_groups(
 
 def _mapped_image_groups(images: list[Image], config: PipelineConfig, declared: list[str]) -> list[Group]:
     """:func:`image_groups` whatever the view types of each image (:func:`~.rules.view_types_of`)."""
-    texts: dict[str, dict[str, list[ImageText]]] = {}
-    # variation -> (view type, locale) -> paths in image order: one pass over the images
-    buckets: dict[tuple[tuple[str, str], ...], dict[tuple[str, str | None], list[str]]] = {}
-    for image in images:
-        if image.format not in FORMATS:
-            continue
-        variation = tuple(image.variation)
-        per_variation = buckets.get(variation)
-        if per_variation is None:
-            per_variation = buckets[variation] = {}
-        path, locale = image.path, image.locale
-        if image.texts and path not in texts:
-            texts[path] = image.texts
-        for view_type in view_types_of(image, config):
-            paths = per_variation.get((view_type, locale))
-            if paths is None:
-                per_variation[(view_type, locale)] = [path]
-            else:
-                paths.append(path)
+    buckets, texts = _gathered(images, config, by_view_type=True)
     groups: list[Group] = []
     rank = _group_rank(tuple(declared), tuple(config.akeneoLocales))
     for variation, per_variation in buckets.items():
         written = tuple((attribute_id(axis, config), value) for axis, value in variation)
         for key in sorted((k for k in per_variation if k in rank), key=rank.__getitem__):
-            paths = per_variation[key]
-            unique = list(dict.fromkeys(paths)) if len(paths) > 1 else paths
-            shown_texts = {p: texts[p] for p in unique if p in texts} if texts else _NO_TEXTS
-            groups.append(Group(locale_view_type(*key), written, unique, shown_texts))
+            groups.append(Group(locale_view_type(*key), written, *_shown(per_variation[key], texts)))
     return groups
 
 
-#: The texts of a group none of whose images has any (shared: groups' texts are read only).
-_NO_TEXTS: dict[str, dict[str, list[ImageText]]] = {}
+#: path -> its texts (its first image's), in a product's groups
+_Texts = dict[str, dict[str, list[ImageText]]]
+#: variation -> bucket key -> paths in image order
+_Buckets = dict[tuple[tuple[str, str], ...], dict[Any, list[str]]]
 
 
-def _unmapped_image_groups(
-    images: list[Image], config: PipelineConfig, order: list[tuple[str | None, str]]
-) -> list[Group]:
-    """:func:`image_groups` when no view type mapping is configured: every image then goes to
-    each of ``akeneoImageViewTypes`` (:func:`~.rules.view_types_of`), so a variation's groups
-    of one locale hold the same paths in every view type. The paths are gathered per variation
-    and locale, once, and shared by those groups (read only): a third of the cost of gathering
-    them per view type (some 95,000 products a render at 100,000)."""
-    texts: dict[str, dict[str, list[ImageText]]] = {}
-    # variation -> locale -> paths in image order: one pass over the images
-    buckets: dict[tuple[tuple[str, str], ...], dict[str | None, list[str]]] = {}
+def _gathered(images: list[Image], config: PipelineConfig, *, by_view_type: bool) -> tuple[_Buckets, _Texts]:
+    """One pass over a product's images SFCC shows: variation -> key -> paths in image order,
+    the key ``(view type, locale)`` of each of the image's view types when ``by_view_type``,
+    else its locale; and each path's texts (its first image's)."""
+    texts: _Texts = {}
+    buckets: _Buckets = {}
     for image in images:
         if image.format not in FORMATS:
             continue
@@ -182,24 +158,45 @@ def _unmapped_image_groups(
         path, locale = image.path, image.locale
         if image.texts and path not in texts:
             texts[path] = image.texts
-        paths = per_variation.get(locale)
-        if paths is None:
-            per_variation[locale] = [path]
-        else:
-            paths.append(path)
+        for key in [(v, locale) for v in view_types_of(image, config)] if by_view_type else (locale,):
+            paths = per_variation.get(key)
+            if paths is None:
+                per_variation[key] = [path]
+            else:
+                paths.append(path)
+    return buckets, texts
+
+
+def _shown(paths: list[str], texts: _Texts) -> tuple[list[str], _Texts]:
+    """A group's paths, each once at its first position, and their texts."""
+    unique = list(dict.fromkeys(paths)) if len(paths) > 1 else paths
+    return unique, ({p: texts[p] for p in unique if p in texts} if texts else _NO_TEXTS)
+
+
+#: The texts of a group none of whose images has any (shared: groups' texts are read only).
+_NO_TEXTS: _Texts = {}
+
+
+def _unmapped_image_groups(
+    images: list[Image], config: PipelineConfig, order: list[tuple[str | None, str]]
+) -> list[Group]:
+    """:func:`image_groups` when no view type mapping is configured: every image then goes to
+    each of ``akeneoImageViewTypes`` (:func:`~.rules.view_types_of`), so a variation's groups
+    of one locale hold the same paths in every view type. The paths are gathered per variation
+    and locale, once, and shared by those groups (read only): a third of the cost of gathering
+    them per view type (some 95,000 products a render at 100,000)."""
+    buckets, texts = _gathered(images, config, by_view_type=False)
     groups: list[Group] = []
     for variation, per_variation in buckets.items():
         written = tuple((attribute_id(axis, config), value) for axis, value in variation) if variation else ()
-        shown: dict[str | None, tuple[list[str], dict[str, dict[str, list[ImageText]]]]] = {}
+        shown: dict[str | None, tuple[list[str], _Texts]] = {}
         for locale, name in order:
             paths = per_variation.get(locale)
             if paths is None:
                 continue
             unique_texts = shown.get(locale)
             if unique_texts is None:
-                unique = list(dict.fromkeys(paths)) if len(paths) > 1 else paths
-                shown_texts = {p: texts[p] for p in unique if p in texts} if texts else _NO_TEXTS
-                unique_texts = shown[locale] = (unique, shown_texts)
+                unique_texts = shown[locale] = _shown(paths, texts)
             groups.append(Group(name, written, *unique_texts))
     return groups
 
