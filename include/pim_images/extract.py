@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,16 +130,19 @@ def _extract(
     skipped: list[str] = []
     read = [*image_attributes, *(c.code for c in collections), *axes_of(family_variants)]
     endpoint = structure.products_endpoint or resources.PRODUCTS_UUID
-    # the families are listed (their first call sent first) while a full run's asset lists ask
-    # for what cuts them (a first page per asset family), so no slot waits for the families
+
+    # the families are listed (a walk of their own, submitted first) while a full run's asset
+    # lists ask for what cuts them (a first page per asset family), so no slot waits for them
     # (a PIM that tells its version, 6.0 and later or SaaS, takes updated ranges on assets)
+    def family_codes() -> Iterator[tuple[None, Any]]:
+        return ((None, family.get("code")) for family in resources.iter_families(client))
+
+    listing = lister.submit([family_codes], merge=False)
     windows = structure.pim_version is not None
     start_asset_walks = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="akeneo-families") as one:
-        listing = one.submit(lambda: [f["code"] for f in resources.iter_families(client)])
-        if collections and not differential:
-            start_asset_walks = start_assets(client, config, run_dir, lister, windows=windows)
-        families = [code for code in listing.result() if isinstance(code, str)]
+    if collections and not differential:
+        start_asset_walks = start_assets(client, config, run_dir, lister, windows=windows)
+    families = [code for code in listing() if isinstance(code, str)]
     # products of each group of families, and those without family (filter.md, "On their family")
     by_family = [resources.family_in(group) for group in family_groups(families, client.concurrency)]
     partitions = [*by_family, resources.FAMILY_EMPTY] if by_family else [{}]
