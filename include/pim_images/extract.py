@@ -24,6 +24,7 @@ from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.assets import changed_assets, read_asset_families, start_assets, write_assets
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
+from pim_images.heap import frozen_during
 from pim_images.models import (
     axes_of,
     extract_models,
@@ -78,6 +79,7 @@ class ExtractSummary(StageSummary):
 OVERLAP = timedelta(minutes=15)
 
 
+@frozen_during
 def extract_catalog(
     client: AkeneoClient,
     config: PipelineConfig,

@@ -46,6 +46,7 @@ from pim_images.akeneo.client import MAX_CONCURRENCY, AkeneoClient, Download
 from pim_images.akeneo.errors import AkeneoMediaError, AkeneoNotFoundError, AkeneoOriginError
 from pim_images.config import DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_MEDIA_BYTES
 from pim_images.diskindex import DiskIndex
+from pim_images.heap import frozen_during
 from pim_images.records import MediaRecord
 from pim_images.report import StageSummary
 from pim_images.staging import StagingPath, is_local
@@ -288,6 +289,7 @@ NO_IMAGE = "no image made of it (a non-image asset file still goes to its custom
 OVER_LIMIT = "too large:"
 
 
+@frozen_during
 def download_media(
     client: AkeneoClient,
     run_dir: StagingPath,

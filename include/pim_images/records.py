@@ -27,8 +27,13 @@ from pim_images.staging import StagingPath
 T = TypeVar("T")
 
 
-class Record(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Base of the staging records: frozen, typed; fields at their default are not written."""
+class Record(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """Base of the staging records: frozen, typed; fields at their default are not written.
+
+    Not tracked by the cyclic garbage collector (``gc=False``): a record holds strings, numbers
+    and the lists and dicts decoded with it, never itself, so it can be in no cycle; millions of
+    them went through every collection (docs/architecture.md#garbage-collection).
+    """
 
 
 class StagingFileMissing(FileNotFoundError):

@@ -24,6 +24,7 @@ from pim_images import records
 from pim_images.config import PipelineConfig
 from pim_images.diskindex import DiskIndex
 from pim_images.errors import FailedProductsError
+from pim_images.heap import frozen_during
 from pim_images.media import media_file_key
 from pim_images.models import axis_values, own_values, root_of
 from pim_images.records import (
@@ -778,6 +779,7 @@ class TransformSummary(StageSummary):
     warnings: list[str] = field(default_factory=list)
 
 
+@frozen_during
 def transform_catalog(config: PipelineConfig, run_dir: StagingPath) -> TransformSummary:
     """Write ``images.jsonl``: one :class:`~pim_images.records.ProductImages` per simple
     product and per master, its images in order and its collections.

@@ -17,6 +17,7 @@ import msgspec
 
 from pim_images import records
 from pim_images.config import PipelineConfig
+from pim_images.heap import frozen_during
 from pim_images.records import Image
 from pim_images.report import StageSummary, shown
 from pim_images.staging import StagingPath
@@ -109,6 +110,7 @@ def _without_bad_skus(ref: str, images: list[Image], warnings: list[str]) -> lis
     return kept
 
 
+@frozen_during
 def render_bspk(config: PipelineConfig, run_dir: StagingPath, stamp: str) -> BspkOutput:
     """Write this run's PRODUCT-IMAGES CSV under ``target_dir(run_dir, "bspk")``.
 

@@ -34,6 +34,7 @@ from lxml import etree
 
 from pim_images import records
 from pim_images.config import PipelineConfig
+from pim_images.heap import frozen_during
 from pim_images.media import MediaCache
 from pim_images.records import Image, ImageText, ProductImages
 from pim_images.report import StageSummary, Warnings, shown
@@ -484,6 +485,7 @@ class _SortedRuns:
             self._file.close()
 
 
+@frozen_during
 def render_sfcc(config: PipelineConfig, run_dir: StagingPath, cache: MediaCache, stamp: str) -> SfccOutput:
     """Write the catalog XML, the metadata XML and the site-import archive for this run, under
     ``target_dir(run_dir, "sfcc")``.
