@@ -199,13 +199,7 @@ def measure(args: argparse.Namespace, work: Path, url: str, sandbox_pid: int) ->
         if stage == "render_sfcc":
             first_render = run_stage(stage, url, work / "full", cache, overrides)
             first_render["items_per_cpu_s"] = first_render["items"] / first_render["cpu_seconds"]
-            print(
-                "render_sfcc, first run (not measured; it reads the blobs as the page cache left "
-                f"them): {first_render['cpu_seconds']:.2f} CPU s ({_user_system(first_render)}), "
-                f"{first_render['read_mib']:,.0f} MiB read from the disk, "
-                f"{first_render['items_per_cpu_s']:,.0f} products per CPU-second",
-                flush=True,
-            )
+            print(*_first_render_line(first_render), flush=True)
         sandbox_cpu = process_cpu_seconds(sandbox_pid)
         row = run_stage(stage, url, work / "full", cache, overrides, *extra)
         row["sandbox_cpu_seconds"] = process_cpu_seconds(sandbox_pid) - sandbox_cpu
