@@ -27,8 +27,11 @@ def old_objects_frozen() -> Iterator[None]:
     a cycle that was garbage already is still collected later, never leaked.
 
     Objects made within the block are collected as usual. When objects were frozen already
-    (an outer block, or a process that froze its objects before forking this one), they and
-    the block's stay frozen on leaving: unfreezing is the freezer's to do.
+    (an outer block, or a process that froze its objects before forking this one, as Airflow's
+    Celery worker does before it starts its pool), every object that existed when the block
+    started stays frozen on leaving: unfreezing is the first freezer's to do. A garbage cycle
+    among those is then only freed with the process (an Airflow task's process ends with its
+    task).
     """
     frozen_before = gc.get_freeze_count()
     gc.freeze()
