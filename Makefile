@@ -57,7 +57,7 @@ airflow: install
 bench: install
 	for products in $${BENCH_PRODUCTS:-10000 100000}; do \
 		large=""; [ $$products -ge 100000 ] && large="--download-latency-ms $${BENCH_LARGE_DOWNLOAD_LATENCY_MS:-2} --rate-limit 0"; \
-		$(BIN)/python tests/benchmarks/bench_pipeline.py --products $$products \
+		$(BIN)/python tests/benchmarks/bench_pipeline.py --products $$products --many-assets \
 			--models $${BENCH_MODELS:-20} --latency-ms $${BENCH_LATENCY_MS:-50} $$large || exit 1; \
 	done
 

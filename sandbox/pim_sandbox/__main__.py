@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the accessories' variants vary by a metric (volume) and a boolean (waterproof) axis",
     )
     parser.add_argument(
+        "--many-assets",
+        action="store_true",
+        help="products own more lifestyle assets: some 3.1 assets a product instead of 2.4 (Asset Manager)",
+    )
+    parser.add_argument(
         "--defect",
         action="append",
         default=[],
@@ -144,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         models=args.models,
         defects=tuple(args.defect),
         typed_axes=args.typed_axes,
+        many_assets=args.many_assets,
         faults=tuple(args.fault),
         latency_ms=args.latency_ms,
         media_latency_ms=args.media_latency_ms,

@@ -51,6 +51,8 @@ class SandboxSettings:
     defects: tuple[str, ...] = ()
     #: accessories vary by a metric and a boolean axis instead of two simple selects
     typed_axes: bool = False
+    #: products own more lifestyle assets (``generate_catalog(many_assets=True)``)
+    many_assets: bool = False
     #: network and server faults to inject at start (:data:`FAULTS`), e.g. ``("cut-media",)``
     faults: tuple[str, ...] = ()
     #: milliseconds every Akeneo response waits (a real PIM's time and the network's); 0: none
@@ -127,6 +129,7 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         models=settings.models,
         defects=settings.defects,
         typed_axes=settings.typed_axes,
+        many_assets=settings.many_assets,
     )
     if settings.warm:
         catalog.warm()

@@ -1053,3 +1053,33 @@ def _fails(body: Any, path: str, status: int, *, skip: frozenset[str]) -> bool:
     except (jsonschema.ValidationError, AssertionError):
         return True
     return False
+
+
+# -- a catalog with many assets ------------------------------------------------------------------------
+
+
+def test_many_assets_adds_lifestyle_assets_and_changes_nothing_else() -> None:
+    """``many_assets`` (the benchmark's 300,000 assets at 100,000 products): only the lifestyle
+    collections grow; every other resource is the default catalog's."""
+    usual, many = generate_catalog(2_000, models=5), generate_catalog(2_000, models=5, many_assets=True)
+    counts = {}
+    for name, catalog in (("usual", usual), ("many", many)):
+        headers = list(catalog.iter_asset_headers())
+        counts[name] = {family: sum(h.group == family for h in headers) for family in catalog.asset_families}
+    assert 2.2 < sum(counts["usual"].values()) / 2_000 < 2.5
+    assert 2.9 < sum(counts["many"].values()) / 2_000 < 3.4
+    assert {f: n for f, n in counts["many"].items() if f != "lifestyle"} == {
+        f: n for f, n in counts["usual"].items() if f != "lifestyle"
+    }
+    assert counts["many"]["lifestyle"] > 2 * counts["usual"]["lifestyle"]
+    for index in range(usual.products_count):
+        kept, grown = usual.product(index), many.product(index)
+        kept["values"].pop("lifestyle_assets", None)
+        lifestyle = grown["values"].pop("lifestyle_assets", [])
+        assert kept == grown
+        for value in lifestyle:  # every code it names is an asset of the family
+            for code in value["data"]:
+                assert many.asset("lifestyle", code)["code"] == code
+    fourth = next(h for h in many.iter_asset_headers("lifestyle") if h.role == "lifestyle_4")
+    files = many.asset_files("lifestyle", fourth.code)
+    assert files and all(f.content for f in files)

@@ -63,8 +63,10 @@ class AssetManagerAssets(Assets):
 
     system = "new"
 
-    def __init__(self, seed: int, products: Products, renderer: MediaRenderer) -> None:
-        super().__init__(seed, products, renderer)
+    def __init__(
+        self, seed: int, products: Products, renderer: MediaRenderer, *, many_assets: bool = False
+    ) -> None:
+        super().__init__(seed, products, renderer, many_assets=many_assets)
         self.families = _freeze(_asset_families())
         self._attributes: Mapping[str, tuple[dict[str, Any], ...]] = MappingProxyType(
             _asset_family_attributes()

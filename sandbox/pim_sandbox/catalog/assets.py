@@ -68,6 +68,11 @@ from pim_sandbox.catalog.media import MediaRenderer, _AssetFile
 from pim_sandbox.catalog.products import Products
 
 _PACKSHOT_VIEWS = (("back", 0.55), ("front", 0.92), ("side", 0.2))
+#: How many lifestyle assets a product owns (Asset Manager; the PAM has one at most): weights of 0, 1, 2...
+LIFESTYLE_WEIGHTS = (("0", 60), ("1", 28), ("2", 12))
+#: The same for a catalog with many assets (``generate_catalog(many_assets=True)``): some 3.1 assets a
+#: product instead of 2.4, as catalogs whose lifestyle pictures are assets of their own.
+MANY_LIFESTYLE_WEIGHTS = (("0", 25), ("1", 35), ("2", 25), ("3", 10), ("4", 5))
 _ASSET_IMAGE_WEIGHTS = (("JPEG", 80), ("PNG", 15), ("GIF", 5))
 _PACKSHOT_STEMS = ("{sku}-{view}", "{sku} {view} packshot", "{sku}_{view}_détouré")
 _LIFESTYLE_ASSET_STEMS = {
@@ -122,8 +127,11 @@ class Assets(ABC):
     #: the asset system the subclass serves
     system: ClassVar[AssetSystem]
 
-    def __init__(self, seed: int, products: Products, renderer: MediaRenderer) -> None:
+    def __init__(
+        self, seed: int, products: Products, renderer: MediaRenderer, *, many_assets: bool = False
+    ) -> None:
         self.seed = seed
+        self._lifestyle_weights = MANY_LIFESTYLE_WEIGHTS if many_assets else LIFESTYLE_WEIGHTS
         self._products = products
         self._renderer = renderer
         #: product index -> its asset collections, kept once made (:meth:`product_asset_codes`)
@@ -367,7 +375,7 @@ class Assets(ABC):
         elif pin in ("outside_link", "shared"):
             lifestyle = 1
         else:
-            lifestyle = int(dice.weighted((("0", 60), ("1", 28), ("2", 12))))
+            lifestyle = int(dice.weighted(self._lifestyle_weights))
         if lifestyle:
             new = self.system == "new"
             plan["lifestyle"] = (
