@@ -291,9 +291,13 @@ def _window_cuts(
     client: AkeneoClient, config: PipelineConfig, families: list[str], lister: Lister
 ) -> Callable[[], dict[str, list[datetime]]]:
     """Ask for each family's first page at once; return the function giving, per family of more
-    than one page, the ``updated`` dates that cut it in as many windows as the client has calls
-    in flight: the quartiles (for 4) of its first page's dates, a sample. Any cut is correct
-    (the windows cover every date); a good one only balances the walks."""
+    than one page, the ``updated`` dates that cut it in as many windows as the lister runs walks
+    (``WALKS_PER_CALL`` per call in flight): the octiles (for 8) of its first page's dates, a
+    sample. Any cut is correct (the windows cover every date); a good one only balances the
+    walks. Cut in 4 (one window per call), a 100,000-product catalog's long families ended the
+    run with fewer walks than calls (84 % of the API ceiling, against 89-90 % in 8; at 10,000
+    products 81 against 83 %, on this machine), a sample's quartile being some 4 % of its family
+    off (docs/akeneo.md#concurrent-listing)."""
     scope, locales = config.akeneoScope, config.akeneoLocales
 
     def sample(family: str) -> Iterator[tuple[None, tuple[str, list[datetime]]]]:
@@ -303,8 +307,8 @@ def _window_cuts(
             dates = sorted(date for a in items if (date := _second(a.get("updated"))) is not None)
             yield None, (family, dates)
 
-    parts = client.concurrency
-    if parts <= 1:
+    parts = client.concurrency * WALKS_PER_CALL
+    if client.concurrency <= 1:
         return dict  # one walk at a time: nothing to balance
     samples = [functools.partial(sample, f) for f in families]
     sampled = lister.submit(samples, item_type=tuple[str, list[datetime]], merge=False)
