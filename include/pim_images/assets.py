@@ -30,7 +30,7 @@ import msgspec
 
 from pim_images import records
 from pim_images.akeneo import resources
-from pim_images.akeneo.client import WALKS_PER_CALL, AkeneoClient, Lister, has_next, page_items
+from pim_images.akeneo.client import AkeneoClient, Lister, has_next, page_items
 from pim_images.akeneo.errors import AkeneoNotFoundError
 from pim_images.config import PipelineConfig
 from pim_images.errors import CatalogError
@@ -292,12 +292,12 @@ def _window_cuts(
 ) -> Callable[[], dict[str, list[datetime]]]:
     """Ask for each family's first page at once; return the function giving, per family of more
     than one page, the ``updated`` dates that cut it in as many windows as the lister runs walks
-    (``WALKS_PER_CALL`` per call in flight): the octiles (for 8) of its first page's dates, a
-    sample. Any cut is correct (the windows cover every date); a good one only balances the
-    walks. Cut in 4 (one window per call), a 100,000-product catalog's long families ended the
-    run with fewer walks than calls (84 % of the API ceiling, against 89-90 % in 8; at 10,000
-    products 81 against 83 %, on this machine), a sample's quartile being some 4 % of its family
-    off (docs/akeneo.md#concurrent-listing)."""
+    (:attr:`Lister.walks`: ``WALKS_PER_CALL`` per call in flight): the octiles (for 8) of its
+    first page's dates, a sample. Any cut is correct (the windows cover every date); a good one
+    only balances the walks. Cut in 4 (one window per call), a 100,000-product catalog's long
+    families ended the run with fewer walks than calls (84 % of the API ceiling, against 89-90 %
+    in 8; at 10,000 products 81 against 83 %, on this machine), a sample's quartile being off
+    by some 4 % of its family (docs/akeneo.md#concurrent-listing)."""
     scope, locales = config.akeneoScope, config.akeneoLocales
 
     def sample(family: str) -> Iterator[tuple[None, tuple[str, list[datetime]]]]:
@@ -307,7 +307,7 @@ def _window_cuts(
             dates = sorted(date for a in items if (date := _second(a.get("updated"))) is not None)
             yield None, (family, dates)
 
-    parts = client.concurrency * WALKS_PER_CALL
+    parts = lister.walks
     if client.concurrency <= 1:
         return dict  # one walk at a time: nothing to balance
     samples = [functools.partial(sample, f) for f in families]
@@ -446,7 +446,7 @@ def _pam_assets(
     (docs/akeneo.md#concurrent-listing)."""
     # a walk asks for its page only once the one before is in: twice as many walks as calls in
     # flight keep the slots busy (WALKS_PER_CALL)
-    stride = max(1, client.concurrency * WALKS_PER_CALL)
+    stride = lister.walks
     walks = [functools.partial(_pam_walk, client, config, first, stride) for first in range(1, stride + 1)]
     return lister.submit(walks, item_type=Asset)
 

@@ -31,7 +31,7 @@ at 100,000 products, where its default catalog has 2.4).
   over the stage's: above 1, the stage is faster than one request at a time.
 - render_sfcc runs twice: first unmeasured, reading the blobs as the page cache left them since
   the downloads (this machine's host evicts the page cache within minutes, and the kernel's
-  reads of a gigabyte of small files then cost some 8 CPU s), printed with the MiB it read from
+  reads of a gigabyte of small files then cost some 10 CPU s), printed with the MiB it read from
   the disk and kept as ``render_sfcc_first``; then measured, as the extract is after its warm-up.
 - Then a differential run with no change (the interval after every update of the catalog): its
   stage time, requests and downloads.
@@ -368,10 +368,7 @@ def _flat(result: dict[str, Any], at_size: bool) -> dict[str, Any]:
     if small is None:
         figure = "no 10,000-product run with the same settings is recorded in results.jsonl"
         return {"target": target, "figure": figure, "met": None}
-    before = {row["stage"]: row["peak_rss_mib"] for row in small["rows"]}
-    before["no-change run"] = small["no_change"]["peak_rss_mib"]
-    after = {row["stage"]: row["peak_rss_mib"] for row in result["rows"]}
-    after["no-change run"] = result["no_change"]["peak_rss_mib"]
+    before, after = _peaks(small), _peaks(result)
     growth = {stage: after[stage] / before[stage] for stage in after if before.get(stage)}
     worst = max(growth, key=growth.__getitem__)
     return {
@@ -379,6 +376,14 @@ def _flat(result: dict[str, Any], at_size: bool) -> dict[str, Any]:
         "figure": f"{worst} grows most: {before[worst]:.0f} MiB at {FLAT_FROM_PRODUCTS:,} products "
         f"({small['date']}), {after[worst]:.0f} MiB now, {growth[worst] - 1:+.0%}",
         "met": growth[worst] <= FLAT_GROWTH,
+    }
+
+
+def _peaks(run: dict[str, Any]) -> dict[str, float]:
+    """Each stage's peak RSS in MiB, and the no-change run's."""
+    return {
+        **{row["stage"]: row["peak_rss_mib"] for row in run["rows"]},
+        "no-change run": run["no_change"]["peak_rss_mib"],
     }
 
 

@@ -430,7 +430,9 @@ class Lister:
     """
 
     def __init__(self, walks: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, walks), thread_name_prefix="akeneo-list")
+        #: walks run at once (a list cut in this many parts keeps every worker busy)
+        self.walks = max(1, walks)
+        self._pool = ThreadPoolExecutor(max_workers=self.walks, thread_name_prefix="akeneo-list")
         self._stop = threading.Event()
         self._spools: list[_Spool] = []
 
