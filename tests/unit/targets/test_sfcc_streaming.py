@@ -235,6 +235,48 @@ def test_a_catalog_that_cannot_be_cut_is_checked_whole(tmp_path: Path) -> None:
         schema.check_against_schema(path, "catalog.xsd")
 
 
+# each way of writing a path the pattern refuses: at an edge, a reference, another quote
+@pytest.mark.parametrize(
+    "written",
+    [
+        b'path="images/3.jpg "',
+        b'path=" images/3.jpg"',
+        b'path="images/3.jpg&#10;"',
+        b'path="images/&#10;3.jpg"',
+        b'path="images/3.jpg&#x20;"',
+        b"path='images/3.jpg '",
+        b'path = "\timages/3.jpg"',
+    ],
+)
+@pytest.mark.parametrize("slice_bytes", [1, 1 << 20])
+def test_a_path_only_the_whitespace_pattern_refuses_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: bytes, slice_bytes: int
+) -> None:
+    # paths are read from the bytes, catalog.xsd checked without their pattern
+    # (schema._lean_catalog_schema): every path that pattern refuses must still be refused
+    monkeypatch.setattr(schema, "SLICE", slice_bytes)
+    path = _catalog(tmp_path, [f"SKU-{n}" for n in range(6)])
+    path.write_bytes(path.read_bytes().replace(b'path="images/3.jpg"', written))
+    lean = schema._lean_catalog_schema()
+    assert lean is not None
+    assert lean.validate(etree.parse(path))  # nothing but the pattern refuses it
+    with pytest.raises(OutputError, match=r"catalog\.xsd: .*'path'.*pattern"):
+        schema.check_against_schema(path, "catalog.xsd")
+
+
+def test_paths_the_bytes_cannot_vouch_for_are_left_to_the_whole_schema(tmp_path: Path) -> None:
+    path = _catalog(tmp_path, [f"SKU-{n}" for n in range(6)])
+    data = path.read_bytes()
+    body = data[data.index(schema.PRODUCT_START) :]
+    assert schema._plain_paths(body)  # the renderer's own paths take the lean check
+    # an inner space, a reference, an apostrophe anywhere: valid, but checked whole
+    for inner in (b"images/3 x.jpg", b"images/3&amp;x.jpg"):
+        assert not schema._plain_paths(body.replace(b"images/3.jpg", inner))
+        path.write_bytes(data.replace(b"images/3.jpg", inner))
+        schema.check_against_schema(path, "catalog.xsd")
+    assert not schema._plain_paths(body.replace(b'path="images/3.jpg"', b"path='images/3.jpg'"))
+
+
 @pytest.mark.parametrize("batch", [1, 3, 1000])  # a run a pair, a few runs, all in memory
 def test_binaries_come_back_sorted_by_path_once_each(monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
     monkeypatch.setattr(render._SortedRuns, "CHUNK", 2)
