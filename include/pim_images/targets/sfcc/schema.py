@@ -113,9 +113,10 @@ def _valid_in_slices(f: IO[bytes], schema: etree.XMLSchema) -> bool:
     parser = etree.XMLParser()
     lean = _lean_catalog_schema() if schema is sfcc_schema("catalog.xsd") else None
     # the head is in every slice: read once, past the XML declaration (its quotes may be
-    # single), and without a DTD (which could give an attribute a value the bytes do not show)
+    # single), which must say UTF-8 (the bytes are then read as ASCII), and without a DTD
+    # (which could give an attribute a value the bytes do not show)
     declaration = _DECLARATION.match(head)
-    if b"<!" in head or not _plain_paths(head[declaration.end() if declaration else 0 :]):
+    if declaration is None or b"<!" in head or not _plain_paths(head[declaration.end() :]):
         lean = None
     try:
         # the head must leave only the root open: then each slice's body is whole elements
@@ -180,8 +181,8 @@ def _lean_catalog_schema() -> etree.XMLSchema | None:
     return etree.XMLSchema(doc)
 
 
-#: The XML declaration at a file's start (its quotes may be single).
-_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^<>?]*\?>")
+#: A file's XML declaration naming UTF-8, as the renderer writes it (quotes single or double).
+_DECLARATION = re.compile(rb"<\?xml [^<>?]*encoding=([\"'])(?i:utf-8)\1[^<>?]*\?>")
 #: A ``path`` attribute's value (and, a superset, any ``path="…"`` in a text).
 _PATH_VALUE = re.compile(rb'path\s*=\s*"([^"]*)"')
 #: Bytes a plain path has none of: whitespace; a reference (``&#10;`` is a line break); markup
