@@ -235,6 +235,23 @@ def test_a_catalog_that_cannot_be_cut_is_checked_whole(tmp_path: Path) -> None:
         schema.check_against_schema(path, "catalog.xsd")
 
 
+@pytest.mark.parametrize("slice_bytes", [1, 1 << 20])
+def test_ids_a_dtd_declares_are_unique_across_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_bytes: int
+) -> None:
+    # a DTD can make product-id an ID: a duplicate in another slice makes the file invalid
+    monkeypatch.setattr(schema, "SLICE", slice_bytes)
+    path = _catalog(tmp_path, ["A", "B", "A"])
+    data = path.read_bytes()
+    dtd = b"\n<!DOCTYPE catalog [<!ATTLIST product product-id ID #IMPLIED>]>"
+    cut = data.index(b"?>") + 2
+    path.write_bytes(data[:cut] + dtd + data[cut:])
+    with pytest.raises(OutputError, match=r"catalog\.xsd: .*A"):
+        schema.check_against_schema(path, "catalog.xsd")
+    path.write_bytes(data[:cut] + dtd + data[cut:].replace(b'product-id="A"', b'product-id="C"', 1))
+    schema.check_against_schema(path, "catalog.xsd")
+
+
 # each way of writing a path the pattern refuses: at an edge, a reference, another quote
 @pytest.mark.parametrize(
     "written",

@@ -52,7 +52,8 @@ def check_against_schema(path: StagingPath, schema: str) -> None:
     tag. Slices that all validate, with only products after the head, make a valid file:
     catalog.xsd has no identity constraint (no key, uniqueness or ID across products) and its
     root holds the header, then products. Anything else (a slice that does not validate or
-    holds another element, a file without that start tag) and the metadata file are validated
+    holds another element, a file without that start tag, a head with a DTD, comment or CDATA,
+    whose DTD could declare IDs unique across slices) and the metadata file are validated
     whole while parsing, each record (:data:`RECORDS`) dropped once read: that check's verdict
     and complaints are the ones reported. A slice whose image paths its bytes show to be free of
     whitespace and references (:func:`_plain_paths`) is validated against catalog.xsd without
@@ -107,16 +108,18 @@ def _valid_in_slices(f: IO[bytes], schema: etree.XMLSchema) -> bool:
         data += more
     head, data = data[:first], data[first:]
     root_name = _ROOT_NAME.search(head.split(b"?>", 1)[-1])
-    if root_name is None:
+    # a DTD (in the head) can make an attribute an ID, unique across the whole file, which
+    # slices validated apart would not see: such a file is validated whole
+    if root_name is None or b"<!" in head:
         return False
     end_tag = b"</" + root_name.group(1) + b">"
     parser = etree.XMLParser()
     lean = _lean_catalog_schema() if schema is sfcc_schema("catalog.xsd") else None
     # the head is in every slice: read once, past the XML declaration (its quotes may be
-    # single), which must say UTF-8 (the bytes are then read as ASCII), and without a DTD
-    # (which could give an attribute a value the bytes do not show)
+    # single), which must say UTF-8 (the bytes are then read as ASCII); it has no DTD, which
+    # could give an attribute a value the bytes do not show
     declaration = _DECLARATION.match(head)
-    if declaration is None or b"<!" in head or not _plain_paths(head[declaration.end() :]):
+    if declaration is None or not _plain_paths(head[declaration.end() :]):
         lean = None
     try:
         # the head must leave only the root open: then each slice's body is whole elements
