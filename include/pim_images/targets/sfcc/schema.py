@@ -61,7 +61,9 @@ def check_against_schema(path: StagingPath, schema: str) -> None:
 
     Its cost, measured on a 10,000-product catalog (23 MB): 0.48 CPU s in slices, 0.6 s while
     parsing; parsing the whole tree then validating it takes 0.46 s but holds the catalog in
-    memory, and a parser target (no tree) is not validated by lxml at all.
+    memory, and a parser target (no tree) is not validated by lxml at all. On a 100,000-product
+    catalog of 264 MB: 5.3 CPU s in slices against the whole catalog.xsd, 3.3 s with the lean
+    path check.
 
     :param schema: ``catalog.xsd`` or ``metadata.xsd``.
     :raises OutputError: the file does not validate; the error names the file and the
