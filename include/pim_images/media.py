@@ -57,7 +57,12 @@ def media_file_key(code: str) -> str:
 
     A code of unreserved characters only (``a/b/c/d/<sha1>_<name>.jpg``, the usual), no segment
     of dots, quotes as itself: its key is built without quoting each segment, the same text."""
-    if isinstance(code, str) and _PLAIN_CODE.fullmatch(code) and not _DOTS_SEGMENT.search(code):
+    if (
+        isinstance(code, str)
+        and _PLAIN_CODE.fullmatch(code)
+        # a segment of dots starts the code or follows a slash: searched for only then
+        and not ((code.startswith(".") or "/." in code) and _DOTS_SEGMENT.search(code))
+    ):
         return f"{_KEY_PREFIX}{code}{_KEY_SUFFIX}"
     return resources.media_file_download(code)
 

@@ -86,8 +86,12 @@ def link_format(url: str) -> str | None:
 
 _LINK_FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 
-#: A URL of what RFC 3986 allows only: unreserved and reserved characters, ``%`` of an escape.
-_URL_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+_URL_CHAR = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]"
+#: A URL of what RFC 3986 allows only: unreserved and reserved characters, ``%`` of an escape;
+#: written as runs of plain characters between escapes (an alternation repeated a character at
+#: a time was five times slower: a tenth of transform's time at 100,000 products, with the links'
+#: other checks).
+_URL_CHARS = re.compile(rf"{_URL_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_URL_CHAR}*)*")
 #: An escape already in a URL: kept as it is, never encoded twice.
 _ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
 #: Reserved characters kept in a path (``/`` and RFC 3986's sub-delims, ``:`` and ``@``), and
@@ -953,4 +957,7 @@ def under_location(url: str, location: str) -> bool:
     if not url.startswith(location):
         return False
     rest = url[len(location) :].split("?", 1)[0].split("#", 1)[0]
+    if "%" not in rest:  # the usual: only plain segments, found without splitting
+        padded = f"/{rest}/"
+        return "/./" not in padded and "/../" not in padded
     return not any(unquote(part) in (".", "..") for part in rest.split("/"))

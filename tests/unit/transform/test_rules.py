@@ -368,6 +368,10 @@ def test_a_link_is_under_the_location_once_both_are_normalized() -> None:
         ("https://cdn.example.com/images/a/%2E%2E/%2e%2e/x.jpg", False),
         ("https://cdn.example.com/images/./x.jpg", False),
         ("https://cdn.example.com/images/a..b.jpg", True),
+        ("https://cdn.example.com/images/a/..", False),
+        ("https://cdn.example.com/images/.?w=1", False),
+        ("https://cdn.example.com/images/a/.../b.jpg?x=/../#/./", True),
+        ("https://cdn.example.com/images/a/.%2e/x.jpg", False),
         ("https://cdn.example.com/other/x.jpg", False),
     ],
 )
