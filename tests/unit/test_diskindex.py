@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 
 import msgspec
+import pytest
 
-from pim_images.diskindex import DiskIndex
+from pim_images.diskindex import PAGE_BYTES, DiskIndex
 from pim_images.records import MEDIA, MediaRecord
 
 KEYS = ["b", "a", "é", "Z", "a", "日本", "a/b", "a b", "", "ä", "b"]
@@ -39,3 +40,11 @@ def test_its_folder_is_removed_when_closed() -> None:
     assert os.path.isdir(folder)
     index.close()
     assert not os.path.exists(folder)
+
+
+@pytest.mark.parametrize("page_bytes", [PAGE_BYTES, 16384])
+def test_its_file_is_written_in_the_page_size_asked(page_bytes: int) -> None:
+    """The page size applies only if set before the first table: a table made first keeps 4 KiB."""
+    with DiskIndex(page_bytes=page_bytes) as index:
+        index.table("media", MEDIA.decode).load([("k", b"{}\n")])
+        assert index.db.execute("PRAGMA page_size").fetchone()[0] == page_bytes
