@@ -412,21 +412,25 @@ def _latest_run(products: int, settings: dict[str, Any]) -> dict[str, Any] | Non
 
 def _bound(row: dict[str, Any], latency_ms: float) -> str:
     """What the figures say of an Akeneo stage that missed its ceiling: the ceiling assumes 4
-    calls always in flight, each taking the latency; the stage's ratio is about (calls in flight
-    on average / 4) x (latency / the calls' mean time at the client), pages being full. So:
-    its calls' mean time against the latency (the work around each call: the client's threads
-    sharing one interpreter, the sandbox's one process) and its calls in flight on average (the
-    last walks running alone at the end, the files written after), with both processes' CPU."""
+    calls always in flight, each taking the latency, each list call a full page; the stage's
+    ratio is about (calls in flight on average / 4) x (latency / the calls' mean time at the
+    client) x (items a list call / a page). So: its calls' mean time against the latency (the
+    work around each call: the client's threads sharing one interpreter, the sandbox's one
+    process), its calls in flight on average (the last walks running alone at the end, the files
+    written after), for extract how full its pages were (each list's last page is short; the
+    families' samples and token calls return no item), with both processes' CPU."""
     seconds, requests = row.get("seconds") or 0.0, row.get("requests") or 0
     if not seconds or not requests or row.get("ceiling_ratio", 1.0) >= 0.85:
         return ""
     mean = row.get("mean_in_flight") or 0.0
     call_ms = 1000 * mean * seconds / requests
     sandbox, own = row.get("sandbox_cpu_seconds") or 0.0, row.get("cpu_seconds") or 0.0
+    items = row.get("items") or 0
+    pages = f"; {items / requests:.1f} items a call, of {PAGE} a page" if row["stage"] == "extract" else ""
     return (
         f" (its calls took {call_ms:.0f} ms on average at the client against a {latency_ms:g} ms latency,"
-        f" {mean:.1f} of 4 in flight on average; CPU: the stage {own:.1f} s, the sandbox {sandbox:.1f} s,"
-        f" in its {seconds:.1f} s)"
+        f" {mean:.1f} of 4 in flight on average{pages}; CPU: the stage {own:.1f} s,"
+        f" the sandbox {sandbox:.1f} s, in its {seconds:.1f} s)"
     )
 
 
