@@ -85,12 +85,42 @@ MAX_IN_FLIGHT, PAGE = 4, 100
 
 
 def machine() -> dict[str, Any]:
-    """The machine figures came from (kept with each run's figures)."""
+    """The machine figures came from (kept with each run's figures), and how fast one of its
+    cores was when the run started (:func:`reference_cpu_seconds`)."""
     return {
         "system": " ".join(platform.uname()[:3] + platform.uname()[4:5]),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "reference_cpu_s": round(reference_cpu_seconds(), 3),
     }
+
+
+#: a product-like record the reference workload encodes and decodes
+_REFERENCE_RECORD = {
+    "identifier": "SKU-00001",
+    "values": {
+        f"attribute_{i}": [{"locale": None, "scope": "ecommerce", "data": "x" * i}] for i in range(20)
+    },
+}
+
+
+def reference_cpu_seconds(repeats: int = 5) -> float:
+    """CPU seconds (this process, ``time.process_time``) a fixed workload takes on one core, the
+    least of ``repeats`` runs: 20,000 ``json`` encodings and decodings of a product-like record
+    and a loop of 2 million additions, in the standard library only. The stages' CPU figures
+    scale with it: this machine's host shares its cores, and the same code measured 2.2 CPU s
+    for extract one day and 5.2 the next. A run's per-core figures are compared with another's
+    only with this figure beside them."""
+    best = math.inf
+    for _ in range(repeats):
+        started = time.process_time()
+        for _ in range(20_000):
+            json.loads(json.dumps(_REFERENCE_RECORD))
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, time.process_time() - started)
+    return best
 
 
 def start_sandbox(args: argparse.Namespace, root: Path) -> tuple[subprocess.Popen[str], str]:
@@ -474,6 +504,12 @@ def _why(row: dict[str, Any]) -> str:
     return f" (its profile's most own time: {top})"
 
 
+def _reference(machine: dict[str, Any]) -> str:
+    """The reference workload's CPU time (blank in runs recorded before it was measured)."""
+    seconds = machine.get("reference_cpu_s")
+    return "" if seconds is None else f", reference workload {seconds:.2f} CPU s"
+
+
 def _verdict(met: bool | None) -> str:
     return {True: "met", False: "NOT met", None: "not measured"}[met]
 
@@ -536,7 +572,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{s['products']:,} products{_many(s)}, {s['models']} root models, "
         f"akeneoImageType={s['image_type']}, "
         f"{s['latency_ms']:g} ms latency{_download_latency(s)}, 4 calls in flight{_rate(s)} "
-        f"({result['date']}, {machine['system']}, {machine['cpus']} CPUs, Python {machine['python']}):",
+        f"({result['date']}, {machine['system']}, {machine['cpus']} CPUs, Python {machine['python']}"
+        f"{_reference(machine)}):",
         "",
         HEADER,
         *(_row_line(row) for row in result["rows"]),
