@@ -55,6 +55,7 @@ import platform
 import pstats
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -665,6 +666,8 @@ def main() -> None:
     )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.jsonl")
     args = parser.parse_args()
+    # stopped (make interrupted, a kill): the sandbox and the temporary folder go as on any end
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     work = Path(tempfile.mkdtemp(prefix="pim-images-bench-"))
     sandbox, profiles = None, {}
     try:
