@@ -158,9 +158,19 @@ def main(argv: list[str] | None = None) -> None:
         warm=args.warm,
         item_cache_mb=args.item_cache_mb,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop, serving = threading.Event(), threading.Event()
+
+    def terminated(number: int, frame: object) -> None:
+        """SIGTERM: stop serving; before serving (a --warm catalog being made, for minutes at
+        100,000 products), exit at once, so whoever stops it is not kept waiting. Pool workers
+        forked while warming inherit this handler and exit too when their pool ends them."""
+        if not serving.is_set():
+            raise SystemExit(128 + number)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, terminated)
     with run_sandbox(settings) as sandbox:
+        serving.set()
         for line in airflow_exports(sandbox.airflow_connections(), args.airflow_db):
             print(line)
         print(f"SFTP root: {sandbox.sftp_root}")

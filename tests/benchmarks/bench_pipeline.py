@@ -696,10 +696,12 @@ def main() -> None:
         profiles = result.pop("profiles")  # printed below the table, not recorded
         result["targets"] = targets(result)
     finally:
-        if sandbox is not None:
-            sandbox.terminate()
-            sandbox.wait(timeout=30)
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            if sandbox is not None:
+                sandbox.terminate()
+                sandbox.wait(timeout=30)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if not args.no_record:
         with RESULTS.open("a") as out:
             out.write(json.dumps(result) + "\n")

@@ -7,7 +7,12 @@ Over real HTTP (uvicorn in a thread), one small catalog per test.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -172,3 +177,41 @@ def test_a_warmed_catalog_answers_asset_windows_the_same_bytes() -> None:
     walked = lists(warmed)
     assert walked == lists(cold)
     assert max(len(pages) for pages in walked) > 1  # windows of several pages: cursors inside them
+
+
+def test_a_sandbox_told_to_stop_while_warming_stops_at_once(tmp_path: Path) -> None:
+    """``python -m pim_sandbox --warm`` makes every binary before serving: minutes at 100,000
+    products. SIGTERM then ends it (and its pool's workers) at once, exit 143, rather than once
+    the warm-up is done: a benchmark stopped meanwhile waited for it, then left it running."""
+    command = [
+        sys.executable, "-m", "pim_sandbox", "--products=100000", "--many-assets", "--warm",
+        "--akeneo-port=0", "--sftp-port=0", f"--root={tmp_path / 'sftp'}", f"--host-key={tmp_path / 'key'}",
+    ]  # fmt: skip
+    sandbox = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _pool_workers(sandbox.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _pool_workers(sandbox.pid)
+        assert workers and sandbox.poll() is None, "the warm-up's pool never started"
+        sandbox.send_signal(signal.SIGTERM)
+        assert sandbox.wait(timeout=20) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    finally:
+        sandbox.kill()
+        sandbox.communicate()
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The child processes of ``pid`` (the warm-up's pool workers), from /proc."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                found.append(int(status.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
