@@ -580,7 +580,8 @@ class _Catalog:
             db.execute("CREATE TABLE asset_media (key TEXT PRIMARY KEY, media TEXT)")  # a JSON list
             self.assets = index.table("assets", records.ASSETS.decode)
             self.assets.load(self._assets())
-        self.media = index.table("media", records.MEDIA.decode)
+        # media keys start with a sha1, so a batch's lookups scatter: one tree, not two
+        self.media = index.table("media", records.MEDIA.decode, clustered=True)
         self.media.load((_MEDIA_KEY(line).key, line) for line in records.MEDIA.lines(run_dir))
         self.models = index.table("models", records.MODELS.decode, cache=_MODELS_CACHED)
         db.execute("CREATE TABLE levels (root TEXT, line BLOB)")

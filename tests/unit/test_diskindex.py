@@ -19,14 +19,15 @@ def test_sorted_unique_is_pythons_order() -> None:
         assert list(index.sorted_unique("keys", iter(KEYS))) == sorted(set(KEYS))
 
 
-def test_a_table_keeps_the_last_record_of_a_key_and_decodes_it() -> None:
+@pytest.mark.parametrize("clustered", [False, True])
+def test_a_table_keeps_the_last_record_of_a_key_and_decodes_it(clustered: bool) -> None:
     records = [
         MediaRecord(key="k1", sha256="1" * 64, size=1, format="JPEG"),
         MediaRecord(key="k2", sha256=None, size=0, format=None, error="missing", broken=True),
         MediaRecord(key="k1", sha256="2" * 64, size=2, format="PNG"),
     ]
     with DiskIndex() as index:
-        table = index.table("media", MEDIA.decode)
+        table = index.table("media", MEDIA.decode, clustered=clustered)
         table.load((r.key, msgspec.json.encode(r) + b"\n") for r in records)
         assert table["k1"] == records[2]
         assert table.get("k2") == records[1]
