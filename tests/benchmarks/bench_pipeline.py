@@ -151,10 +151,15 @@ def start_sandbox(args: argparse.Namespace, root: Path) -> tuple[subprocess.Pope
     ]
     sandbox = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert sandbox.stdout is not None
-    for line in sandbox.stdout:
-        found = re.search(r"sandbox at (\S+) ", line)
-        if found:
-            return sandbox, found.group(1)
+    try:
+        for line in sandbox.stdout:
+            found = re.search(r"sandbox at (\S+) ", line)
+            if found:
+                return sandbox, found.group(1)
+    except BaseException:  # stopped while it warms its catalog (minutes): it stops too
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+        raise
     raise RuntimeError(f"the sandbox stopped before serving (exit {sandbox.wait()})")
 
 
