@@ -23,7 +23,8 @@ links or shared blobs would leave most of that cost out.
 ``measure`` runs one stage in this process and prints its CPU seconds, items per CPU second and
 peak RSS (``VmHWM``). The media stage is measured without Akeneo: its cache answers every key
 from the key itself (a made-up sha256), so what is measured is the stage's own work on the keys
-(collecting, ordering, writing ``media.jsonl``), not downloads.
+(collecting, ordering, writing ``media.jsonl``), not downloads; it runs in a temporary folder
+linking the run's other files, so the run's own ``media.jsonl`` is left as it is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import json
 import re
 import resource
 import shutil
+import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -123,7 +125,13 @@ def measure(args: argparse.Namespace) -> None:
     if args.stage == "transform":
         items = transform_catalog(load_config(CONFIG, OVERRIDES), run_dir).products
     else:
-        items = download_media(None, run_dir, _AnsweringCache()).media  # type: ignore[arg-type]
+        # in a folder of its own: its media.jsonl (made-up records) must not replace the run's,
+        # which transform measured later would read
+        with tempfile.TemporaryDirectory(prefix="pim-images-synthetic-") as scratch:
+            for file in run_dir.iterdir():
+                if file.name != records.MEDIA.name:
+                    (Path(scratch) / file.name).symlink_to(file.resolve())
+            items = download_media(None, Path(scratch), _AnsweringCache()).media  # type: ignore[arg-type]
     cpu = time.process_time() - cpu
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures = {
