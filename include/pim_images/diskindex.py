@@ -86,9 +86,9 @@ class RecordTable(Mapping[str, T]):
 
     By default the rows are kept in the order loaded, with an index of their keys: a lookup
     reads the index, then the row. ``clustered``: the rows are kept in key order (``WITHOUT
-    ROWID``), a lookup reads one tree, half the pages where lookups scatter over a large table
-    (transform's media, keyed by their sha1); loading is as fast only when the pairs come in key
-    order, or in a few runs of it (``media.jsonl`` is written sorted by key).
+    ROWID``), a lookup reads one tree, not two: fewer pages where lookups scatter over a large
+    table (transform's media, keyed by their sha1). Loading is as fast only when the pairs come
+    in key order, or in a few runs of it (``media.jsonl`` is written sorted by key).
     """
 
     def __init__(
