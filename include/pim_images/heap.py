@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -20,26 +21,40 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: blocks open in this process (stages in threads side by side), and whether the first of them
+#: found nothing frozen: the last to leave then unfreezes
+_blocks = {"open": 0, "unfreeze": False}
+_blocks_lock = threading.Lock()
+
+
 @contextmanager
 def old_objects_frozen() -> Iterator[None]:
     """Within the block, objects that existed before it are left out of every collection
     (``gc.freeze``); on leaving, they are handed back to the collector (``gc.unfreeze``), so
     a cycle that was garbage already is still collected later, never leaked.
 
-    Objects made within the block are collected as usual. When objects were frozen already
-    (an outer block, or a process that froze its objects before forking this one, as Airflow's
-    Celery worker does before it starts its pool), every object that existed when the block
-    started stays frozen on leaving: unfreezing is the first freezer's to do. A garbage cycle
-    among those is then only freed with the process (an Airflow task's process ends with its
-    task).
+    Objects made within the block are collected as usual. Blocks open at once in several
+    threads (stages side by side in one process) each freeze what exists when they start, and
+    the last one to leave hands it all back: one leaving while another runs thawed what the
+    other had frozen, and a block starting as another left could keep the process's objects
+    frozen for good. When objects were frozen before the first block (a process that froze its
+    objects before forking this one, as Airflow's Celery worker does before it starts its pool),
+    every object that existed when a block started stays frozen on leaving: unfreezing is the
+    first freezer's to do. A garbage cycle among those is then only freed with the process (an
+    Airflow task's process ends with its task).
     """
-    frozen_before = gc.get_freeze_count()
-    gc.freeze()
+    with _blocks_lock:
+        if not _blocks["open"]:
+            _blocks["unfreeze"] = not gc.get_freeze_count()
+        _blocks["open"] += 1
+        gc.freeze()
     try:
         yield
     finally:
-        if not frozen_before:
-            gc.unfreeze()
+        with _blocks_lock:
+            _blocks["open"] -= 1
+            if not _blocks["open"] and _blocks["unfreeze"]:
+                gc.unfreeze()
 
 
 def frozen_during(stage: Callable[P, R]) -> Callable[P, R]:
