@@ -7,7 +7,9 @@ project's DAG folder, so no test touches a developer's own Airflow.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="pim-images-airflow-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, True)  # every session left one in the temp folder
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
