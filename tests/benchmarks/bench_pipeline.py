@@ -157,10 +157,15 @@ def start_sandbox(args: argparse.Namespace, root: Path) -> tuple[subprocess.Pope
             if found:
                 return sandbox, found.group(1)
     except BaseException:  # stopped while it warms its catalog (minutes): it stops too
-        sandbox.terminate()
-        sandbox.wait(timeout=30)
+        stop_sandbox(sandbox)
         raise
     raise RuntimeError(f"the sandbox stopped before serving (exit {sandbox.wait()})")
+
+
+def stop_sandbox(sandbox: subprocess.Popen[str]) -> None:
+    """SIGTERM, then wait for its end (at once, even while it warms its catalog)."""
+    sandbox.terminate()
+    sandbox.wait(timeout=30)
 
 
 def run_stage(
@@ -703,8 +708,7 @@ def main() -> None:
     finally:
         try:
             if sandbox is not None:
-                sandbox.terminate()
-                sandbox.wait(timeout=30)
+                stop_sandbox(sandbox)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     if not args.no_record:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from pim_sandbox.catalog import SandboxCatalog, generate_catalog
@@ -189,29 +190,15 @@ def test_a_sandbox_told_to_stop_while_warming_stops_at_once(tmp_path: Path) -> N
     ]  # fmt: skip
     sandbox = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not _pool_workers(sandbox.pid) and time.monotonic() < deadline:
+        process, deadline = psutil.Process(sandbox.pid), time.monotonic() + 60
+        while not process.children() and time.monotonic() < deadline:
             time.sleep(0.1)
-        workers = _pool_workers(sandbox.pid)
+        workers = process.children()  # the warm-up's pool
         assert workers and sandbox.poll() is None, "the warm-up's pool never started"
         sandbox.send_signal(signal.SIGTERM)
         assert sandbox.wait(timeout=20) == 128 + signal.SIGTERM
-        deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive
     finally:
         sandbox.kill()
         sandbox.communicate()
-
-
-def _pool_workers(pid: int) -> list[int]:
-    """The child processes of ``pid`` (the warm-up's pool workers), from /proc."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            if f"\nPPid:\t{pid}\n" in status.read_text():
-                found.append(int(status.parent.name))
-        except OSError:  # the process ended meanwhile
-            continue
-    return found
