@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,9 +74,15 @@ class S3Store:
 
 
 @contextmanager
-def run_s3_server(bucket: str = "pim-images-staging") -> Iterator[S3Store]:
-    """Start moto's S3 server on a free port of 127.0.0.1 with ``bucket`` created; stop it on exit."""
+def run_s3_server(bucket: str | None = None) -> Iterator[S3Store]:
+    """Start moto's S3 server on a free port of 127.0.0.1 with ``bucket`` created; stop it on exit.
+
+    moto keeps its buckets in the process, not in the server: a later server of the same
+    process (a test module after another, on one pytest worker) would see an earlier one's
+    objects. So each server gets a new bucket by default (``pim-images-staging-<random>``)."""
     from moto.server import ThreadedMotoServer
+
+    bucket = bucket or f"pim-images-staging-{secrets.token_hex(4)}"
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

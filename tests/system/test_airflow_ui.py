@@ -23,6 +23,7 @@ import httpx
 import pytest
 from run_reports import write_runs
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -169,7 +170,13 @@ def test_the_ui_shows_the_runs_page_from_its_navigation(
 
 def test_a_runs_report_opens_from_the_page(airflow: Airflow, browser: webdriver.Chrome) -> None:
     browser.get(airflow.url + "/pim-images/")  # logged in: the session cookie
-    browser.find_element(By.CSS_SELECTOR, "#runs tr.run a").click()
+    try:
+        link = WebDriverWait(browser, 60).until(
+            expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, "#runs tr.run a"))
+        )
+    except TimeoutException:
+        pytest.fail(f"no run's link on {browser.current_url}: {browser.page_source[:3000]}")
+    link.click()
     assert "sftp.example.com refused the upload" in browser.page_source
 
 
