@@ -22,13 +22,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.to
 demo: install
 	$(BIN)/python scripts/demo.py
 
+## Tests on every core (pytest-xdist): a module's tests on one worker; the system tests first,
+## one after another on one worker (tests/conftest.py). PYTEST_WORKERS=0 runs them in this process.
+PYTEST := $(BIN)/pytest -n $${PYTEST_WORKERS:-auto} --dist loadscope --no-loadscope-reorder
+
 ## Lint, then the whole test suite (system tests included: a scheduler, a cluster, a browser).
 test: install lint
-	$(BIN)/pytest
+	$(PYTEST)
 
 ## Lint, then every test but the system ones (a few minutes less).
 test-quick: install lint
-	$(BIN)/pytest -m "not system"
+	$(PYTEST) -m "not system"
 
 lint: install
 	$(BIN)/ruff check .
