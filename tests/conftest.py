@@ -34,28 +34,36 @@ os.environ["PIM_IMAGES_STAGING"] = f"file://{_AIRFLOW_HOME}/pim_images"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The system tests (a scheduler, a cluster, a browser: the longest) first, so that with
     ``pytest -n`` (``make test``) one worker starts them at once while the others take the rest
-    (:func:`pytest_xdist_make_scheduler`)."""
+    (:class:`_Scheduling`)."""
     # stable: the tests of each part keep their order
     items.sort(key=lambda item: item.get_closest_marker("system") is None)
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+class _Scheduling:
     """With ``--dist loadscope`` (``make test``), pytest-xdist's scheduling of whole modules,
     but the system tests all on one worker, one after another, as they run alone: each starts
     its own Airflow, cluster or browser, and two at once on this 2-core machine would be slower
     than in turn. A module's tests stay on one worker, so its module fixtures (a sandbox, a DAG
     run, a logged-in browser) start once. (xdist's ``loadgroup`` marks do not group under
     pytest 9.2: the node id it renames is read-only there.)"""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
 
-    class ModulesAndSystemTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "tests/system" if module.startswith("tests/system/") else module
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
 
-    return ModulesAndSystemTogether(config, log)
+        class ModulesAndSystemTogether(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                module = nodeid.split("::", 1)[0]
+                return "tests/system" if module.startswith("tests/system/") else module
+
+        return ModulesAndSystemTogether(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the hook is xdist's: a plugin that names it is refused without xdist (``-p no:xdist``)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_Scheduling(), "pim-images-scheduling")
 
 
 @pytest.fixture(scope="session")
