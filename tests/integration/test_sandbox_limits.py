@@ -60,9 +60,11 @@ def concurrent_gets(url: str, tokens: list[str], stagger: float) -> list[httpx.R
 def test_a_fifth_call_in_flight_on_one_connection_gets_429_with_retry_after() -> None:
     with served(latency=0.6, concurrency_limit=4) as url, httpx.Client(base_url=url, timeout=10) as http:
         answers = concurrent_gets(url, [token(http)] * 5, stagger=0.05)
-    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
-    assert answers[4].headers["Retry-After"] == "1"
-    assert answers[4].json() == {
+    # which of the five is refused depends on when each thread got the CPU (the last, alone)
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 429]
+    (refused,) = (a for a in answers if a.status_code == 429)
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json() == {
         "code": 429,
         "message": "You have exceeded the limit of API requests per second.",
     }
