@@ -22,9 +22,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt pyproject.to
 demo: install
 	$(BIN)/python scripts/demo.py
 
-## Tests on every core (pytest-xdist): a module's tests on one worker; the system tests first,
+## Tests on a worker per CPU (pytest-xdist): a module's tests on one worker; the system tests first,
 ## one after another on one worker (tests/conftest.py). PYTEST_WORKERS=0 runs them in this process.
-PYTEST := $(BIN)/pytest -n $${PYTEST_WORKERS:-auto} --dist loadscope --no-loadscope-reorder
+PYTEST := $(BIN)/pytest -n $${PYTEST_WORKERS:-$$(nproc)} --dist loadscope --no-loadscope-reorder
 
 ## Lint, then the whole test suite (system tests included: a scheduler, a cluster, a browser).
 test: install lint

@@ -31,39 +31,40 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["PIM_IMAGES_STAGING"] = f"file://{_AIRFLOW_HOME}/pim_images"
 
 
+def _is_system(config: pytest.Config, path: Path) -> bool:
+    """Whether a test file is one of the system tests (``tests/system``)."""
+    return path.is_relative_to(config.rootpath / "tests" / "system")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The system tests (a scheduler, a cluster, a browser: the longest) first, so that with
-    ``pytest -n`` (``make test``) one worker starts them at once while the others take the rest
-    (:class:`_Scheduling`)."""
-    # stable: the tests of each part keep their order
-    items.sort(key=lambda item: item.get_closest_marker("system") is None)
+    """On a pytest-xdist worker (``make test``), the system tests (a scheduler, a cluster, a
+    browser: the longest) first, so that one worker starts them at once while the others take
+    the rest (:func:`pytest_xdist_make_scheduler`). In one process the order stays the files'."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # stable: the tests of each part keep their order
+        items.sort(key=lambda item: not _is_system(config, item.path))
 
 
-class _Scheduling:
-    """With ``--dist loadscope`` (``make test``), pytest-xdist's scheduling of whole modules,
-    but the system tests all on one worker, one after another, as they run alone: each starts
-    its own Airflow, cluster or browser, and two at once on this 2-core machine would be slower
-    than in turn. A module's tests stay on one worker, so its module fixtures (a sandbox, a DAG
-    run, a logged-in browser) start once. (xdist's ``loadgroup`` marks do not group under
-    pytest 9.2: the node id it renames is read-only there.)"""
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown without it (``-p no:xdist``)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``pytest -n`` (``--dist load``, its default, or ``loadscope``: ``make test``),
+    xdist's scheduling of whole modules, with all the system tests on one worker, one after
+    another as they run alone. A module's tests stay on one worker, so its module fixtures (a
+    sandbox, a DAG run, a logged-in browser) start once. Each system test starts its own Airflow,
+    cluster or browser: two at once on a 2-core machine are slower than in turn, and the
+    standalone Airflows of the backfill and killed-worker tests would share Airflow's default
+    log-server ports. (xdist's ``loadgroup`` marks do not group under pytest 9.2: xdist renames
+    ``item._nodeid``, which pytest 9.2 no longer reads.) Other ``--dist`` modes are xdist's."""
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
 
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        if config.getvalue("dist") != "loadscope":
-            return None
-        from xdist.scheduler import LoadScopeScheduling
+    class ModulesAndSystemTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/system" if _is_system(config, config.rootpath / module) else module
 
-        class ModulesAndSystemTogether(LoadScopeScheduling):
-            def _split_scope(self, nodeid: str) -> str:
-                module = nodeid.split("::", 1)[0]
-                return "tests/system" if module.startswith("tests/system/") else module
-
-        return ModulesAndSystemTogether(config, log)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # the hook is xdist's: a plugin that names it is refused without xdist (``-p no:xdist``)
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_Scheduling(), "pim-images-scheduling")
+    return ModulesAndSystemTogether(config, log)
 
 
 @pytest.fixture(scope="session")

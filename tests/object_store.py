@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,5 +93,7 @@ def run_s3_server(bucket: str | None = None) -> Iterator[S3Store]:
         store = S3Store(endpoint=f"http://{host}:{port}", bucket=bucket)
         store.client().create_bucket(Bucket=bucket)
         yield store
+        # the objects would stay in the process's memory until it ends
+        urllib.request.urlopen(urllib.request.Request(f"{store.endpoint}/moto-api/reset", method="POST"))
     finally:
         server.stop()

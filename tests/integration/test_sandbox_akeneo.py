@@ -741,14 +741,14 @@ def test_products_do_not_depend_on_catalog_size() -> None:
 def test_a_large_catalog_costs_no_memory() -> None:
     tracemalloc.start()
     try:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: other processes share the cores (pytest -n)
         catalog = generate_catalog(100_000)
         last = catalog.product(99_999)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert peak < 2_000_000
     assert last["values"]["sku"][0]["data"] == "SKU-100000"
     assert catalog.index_of_uuid(last["uuid"]) == 99_999

@@ -961,7 +961,7 @@ def test_assets_do_not_depend_on_catalog_size() -> None:
 def test_a_large_catalog_lists_assets_without_memory() -> None:
     tracemalloc.start()
     try:
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: other processes share the cores (pytest -n)
         catalog = generate_catalog(100_000)
         tail = list(catalog.iter_asset_headers("packshots", after="sku_099990"))
         last = catalog.asset("packshots", tail[-1].code)
@@ -969,7 +969,7 @@ def test_a_large_catalog_lists_assets_without_memory() -> None:
     finally:
         tracemalloc.stop()
 
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert peak < 2_000_000
     assert tail[0].code.startswith("sku_09999") and last["values"]["product_ref"][0]["data"].startswith(
         "SKU-"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,10 +32,26 @@ class MissingService(RuntimeError):
     """A server binary is not installed; the message says how to install it."""
 
 
+#: Where :func:`free_port` looks: below Linux's range of ports handed out for port 0
+#: (``net.ipv4.ip_local_port_range``, 32768-60999 by default), so a server another test starts
+#: on port 0 meanwhile (the other pytest worker's sandboxes) is never given the port chosen here.
+PORTS = range(20_000, 32_768)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port of 127.0.0.1 free now, for a server started later (seconds later: a cluster binds
+    its API server's after starting PostgreSQL and Redis); taken at random from :data:`PORTS`.
+
+    :raises RuntimeError: no port free in 100 tries."""
+    for _ in range(100):
+        port = random.choice(PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS}")
 
 
 def find_binary(name: str, package: str, *extra_dirs: str) -> str:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from services import airflow_standalone, failure_logs, query_sqlite
+from services import airflow_standalone, failure_logs, free_port, query_sqlite
 from smtp_server import SmtpServer
 
 from pim_images_airflow.pools import pool_set_command
@@ -37,11 +36,6 @@ TIMEOUT = 150
 #: the DAG's deadline in the test: 3.6 s after a run is queued
 DEADLINE_HOURS = "0.001"
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -65,7 +59,7 @@ def airflow(sandbox: Sandbox, smtp: SmtpServer, tmp_path: Path) -> Iterator[Path
     """A running ``airflow standalone`` in a fresh home, the backfill created: its metadata DB."""
     home = tmp_path / "airflow"
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **airflow_environment(sandbox.airflow_connections()),
