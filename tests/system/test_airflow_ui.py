@@ -47,7 +47,6 @@ class Airflow:
     run_ids: list[str]
 
 
-
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     home = tmp_path_factory.mktemp("airflow-ui") / "home"

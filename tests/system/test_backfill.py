@@ -37,7 +37,6 @@ TIMEOUT = 150
 DEADLINE_HOURS = "0.001"
 
 
-
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     with run_sandbox(SandboxSettings(sftp_root=tmp_path / "sftp", products=12, seed=7)) as running:
