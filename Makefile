@@ -59,6 +59,7 @@ airflow: install
 ## an hour), said in the output.
 ## (BENCH_PRODUCTS="10000 100000" BENCH_MODELS=20 BENCH_LATENCY_MS=50 BENCH_LARGE_DOWNLOAD_LATENCY_MS=2)
 bench: install
+	$(BIN)/python tests/benchmarks/bench_identify.py
 	for products in $${BENCH_PRODUCTS:-10000 100000}; do \
 		large=""; [ $$products -ge 100000 ] && large="--download-latency-ms $${BENCH_LARGE_DOWNLOAD_LATENCY_MS:-2} --rate-limit 0"; \
 		$(BIN)/python tests/benchmarks/bench_pipeline.py --products $$products --many-assets \

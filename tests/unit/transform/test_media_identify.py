@@ -78,6 +78,23 @@ def test_an_image_that_does_not_decode_is_a_failure() -> None:
     assert fmt is None and broken and error.startswith("not a decodable image (")
 
 
+def _photo(**save: Any) -> bytes:
+    """A JPEG large enough to be decoded at an eighth of its size (noise: every block coded)."""
+    buffer = io.BytesIO()
+    Image.effect_noise((256, 192), 50).convert("RGB").save(buffer, "JPEG", quality=90, **save)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("save", [{}, {"progressive": True}], ids=["baseline", "progressive"])
+@pytest.mark.parametrize("kept", [0.3, 0.9, -1], ids=["cut-early", "cut-late", "one-byte-short"])
+def test_a_cut_jpeg_fails_though_its_check_decodes_it_scaled_down(save: dict[str, Any], kept: float) -> None:
+    whole = _photo(**save)
+    assert identify_image(whole, "x_front.jpg") == ("JPEG", None, False)
+    cut = whole[:kept] if kept < 0 else whole[: int(len(whole) * kept)]
+    fmt, error, broken = identify_image(cut, "x_front.jpg")
+    assert fmt is None and broken and error.startswith("not a decodable image (")
+
+
 def test_cache_stores_bytes_once_under_their_hash(tmp_path: Path) -> None:
     cache = MediaCache(tmp_path)
     first = cache.store("a/b/c/d/1_x.jpg", b"not an image")
