@@ -57,7 +57,11 @@ airflow: install
 ## then 100000); sizes from 100000 on download media at BENCH_LARGE_DOWNLOAD_LATENCY_MS (default
 ## 2) without the 100 requests/s rate limit (440,000 files at 50 ms, or at 100/s, would take over
 ## an hour), said in the output.
-## (BENCH_PRODUCTS="10000 100000" BENCH_MODELS=20 BENCH_LATENCY_MS=50 BENCH_LARGE_DOWNLOAD_LATENCY_MS=2)
+## First the media check on product photos (bench_identify.py); last, a catalog of
+## BENCH_PHOTO_PRODUCTS (default 1000; 0: none) whose pictures are 2,000 px product photos, as a
+## real PIM's, where the sandbox's usual pictures are small drawings: the media stage decoding them.
+## (BENCH_PRODUCTS="10000 100000" BENCH_MODELS=20 BENCH_LATENCY_MS=50 BENCH_LARGE_DOWNLOAD_LATENCY_MS=2
+##  BENCH_PHOTO_PRODUCTS=1000)
 bench: install
 	$(BIN)/python tests/benchmarks/bench_identify.py
 	for products in $${BENCH_PRODUCTS:-10000 100000}; do \
@@ -65,6 +69,8 @@ bench: install
 		$(BIN)/python tests/benchmarks/bench_pipeline.py --products $$products --many-assets \
 			--models $${BENCH_MODELS:-20} --latency-ms $${BENCH_LATENCY_MS:-50} $$large || exit 1; \
 	done
+	photos=$${BENCH_PHOTO_PRODUCTS:-1000}; [ $$photos -eq 0 ] || $(BIN)/python tests/benchmarks/bench_pipeline.py \
+		--products $$photos --many-assets --models 2 --latency-ms $${BENCH_LATENCY_MS:-50} --photo-side 2000
 
 ## The same catalog imported with faults on (Akeneo 429/5xx, timeouts, cut bodies, expired tokens;
 ## SFTP cuts, refused and slow renames) and off: requests, faults, retries, task retries, files,

@@ -79,6 +79,12 @@ def main(argv: list[str] | None = None) -> None:
         help="products own more lifestyle assets: some 3.1 assets a product instead of 2.4 (Asset Manager)",
     )
     parser.add_argument(
+        "--photo-side",
+        type=int,
+        help="pictures are product photos of this side in px, as a real PIM's (a pool of a few per "
+        "format; benchmarks), instead of drawings of 24 to 96 px",
+    )
+    parser.add_argument(
         "--defect",
         action="append",
         default=[],
@@ -150,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         defects=tuple(args.defect),
         typed_axes=args.typed_axes,
         many_assets=args.many_assets,
+        photo_side=args.photo_side,
         faults=tuple(args.fault),
         latency_ms=args.latency_ms,
         media_latency_ms=args.media_latency_ms,

@@ -53,6 +53,8 @@ class SandboxSettings:
     typed_axes: bool = False
     #: products own more lifestyle assets (``generate_catalog(many_assets=True)``)
     many_assets: bool = False
+    #: pictures are product photos of this side, in px (``generate_catalog(photo_side=...)``)
+    photo_side: int | None = None
     #: network and server faults to inject at start (:data:`FAULTS`), e.g. ``("cut-media",)``
     faults: tuple[str, ...] = ()
     #: milliseconds every Akeneo response waits (a real PIM's time and the network's); 0: none
@@ -130,6 +132,7 @@ def run_sandbox(settings: SandboxSettings) -> Iterator[Sandbox]:
         defects=settings.defects,
         typed_axes=settings.typed_axes,
         many_assets=settings.many_assets,
+        photo_side=settings.photo_side,
     )
     if settings.warm:
         catalog.warm()

@@ -7,7 +7,9 @@ Not a test: it measures, prints a table and the issue's targets (met or not), an
 figures to ``tests/benchmarks/results.jsonl``. ``make bench`` runs it at 10,000 products, then at
 100,000 with media downloads at a lower latency (``--download-latency-ms``; said in the output),
 both on the sandbox's catalog with many assets (``--many-assets``: some 3.1 a product, 300,000
-at 100,000 products, where its default catalog has 2.4).
+at 100,000 products, where its default catalog has 2.4), then at 1,000 products whose pictures
+are 2,000 px product photos (``--photo-side``: the sandbox's usual pictures are drawings of 24
+to 96 px, which cost the media stage next to nothing to decode, where a real PIM's do not).
 
 - The sandbox runs in a process of its own (``python -m pim_sandbox``) with Akeneo's limits on
   (good-practices.md): every response waits ``--latency-ms``, a 5th call in flight on one
@@ -137,6 +139,7 @@ def start_sandbox(args: argparse.Namespace, root: Path) -> tuple[subprocess.Pope
         "--concurrency-limit=4",
         f"--rate-limit={args.rate_limit}",
         *(["--many-assets"] if getattr(args, "many_assets", False) else []),
+        *([f"--photo-side={args.photo_side}"] if getattr(args, "photo_side", None) else []),
         "--akeneo-port=0",
         "--sftp-port=0",
         # every list item and binary made before serving, so the stages' figures are the
@@ -429,9 +432,9 @@ def _peaks(run: dict[str, Any]) -> dict[str, float]:
 
 
 #: the settings a run compared with another must share (its size aside)
-SAME_SETTINGS = ("image_type", "models", "latency_ms", "many_assets")
+SAME_SETTINGS = ("image_type", "models", "latency_ms", "many_assets", "photo_side")
 #: a setting recorded only since it was added: what runs before it had
-SETTING_DEFAULTS = {"many_assets": False}
+SETTING_DEFAULTS = {"many_assets": False, "photo_side": None}
 
 
 def _latest_run(products: int, settings: dict[str, Any]) -> dict[str, Any] | None:
@@ -616,8 +619,10 @@ def _warm_up_line(warm_up: dict[str, Any]) -> list[str]:
 
 
 def _many(settings: dict[str, Any]) -> str:
-    """The sandbox's catalog with more lifestyle assets, said."""
-    return " (many assets: some 3.1 a product)" if settings.get("many_assets") else ""
+    """The sandbox's catalog with more lifestyle assets, and its pictures as photos, said."""
+    many = " (many assets: some 3.1 a product)" if settings.get("many_assets") else ""
+    side = settings.get("photo_side")
+    return many + (f", pictures {side} x {side} px product photos" if side else "")
 
 
 def _first_render_line(first: dict[str, Any]) -> list[str]:
@@ -672,6 +677,12 @@ def main() -> None:
         help="the sandbox's catalog with more lifestyle assets: some 3.1 a product (300,000 at 100,000)",
     )
     parser.add_argument(
+        "--photo-side",
+        type=int,
+        help="the sandbox's pictures are product photos of this side in px (its --photo-side), "
+        "where its drawings are 24 to 96 px: what decoding a real PIM's files costs the media stage",
+    )
+    parser.add_argument(
         "--sequential-sample", type=int, default=300, help="requests the sequential client makes"
     )
     parser.add_argument("--no-record", action="store_true", help="do not append to results.jsonl")
@@ -697,6 +708,7 @@ def main() -> None:
                 "download_latency_ms": args.download_latency_ms,
                 "image_type": args.image_type,
                 "many_assets": args.many_assets,
+                "photo_side": args.photo_side,
                 "concurrency_limit": 4,
                 "rate_limit": args.rate_limit,
                 "sequential_sample": args.sequential_sample,

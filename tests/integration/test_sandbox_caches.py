@@ -6,6 +6,7 @@ Over real HTTP (uvicorn in a thread), one small catalog per test.
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from PIL import Image
 
 from pim_sandbox.catalog import SandboxCatalog, generate_catalog
 
@@ -79,6 +81,22 @@ def test_a_warmed_catalog_answers_the_same_bytes(version: str) -> None:
 
     assert described > 40
     assert _lists(warmed) == _lists(cold)
+
+
+def test_a_warmed_photo_catalog_answers_the_same_bytes_and_photos() -> None:
+    """Photos (``photo_side``) come from a pool drawn in every process alike: a catalog warmed
+    in forked workers lists the same media codes (their SHA-1) and serves the same bytes."""
+    cold = generate_catalog(12, photo_side=256)
+    warmed = generate_catalog(12, photo_side=256)
+
+    warmed.warm(processes=2, chunk=4)
+
+    assert _lists(warmed) == _lists(cold)
+    media = [m for i in range(12) for m in warmed.product_media(i)]
+    assert [m.content for m in media] == [m.content for i in range(12) for m in cold.product_media(i)]
+    pictures = [m for m in media if m.mime_type.startswith("image/")]
+    with Image.open(io.BytesIO(pictures[0].content)) as first:
+        assert first.size == (256, 256)
 
 
 def test_a_change_shows_in_the_next_page_and_its_undoing_too() -> None:

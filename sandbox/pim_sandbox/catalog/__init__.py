@@ -97,6 +97,8 @@ class SandboxCatalog:
     :param models: number of root product models (their sub-models and variant products come with them).
     :param defects: names from :data:`DEFECTS`: rules of the connector the catalog breaks.
     :param media_cache_bytes: bound of the cache of rendered media; a miss only costs rendering again.
+    :param photo_side: pictures are product photos of this side, in px, drawn from a small pool
+        (:mod:`~pim_sandbox.catalog.media`); ``None``: small drawings.
     :raises ValueError: if ``products`` or ``models`` is negative, products and variants together exceed
         2,000,000 (the uuid scheme's room), ``asset_system`` is neither ``"new"`` nor ``"old"``, the version
         is unknown or has not that asset system, or a defect is unknown.
@@ -114,6 +116,7 @@ class SandboxCatalog:
         media_cache_bytes: int = 32 * 1024 * 1024,
         typed_axes: bool = False,
         many_assets: bool = False,
+        photo_side: int | None = None,
     ) -> None:
         if not 0 <= products <= _MAX_PRODUCTS:
             raise ValueError(f"products must be between 0 and {_MAX_PRODUCTS}, got {products}")
@@ -150,7 +153,7 @@ class SandboxCatalog:
         #: ``GET /families/{family}/variants`` lists them); every list is empty without models.
         self.family_variants: Mapping[str, tuple[dict[str, Any], ...]] = structure.family_variants
         self.categories: Mapping[str, dict[str, Any]] = structure.categories
-        renderer = MediaRenderer(seed, media_cache_bytes)
+        renderer = MediaRenderer(seed, media_cache_bytes, photo_side=photo_side)
         self._renderer = renderer
         self._products = Products(seed, products, self.products_count, self.families, renderer)
         self._models = ProductModels(seed, models, self._products, renderer, typed_axes=typed_axes)
@@ -463,6 +466,7 @@ def generate_catalog(
     defects: Collection[str] = (),
     typed_axes: bool = False,
     many_assets: bool = False,
+    photo_side: int | None = None,
 ) -> SandboxCatalog:
     """Return the sandbox catalog for ``products`` products derived from ``seed``.
 
@@ -484,6 +488,9 @@ def generate_catalog(
     :param many_assets: products own more lifestyle assets (Asset Manager: 0 to 4, most 1 or 2,
         instead of 0 to 2, most none): some 3.1 assets a product instead of 2.4, 300,000 at 100,000
         products. ``False``, the default, changes nothing at all.
+    :param photo_side: every picture is a product photo of this side, in px (a real PIM's
+        megapixel files, drawn from a pool of a few per format; benchmarks), where ``None``, the
+        default, draws small pictures of 24 to 96 px a side.
     :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
         products, or the asset system or a defect is unknown.
     """
@@ -496,4 +503,5 @@ def generate_catalog(
         defects=defects,
         typed_axes=typed_axes,
         many_assets=many_assets,
+        photo_side=photo_side,
     )

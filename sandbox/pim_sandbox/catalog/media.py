@@ -10,11 +10,17 @@ index.
 
 Asset binaries (Asset Manager media files, PAM reference and variation files) are rendered the same way and
 share the cache; a derived file (a thumbnail, a PAM variation) is rendered from its source's bytes.
+
+Pictures are small drawings (24 to 96 px a side) unless the catalog is made with ``photo_side``: then each
+is a product photo of that side (a textured object on a white background), drawn from a pool of
+:data:`PHOTO_POOL` photos per format, as a real PIM's megapixel files are: what decoding them costs the
+media stage is then a real PIM's (a benchmark's option, ``--photo-side``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import re
@@ -24,7 +30,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from pim_sandbox.catalog.common import _Dice
 
@@ -165,10 +171,15 @@ class MediaRenderer:
 
     :param seed: seed of the pixels.
     :param max_bytes: bound of the cache of rendered media; a miss only costs rendering again.
+    :param photo_side: pictures are product photos of this side, in px (module docstring);
+        ``None``: small drawings.
     """
 
-    def __init__(self, seed: int, max_bytes: int, max_descriptions: int = 2_000_000) -> None:
+    def __init__(
+        self, seed: int, max_bytes: int, max_descriptions: int = 2_000_000, photo_side: int | None = None
+    ) -> None:
         self.seed = seed
+        self.photo_side = photo_side
         self._media = _MediaCache(max_bytes)
         # spec -> the media file without its bytes: what a resource shows of it (code, size, type)
         self._descriptions: dict[Hashable, MediaFile] = {}
@@ -201,7 +212,7 @@ class MediaRenderer:
         if cached is not None:
             return cached
         dice = _Dice(self.seed, "pixels", spec.owner, spec.attribute, spec.locale, spec.scope)
-        content = _pdf(spec.original_filename) if spec.kind == "PDF" else _image(spec.kind, dice)
+        content = _pdf(spec.original_filename) if spec.kind == "PDF" else self._picture(spec.kind, dice)
         media = _media_file(content, spec.original_filename, spec.kind)
         self._media.put(spec, media)
         return media
@@ -211,7 +222,9 @@ class MediaRenderer:
         if cached is not None:
             return cached
         if spec.source is not None:
-            content = _derived_image(self.render_asset_file(spec.source).content, spec.kind, spec.max_side)
+            source = self.render_asset_file(spec.source).content
+            derive = _derived_photo if self.photo_side else _derived_image
+            content = derive(source, spec.kind, spec.max_side)
         elif spec.kind == "PDF":
             content = _pdf(spec.original_filename)
         else:
@@ -225,10 +238,16 @@ class MediaRenderer:
                 spec.locale,
                 spec.channel,
             )
-            content = _image(spec.kind, dice)
+            content = self._picture(spec.kind, dice)
         media = _media_file(content, spec.original_filename, spec.kind)
         self._media.put(spec, media)
         return media
+
+    def _picture(self, kind: str, dice: _Dice) -> bytes:
+        """A small drawing, or a photo of the pool when the catalog has a ``photo_side``."""
+        if self.photo_side:
+            return _photo(kind, dice.below(PHOTO_POOL), self.photo_side)
+        return _image(kind, dice)
 
     def add_media_values(
         self, values: dict[str, list[dict[str, Any]]], slots: list[_Slot], base_url: str
@@ -282,6 +301,37 @@ def _derived_image(content: bytes, kind: str, max_side: int | None) -> bytes:
     options = {"quality": 95 if max_side is None else 85} if kind == "JPEG" else {}
     picture.save(buffer, format=kind, **options)
     return buffer.getvalue()
+
+
+#: Photos per format a catalog with ``photo_side`` draws its pictures from (each rendered once).
+PHOTO_POOL = 4
+
+
+@functools.lru_cache(maxsize=64)
+def _photo(kind: str, number: int, side: int) -> bytes:
+    """Photo ``number`` of the pool in format ``kind``: a shaded, textured object (its texture
+    from a SHAKE-256 stream, so the same bytes in every process) on a white background, ``side``
+    px a side; JPEG at quality 88, as product photos are exported."""
+    width, height = side * 3 // 5, side * 7 // 10
+    noise = hashlib.shake_256(f"photo|{number}".encode()).digest(width * height)
+    texture = Image.frombytes("L", (width, height), noise).filter(ImageFilter.GaussianBlur(1))
+    tint = ((120 + 40 * number) % 256, (60 + 70 * number) % 256, (30 + 90 * number) % 256)
+    product = Image.blend(Image.merge("RGB", (texture,) * 3), Image.new("RGB", (width, height), tint), 0.6)
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, width, height), fill=255)
+    picture = Image.new("RGB", (side, side), "white")
+    picture.paste(product, (side // 5, side * 3 // 20), mask)
+    if kind == "GIF":
+        picture = picture.quantize(colors=256)
+    buffer = io.BytesIO()
+    picture.save(buffer, format=kind, **({"quality": 88} if kind == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def _derived_photo(content: bytes, kind: str, max_side: int | None) -> bytes:
+    """:func:`_derived_image` of a photo of the pool, made once per photo, format and size."""
+    return _derived_image(content, kind, max_side)
 
 
 def _image(kind: str, dice: _Dice) -> bytes:
