@@ -11,8 +11,11 @@ give it. (A key must encode as UTF-8: a lone surrogate cannot come from a PIM's 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,8 +32,19 @@ CACHE_KIB = 4 * 1024
 PAGE_BYTES = 4096
 
 
+#: What every index folder's name starts with (then the stage's prefix goes on).
+FOLDER_PREFIX = "pim-images-"
+#: The file of an index folder its process holds locked (``flock``) as long as it lives.
+LOCK_NAME = "owner.lock"
+
+
 class DiskIndex:
     """One SQLite file in its own temporary folder, removed by :meth:`close` (or ``with``).
+
+    A process killed meanwhile (a task's timeout, the OOM killer, a worker's restart) cannot
+    remove it, and an index is about the size of the run's staging files (some 600 MB at
+    100,000 products): so a new index first removes the folders of dead processes
+    (:func:`remove_orphans`; docs/architecture.md#streaming-and-memory).
 
     ``page_bytes`` is SQLite's page size (a power of two, 512 to 65,536): its page cache holds
     :data:`CACHE_KIB` whatever the page size.
@@ -41,7 +55,11 @@ class DiskIndex:
     """
 
     def __init__(self, prefix: str = "pim-images-index-", page_bytes: int = PAGE_BYTES) -> None:
+        if not prefix.startswith(FOLDER_PREFIX):
+            raise ValueError(f"an index folder's prefix starts with {FOLDER_PREFIX!r}, not {prefix!r}")
+        remove_orphans()
         self._folder = tempfile.TemporaryDirectory(prefix=prefix)
+        self._lock = _owner_lock(self._folder.name)
         self.db = sqlite3.connect(os.path.join(self._folder.name, "index.sqlite"))
         pragmas = (
             f"page_size = {page_bytes}",
@@ -56,6 +74,7 @@ class DiskIndex:
     def close(self) -> None:
         self.db.close()
         self._folder.cleanup()
+        os.close(self._lock)
 
     def __enter__(self) -> DiskIndex:
         return self
@@ -77,6 +96,55 @@ class DiskIndex:
             self.db.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((k,) for k in keys))
         for (key,) in self.db.execute(f"SELECT key FROM {name} ORDER BY key"):
             yield key
+
+
+def _owner_lock(folder: str) -> int:
+    """Lock ``folder`` as this process's: a file locked (``flock``, released by the kernel when
+    the process ends, however it ends), then renamed to :data:`LOCK_NAME`, so that the folder
+    never shows that name unlocked. :return: its descriptor, kept open as long as the folder."""
+    partial = os.path.join(folder, f".{LOCK_NAME}")
+    fd = os.open(partial, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(partial, os.path.join(folder, LOCK_NAME))
+    return fd
+
+
+def remove_orphans(parent: str | None = None) -> list[str]:
+    """Remove the index folders in ``parent`` (the temporary folder) whose process is gone.
+
+    An index folder (a name starting with :data:`FOLDER_PREFIX`) holding :data:`LOCK_NAME` is
+    its process's as long as that file is locked: one this process can lock has no owner left,
+    and is removed while locked (two processes sweeping at once do not both remove it). A
+    folder without that file (an older release's, or one being made) is left alone. The lock
+    is the kernel's, so a reused process id or another PID namespace sharing the folder (two
+    containers, one volume) is no owner; a folder on a file system without ``flock`` is not
+    removed.
+
+    :return: the folders removed.
+    """
+    parent = parent or tempfile.gettempdir()
+    removed: list[str] = []
+    folders: list[str] = []
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        folders += (
+            e.path for e in entries if e.name.startswith(FOLDER_PREFIX) and e.is_dir(follow_symlinks=False)
+        )
+    for folder in folders:
+        try:
+            fd = os.open(os.path.join(folder, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:  # no lock file: not an orphan this knows of
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # locked: its process lives
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
 
 
 class RecordTable(Mapping[str, T]):

@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import msgspec
 from PIL import Image, UnidentifiedImageError
@@ -174,16 +174,18 @@ class MediaCache:
             )
         )
 
-    def store_download(self, key: str, local: str, download: Download, identified: Identified) -> MediaRecord:
+    def store_download(
+        self, key: str, local: IO[bytes], download: Download, identified: Identified
+    ) -> MediaRecord:
         """Keep the downloaded file ``local`` under its hash (written once), and remember the key.
 
-        :param local: path of the verified download on local disk.
+        :param local: the verified download, a local file open for reading (read from its start).
         :param download: its size and hash, from the client.
         :param identified: what Pillow read of it (:func:`identify_image`).
         """
         if not self._has_blob(download.sha256, download.size):
-            with open(local, "rb") as src:
-                self._write_whole(self.blob(download.sha256), lambda out: shutil.copyfileobj(src, out))
+            local.seek(0)
+            self._write_whole(self.blob(download.sha256), lambda out: shutil.copyfileobj(local, out))
         fmt, error, broken = identified
         return self._remember(
             MediaRecord(
@@ -243,7 +245,9 @@ _SAME_AS = {"MPO": "JPEG"}
 
 
 def identify_image(
-    content: bytes | str | os.PathLike[str], key: str = "", max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    content: bytes | str | os.PathLike[str] | IO[bytes],
+    key: str = "",
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> Identified:
     """The image format read from the bytes (docs/transform.md#image-formats), never from a name.
 
@@ -253,7 +257,8 @@ def identify_image(
     left out (docs/bad-input.md#broken-images). Pillow's global ``MAX_IMAGE_PIXELS`` is left as
     it is: an image over twice it (about 179 megapixels) is refused by Pillow when opened.
 
-    :param content: the bytes, or the path of a file holding them.
+    :param content: the bytes, the path of a file holding them, or a file open for reading
+        (read from its start).
     :param key: the media key (its download path), whose file name may claim an image.
     :param max_pixels: the largest width x height decoded (``maxImagePixels``).
     :return: an error starting with :data:`OVER_LIMIT` is a limit, not a verdict on the file.
@@ -270,7 +275,7 @@ def identify_image(
                     broken=True,
                 )
             image.verify()
-        if isinstance(source, io.BytesIO):
+        if not isinstance(source, (str, os.PathLike)):
             source.seek(0)
         with Image.open(source) as image:
             # a JPEG is decoded at an eighth of its size (libjpeg's scaled decoding): every byte
@@ -353,7 +358,8 @@ def _download(
         if cached is not None:
             count("from_cache")
             return cached
-        with tempfile.NamedTemporaryFile(prefix="pim-images-media-") as local:
+        # unnamed: the kernel frees it when the file is closed, or the process killed
+        with tempfile.TemporaryFile(prefix="pim-images-media-") as local:
             try:
                 download = client.download(key, local, max_bytes=max_bytes)
             except AkeneoNotFoundError as exc:
@@ -362,14 +368,14 @@ def _download(
                 return _uncached(key, f"refused ({exc}); not cached, asked again next run")
             count("downloaded")
             count("bytes", download.size)
-            identified = identify_image(local.name, key, max_pixels)
+            identified = identify_image(local, key, max_pixels)
             error = identified.error
             if error and error.startswith(OVER_LIMIT):
                 return _uncached(key, error)
             if identified.broken and not download.framed:
                 # the body ended with the connection: a cut is indistinguishable from a bad file
                 return _uncached(key, f"{error}, its end unconfirmed by the server; not cached")
-            return cache.store_download(key, local.name, download, identified)
+            return cache.store_download(key, local, download, identified)
 
     def resolved() -> Iterator[MediaRecord]:
         for record in _bounded_map(resolve, keys, MAX_CONCURRENCY):

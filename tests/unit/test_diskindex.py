@@ -1,14 +1,21 @@
 """The on-disk index (docs/architecture.md#streaming-and-memory): what it orders and keeps is what
-``sorted``, ``set`` and a dict would give, and it leaves no file behind."""
+``sorted``, ``set`` and a dict would give, and it leaves no file behind, not even when its process
+is killed (the next index removes the folder of a dead process; real processes, a real SIGKILL)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from pim_images.diskindex import PAGE_BYTES, DiskIndex
+from pim_images.diskindex import LOCK_NAME, PAGE_BYTES, DiskIndex
 from pim_images.records import MEDIA, MediaRecord
 
 KEYS = ["b", "a", "é", "Z", "a", "日本", "a/b", "a b", "", "ä", "b"]
@@ -49,3 +56,67 @@ def test_its_file_is_written_in_the_page_size_asked(page_bytes: int) -> None:
     with DiskIndex(page_bytes=page_bytes) as index:
         index.table("media", MEDIA.decode).load([("k", b"{}\n")])
         assert index.db.execute("PRAGMA page_size").fetchone()[0] == page_bytes
+
+
+#: a process that makes an index in the temporary folder it is given, says where, and waits
+_HOLDER = """
+import sys, tempfile, time
+tempfile.tempdir = sys.argv[1]
+from pim_images.diskindex import DiskIndex
+index = DiskIndex(prefix="pim-images-media-")
+index.sorted_unique("keys", ["b", "a"])
+print(index.db.execute("PRAGMA database_list").fetchone()[2], flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folder of this test's indexes (and of the processes it starts)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def holder(temporary: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """Another process holding an index: the process and its index's folder."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(temporary)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield process, Path(process.stdout.readline().strip()).parent
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_folder_of_a_killed_process_is_removed_by_the_next_index(
+    holder: tuple[subprocess.Popen[str], Path],
+) -> None:
+    process, folder = holder
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (folder / "index.sqlite").exists()  # what a killed stage leaves
+
+    with DiskIndex() as index:
+        assert not folder.exists()
+        index.sorted_unique("keys", ["x"])  # its own folder is whole
+
+
+def test_the_folder_of_a_living_process_is_kept(holder: tuple[subprocess.Popen[str], Path]) -> None:
+    process, folder = holder
+    with DiskIndex():
+        pass
+    assert process.poll() is None and (folder / "index.sqlite").exists()
+
+
+def test_a_folder_without_its_lock_file_is_kept(temporary: Path) -> None:
+    """An older release's folder (or one being made) is not known to be an orphan."""
+    older = temporary / "pim-images-transform-abc123"
+    older.mkdir()
+    (older / "index.sqlite").write_bytes(b"")
+    with DiskIndex() as index:
+        assert older.exists()
+        folder = Path(index.db.execute("PRAGMA database_list").fetchone()[2]).parent
+        assert (folder / LOCK_NAME).exists()
