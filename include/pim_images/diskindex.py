@@ -59,22 +59,39 @@ class DiskIndex:
             raise ValueError(f"an index folder's prefix starts with {FOLDER_PREFIX!r}, not {prefix!r}")
         remove_orphans()
         self._folder = tempfile.TemporaryDirectory(prefix=prefix)
-        self._lock = _owner_lock(self._folder.name)
-        self.db = sqlite3.connect(os.path.join(self._folder.name, "index.sqlite"))
-        pragmas = (
-            f"page_size = {page_bytes}",
-            "journal_mode = OFF",
-            "synchronous = OFF",
-            f"cache_size = -{CACHE_KIB}",
-        )
-        for pragma in pragmas:  # the page size first: it is set before the file's first table
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("PRAGMA temp_store = FILE")
+        _OWN.add(os.path.realpath(self._folder.name))
+        self._lock = -1
+        self._path = os.path.join(self._folder.name, "index.sqlite")
+        try:
+            self._lock = _owner_lock(self._folder.name)
+            self.db = sqlite3.connect(self._path)
+            pragmas = (
+                f"page_size = {page_bytes}",
+                "journal_mode = OFF",
+                "synchronous = OFF",
+                f"cache_size = -{CACHE_KIB}",
+            )
+            for pragma in pragmas:  # the page size first: it is set before the file's first table
+                self.db.execute(f"PRAGMA {pragma}")
+            self.db.execute("PRAGMA temp_store = FILE")
+        except BaseException:
+            self._remove()
+            raise
 
     def close(self) -> None:
         self.db.close()
+        self._remove()
+
+    def _remove(self) -> None:
+        """The index file first, the lock last: killed in between, what is left is small, or
+        still locked."""
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._path)
         self._folder.cleanup()
-        os.close(self._lock)
+        _OWN.discard(os.path.realpath(self._folder.name))
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
 
     def __enter__(self) -> DiskIndex:
         return self
@@ -98,13 +115,27 @@ class DiskIndex:
             yield key
 
 
+#: The index folders of this process: never removed as orphans, whatever a lock says (where
+#: ``flock`` is emulated with a process's own POSIX locks, NFS, this process could take them).
+_OWN: set[str] = set()
+
+
 def _owner_lock(folder: str) -> int:
     """Lock ``folder`` as this process's: a file locked (``flock``, released by the kernel when
     the process ends, however it ends), then renamed to :data:`LOCK_NAME`, so that the folder
-    never shows that name unlocked. :return: its descriptor, kept open as long as the folder."""
+    never shows that name unlocked.
+
+    :return: its descriptor, kept open as long as the folder; ``-1`` where the file system
+        takes no lock (the folder is then neither locked nor ever removed as an orphan).
+    """
     partial = os.path.join(folder, f".{LOCK_NAME}")
     fd = os.open(partial, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # ENOLCK, EOPNOTSUPP...: no lock, no sweep; the index works all the same
+        os.close(fd)
+        os.remove(partial)
+        return -1
     os.rename(partial, os.path.join(folder, LOCK_NAME))
     return fd
 
@@ -117,8 +148,10 @@ def remove_orphans(parent: str | None = None) -> list[str]:
     and is removed while locked (two processes sweeping at once do not both remove it). A
     folder without that file (an older release's, or one being made) is left alone. The lock
     is the kernel's, so a reused process id or another PID namespace sharing the folder (two
-    containers, one volume) is no owner; a folder on a file system without ``flock`` is not
-    removed.
+    containers, one volume) is no owner. This process's own folders are never removed. Where
+    the file system takes no ``flock``, folders have no lock file and none is removed; a
+    temporary folder on NFS shared by several machines is not supported (their locks may be
+    local to each).
 
     :return: the folders removed.
     """
@@ -130,6 +163,8 @@ def remove_orphans(parent: str | None = None) -> list[str]:
             e.path for e in entries if e.name.startswith(FOLDER_PREFIX) and e.is_dir(follow_symlinks=False)
         )
     for folder in folders:
+        if os.path.realpath(folder) in _OWN:
+            continue
         try:
             fd = os.open(os.path.join(folder, LOCK_NAME), os.O_RDWR | os.O_CLOEXEC)
         except OSError:  # no lock file: not an orphan this knows of

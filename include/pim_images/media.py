@@ -258,7 +258,7 @@ def identify_image(
     it is: an image over twice it (about 179 megapixels) is refused by Pillow when opened.
 
     :param content: the bytes, the path of a file holding them, or a file open for reading
-        (read from its start).
+        that can seek (read from its start).
     :param key: the media key (its download path), whose file name may claim an image.
     :param max_pixels: the largest width x height decoded (``maxImagePixels``).
     :return: an error starting with :data:`OVER_LIMIT` is a limit, not a verdict on the file.
@@ -280,8 +280,9 @@ def identify_image(
         with Image.open(source) as image:
             # a JPEG is decoded at an eighth of its size (libjpeg's scaled decoding): every byte
             # of it is still read and entropy-decoded, so a cut or damaged file fails as at full
-            # size, at a third of the CPU (tests/benchmarks/bench_identify.py); other formats
-            # have no draft mode and are decoded whole
+            # size, at a quarter (baseline) to four fifths (progressive) of the CPU on a product
+            # photo (tests/benchmarks/bench_identify.py); other formats have no draft mode and
+            # are decoded whole
             image.draft(None, (1, 1))
             image.load()
     except Image.DecompressionBombError as exc:  # over twice Pillow's own limit, before ours is read

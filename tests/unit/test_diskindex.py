@@ -120,3 +120,28 @@ def test_a_folder_without_its_lock_file_is_kept(temporary: Path) -> None:
         assert older.exists()
         folder = Path(index.db.execute("PRAGMA database_list").fetchone()[2]).parent
         assert (folder / LOCK_NAME).exists()
+
+
+def test_this_process_never_removes_its_own_folder(temporary: Path) -> None:
+    """Where ``flock`` is a process's own POSIX lock (NFS), this process could take its own
+    folders' locks: they are kept all the same."""
+    with DiskIndex() as index:
+        folder = Path(index.db.execute("PRAGMA database_list").fetchone()[2]).parent
+        os.close(index._lock)  # its lock released, as another process would see it on NFS
+        index._lock = -1
+        with DiskIndex():
+            assert (folder / "index.sqlite").exists()
+
+
+def test_where_the_file_system_takes_no_lock_the_index_works_unlocked(
+    temporary: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(37, "No locks available")  # ENOLCK, as a file system without flock answers
+
+    monkeypatch.setattr("pim_images.diskindex.fcntl.flock", no_locks)
+    with DiskIndex() as index:
+        folder = Path(index.db.execute("PRAGMA database_list").fetchone()[2]).parent
+        assert list(index.sorted_unique("keys", ["b", "a"])) == ["a", "b"]
+        assert sorted(p.name for p in folder.iterdir()) == ["index.sqlite"]
+    assert not folder.exists()

@@ -101,7 +101,7 @@ class SandboxCatalog:
         (:mod:`~pim_sandbox.catalog.media`); ``None``: small drawings.
     :raises ValueError: if ``products`` or ``models`` is negative, products and variants together exceed
         2,000,000 (the uuid scheme's room), ``asset_system`` is neither ``"new"`` nor ``"old"``, the version
-        is unknown or has not that asset system, or a defect is unknown.
+        is unknown or has not that asset system, a defect is unknown, or ``photo_side`` is below 8.
     """
 
     def __init__(
@@ -124,6 +124,8 @@ class SandboxCatalog:
             raise ValueError(
                 f"models must be at least 0 and products and variants at most {_MAX_PRODUCTS}, got {models}"
             )
+        if photo_side is not None and photo_side < 8:
+            raise ValueError(f"photo_side must be at least 8 px, got {photo_side}")
         if asset_system is not None and asset_system not in ASSET_SYSTEMS:
             raise ValueError(f"asset_system must be one of {', '.join(ASSET_SYSTEMS)}, got {asset_system!r}")
         #: the Akeneo version served: its endpoints and shapes (the catalog's content is the same)

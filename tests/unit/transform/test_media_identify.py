@@ -3,7 +3,10 @@ image is skipped, a failed media is told apart (docs/bad-input.md#broken-images)
 
 from __future__ import annotations
 
+import hashlib
 import io
+import random
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import msgspec
 import pytest
 from PIL import Image
 
+from pim_images.akeneo.client import Download
 from pim_images.media import MediaCache, identify_image
 from pim_images.records import EXTENSIONS, MediaRecord
 
@@ -95,6 +99,39 @@ def test_a_cut_jpeg_fails_though_its_check_decodes_it_scaled_down(save: dict[str
     assert fmt is None and broken and error.startswith("not a decodable image (")
 
 
+def _decodes_whole(content: bytes) -> bool:
+    """The check before JPEGs were decoded scaled down: ``verify``, then ``load`` at full size."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("mode", ["RGB", "CMYK", "L"])
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_the_scaled_check_agrees_with_a_whole_decode_on_damaged_jpegs(mode: str, progressive: bool) -> None:
+    """Every cut (some 100 places) and 50 bit flips of a JPEG: the same verdict as decoding it
+    whole at full size."""
+    buffer = io.BytesIO()
+    picture = Image.effect_noise((256, 192), 50).convert("RGB").convert(mode)
+    picture.save(buffer, "JPEG", quality=90, progressive=progressive)
+    whole = buffer.getvalue()
+    damaged = [whole[:cut] for cut in range(100, len(whole), max(1, len(whole) // 100))]
+    dice = random.Random(f"{mode}{progressive}")
+    for _ in range(50):
+        flipped = bytearray(whole)
+        flipped[dice.randrange(600, len(whole) - 10)] ^= 1 << dice.randrange(8)
+        damaged.append(bytes(flipped))
+    disagree = [
+        i for i, c in enumerate(damaged) if (identify_image(c).format is not None) != _decodes_whole(c)
+    ]
+    assert disagree == []
+
+
 def test_cache_stores_bytes_once_under_their_hash(tmp_path: Path) -> None:
     cache = MediaCache(tmp_path)
     first = cache.store("a/b/c/d/1_x.jpg", b"not an image")
@@ -128,3 +165,23 @@ def test_a_record_cached_without_a_crc_gets_it_from_its_blob_once(tmp_path: Path
     entry.write_bytes(old)
     assert cache.lookup("k/photo.png") == stored
     assert entry.read_bytes() == msgspec.json.encode(stored)  # remembered: read once
+
+
+def test_a_download_is_identified_and_kept_from_its_open_file(tmp_path: Path) -> None:
+    """The media stage's download waits in an unnamed file, left at its end by the writer: both
+    the check and the cache read it from its start."""
+    content = _photo()
+    cache = MediaCache(tmp_path)
+    with tempfile.TemporaryFile() as local:
+        local.write(content)
+        identified = identify_image(local, "x_front.jpg")
+        download = Download(
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content_type="image/jpeg",
+            framed=True,
+            crc32=zlib.crc32(content),
+        )
+        record = cache.store_download("a/b/c/d/x_front.jpg", local, download, identified)
+    assert identified == ("JPEG", None, False)
+    assert cache.blob(record.sha256).read_bytes() == content
