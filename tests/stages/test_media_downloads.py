@@ -2,9 +2,10 @@
 files, as a real PIM's, where its usual pictures are 24 to 96 px) and enforces Akeneo's
 allowance (a 5th call in flight gets a 429).
 
-Its threads keep the allowance's 4 calls in flight and never more, while they also decode what
-they downloaded. Correctness only: no timing (tests/benchmarks/bench_identify.py measures the
-checks, ``bench_pipeline.py --photo-side`` the stage).
+Its threads outnumber the calls it may have in flight, so that calls go on while downloaded
+photos are decoded (``media._workers``); the client's slots keep the calls in flight at the
+allowance, never more. Correctness only: no timing (tests/benchmarks/bench_identify.py measures
+the checks, ``bench_pipeline.py --photo-side`` the stage).
 """
 
 from __future__ import annotations
