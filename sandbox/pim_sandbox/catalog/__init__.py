@@ -494,7 +494,7 @@ def generate_catalog(
         megapixel files, drawn from a pool of a few per format; benchmarks), where ``None``, the
         default, draws small pictures of 24 to 96 px a side.
     :raises ValueError: if ``products`` or ``models`` is negative, there would be more than 2,000,000
-        products, or the asset system or a defect is unknown.
+        products, the asset system or a defect is unknown, or ``photo_side`` is below 8.
     """
     return SandboxCatalog(
         products,
