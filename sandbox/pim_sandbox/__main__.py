@@ -11,6 +11,7 @@ runs the import against the sandbox with any fresh ``AIRFLOW_HOME``.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shlex
 import signal
 import threading
@@ -169,9 +170,14 @@ def main(argv: list[str] | None = None) -> None:
 
     def terminated(number: int, frame: object) -> None:
         """SIGTERM: stop serving; before serving (a --warm catalog being made, for minutes at
-        100,000 products), exit at once, so whoever stops it is not kept waiting. Pool workers
-        forked while warming inherit this handler and exit too when their pool ends them."""
+        100,000 products), exit at once, so whoever stops it is not kept waiting. The warm-up's
+        pool workers are ended first: a SystemExit raised while the pool forks them is no
+        ``Exception``, which ``Pool.__init__`` would clean up after, and the workers forked so
+        far outlived the sandbox, waiting for tasks (and holding its output pipes) for ever.
+        Forked, they inherit this handler, and exit on the SIGTERM they get."""
         if not serving.is_set():
+            for worker in multiprocessing.active_children():
+                worker.terminate()
             raise SystemExit(128 + number)
         stop.set()
 

@@ -6,6 +6,7 @@ Over real HTTP (uvicorn in a thread), one small catalog per test.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import signal
@@ -209,9 +210,20 @@ def test_a_sandbox_told_to_stop_while_warming_stops_at_once(tmp_path: Path) -> N
     sandbox = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         process, deadline = psutil.Process(sandbox.pid), time.monotonic() + 60
-        while not process.children() and time.monotonic() < deadline:
+
+        def pool() -> list[psutil.Process]:
+            """The warm-up's pool: forked, its workers have the sandbox's command line (its
+            imports run commands of their own, ``ldconfig``, ``gcc``: those are not it)."""
+            found = []
+            for child in process.children():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if child.cmdline() == process.cmdline():
+                        found.append(child)
+            return found
+
+        while not pool() and time.monotonic() < deadline:
             time.sleep(0.1)
-        workers = process.children()  # the warm-up's pool
+        workers = pool()
         assert workers and sandbox.poll() is None, "the warm-up's pool never started"
         sandbox.send_signal(signal.SIGTERM)
         assert sandbox.wait(timeout=20) == 128 + signal.SIGTERM
