@@ -59,7 +59,8 @@ class DiskIndex:
             raise ValueError(f"an index folder's prefix starts with {FOLDER_PREFIX!r}, not {prefix!r}")
         remove_orphans()
         self._folder = tempfile.TemporaryDirectory(prefix=prefix)
-        _OWN.add(os.path.realpath(self._folder.name))
+        self._owned = os.path.realpath(self._folder.name)
+        _OWN.add(self._owned)
         self._lock = -1
         self._path = os.path.join(self._folder.name, "index.sqlite")
         try:
@@ -88,7 +89,7 @@ class DiskIndex:
         with contextlib.suppress(FileNotFoundError):
             os.remove(self._path)
         self._folder.cleanup()
-        _OWN.discard(os.path.realpath(self._folder.name))
+        _OWN.discard(self._owned)
         if self._lock >= 0:
             os.close(self._lock)
             self._lock = -1

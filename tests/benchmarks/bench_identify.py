@@ -4,11 +4,11 @@
 
 Not a test: ``make bench`` runs it first. The sandbox's pictures are 24 to 96 px a side, so
 ``bench_pipeline.py`` cannot show what decoding a real catalog's images costs; a PIM's product
-photos are megapixel files. This draws one photo-like picture (a textured object on a white
-background, ``--side`` px a side), saves it in each format the targets take, and measures the
-CPU time of :func:`pim_images.media.identify_image` on it (the best of ``--repeats``; the
-process's CPU clock), against the check as it was before JPEGs were decoded scaled down
-(``verify``, then the whole image decoded at full size).
+photos are megapixel files. This takes the first of the sandbox's photos (``--photo-side``:
+a textured object on a white background, ``--side`` px a side), saves it in each format the
+targets take, and measures the CPU time of :func:`pim_images.media.identify_image` on it
+(the best of ``--repeats``; the process's CPU clock), against the check as it was before JPEGs
+were decoded scaled down (``verify``, then the whole image decoded at full size).
 
 Per format it prints the file's size, the CPU milliseconds a check, the checks a CPU-second,
 and the cores the checks alone take at the media API ceiling (4 calls in flight, ``L`` s a
@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from bench_pipeline import machine  # the machine described as the pipeline's figures describe it
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 from pim_images.media import identify_image
+from pim_sandbox.catalog.media import photo_picture
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "identify_results.jsonl"
@@ -44,18 +45,6 @@ FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
 
 #: the table's columns' widths (negative: aligned left)
 WIDTHS = (-18, 6, 10, 10, 14, 18)
-
-
-def photo(side: int) -> Image.Image:
-    """A product shot: a textured, shaded object on a white background, ``side`` px a side."""
-    background = Image.new("RGB", (side, side), "white")
-    width, height = side * 3 // 5, side * 7 // 10
-    texture = Image.effect_noise((width, height), 25).convert("RGB").filter(ImageFilter.GaussianBlur(1))
-    product = Image.blend(texture, Image.new("RGB", (width, height), (120, 60, 30)), 0.6)
-    mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).ellipse((0, 0, width, height), fill=255)
-    background.paste(product, (side // 5, side * 3 // 20), mask)
-    return background
 
 
 def cpu_ms(call: Callable[[], object], repeats: int) -> float:
@@ -83,7 +72,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="a media download's latency")
     parser.add_argument("--no-record", action="store_true", help="do not append to identify_results.jsonl")
     args = parser.parse_args()
-    picture = photo(args.side)
+    picture = photo_picture(0, args.side)  # the first of the sandbox's photos (--photo-side)
     ceiling = 4 / (args.latency_ms / 1000)  # files/s
     rows = []
     for name, (fmt, options) in FORMATS.items():

@@ -309,9 +309,20 @@ PHOTO_POOL = 4
 
 @functools.lru_cache(maxsize=64)
 def _photo(kind: str, number: int, side: int) -> bytes:
-    """Photo ``number`` of the pool in format ``kind``: a shaded, textured object (its texture
-    from a SHAKE-256 stream, so the same bytes in every process) on a white background, ``side``
-    px a side; JPEG at quality 88, as product photos are exported."""
+    """Photo ``number`` of the pool (:func:`photo_picture`) in format ``kind``; JPEG at quality
+    88, as product photos are exported."""
+    picture = photo_picture(number, side)
+    if kind == "GIF":
+        picture = picture.quantize(colors=256)
+    buffer = io.BytesIO()
+    picture.save(buffer, format=kind, **({"quality": 88} if kind == "JPEG" else {}))
+    return buffer.getvalue()
+
+
+def photo_picture(number: int, side: int) -> Image.Image:
+    """Photo ``number`` of the pool: a shaded, textured object (its texture from a SHAKE-256
+    stream, so the same pixels in every process) on a white background, ``side`` px a side
+    (tests/benchmarks/bench_identify.py measures the media check on it)."""
     width, height = side * 3 // 5, side * 7 // 10
     noise = hashlib.shake_256(f"photo|{number}".encode()).digest(width * height)
     texture = Image.frombytes("L", (width, height), noise).filter(ImageFilter.GaussianBlur(1))
@@ -321,11 +332,7 @@ def _photo(kind: str, number: int, side: int) -> bytes:
     ImageDraw.Draw(mask).ellipse((0, 0, width, height), fill=255)
     picture = Image.new("RGB", (side, side), "white")
     picture.paste(product, (side // 5, side * 3 // 20), mask)
-    if kind == "GIF":
-        picture = picture.quantize(colors=256)
-    buffer = io.BytesIO()
-    picture.save(buffer, format=kind, **({"quality": 88} if kind == "JPEG" else {}))
-    return buffer.getvalue()
+    return picture
 
 
 @functools.lru_cache(maxsize=64)
